@@ -1,0 +1,1 @@
+"""The booking rules: pure, no I/O."""

@@ -1,0 +1,93 @@
+"""The booking and its parts: plain Python, no I/O."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from enum import StrEnum
+
+
+class State(StrEnum):
+    PENDING = "pending"
+    CONFIRMED = "confirmed"
+    DENIED = "denied"
+    CANCELED = "canceled"
+
+    @property
+    def blocks_dates(self) -> bool:
+        return self in (State.PENDING, State.CONFIRMED)
+
+
+class Verdict(StrEnum):
+    NO_RESPONSE = "no_response"
+    APPROVED = "approved"
+    DENIED = "denied"
+
+
+@dataclass
+class Decision:
+    approver: str  # approver key from the rules file
+    verdict: Verdict = Verdict.NO_RESPONSE
+    decided_at: datetime | None = None
+    reason: str | None = None
+
+
+@dataclass
+class TimelineEvent:
+    at: datetime
+    actor: str  # "requester", an approver key, or "system"
+    kind: str  # submitted, approved, denied, confirmed, shortened, extended, reopened, canceled
+    old_start: date | None = None
+    old_end: date | None = None
+    new_start: date | None = None
+    new_end: date | None = None
+    note: str | None = None
+
+
+@dataclass
+class Booking:
+    requester_email: str
+    first_name: str
+    start: date
+    end: date
+    party_size: int
+    description: str = ""
+    state: State = State.PENDING
+    created_at: datetime | None = None
+    last_activity_at: datetime | None = None
+    archived_at: datetime | None = None  # when it became Canceled
+    id: int | None = None
+    decisions: list[Decision] = field(default_factory=list)
+    timeline: list[TimelineEvent] = field(default_factory=list)
+
+    @property
+    def total_days(self) -> int:
+        """BR-001: whole days, inclusive end."""
+        return (self.end - self.start).days + 1
+
+    def is_past(self, today: date) -> bool:
+        """BR-014: past once the end is before today."""
+        return self.end < today
+
+    def decision(self, approver: str) -> Decision:
+        for decision in self.decisions:
+            if decision.approver == approver:
+                return decision
+        decision = Decision(approver)
+        self.decisions.append(decision)
+        return decision
+
+    def verdict(self, approver: str) -> Verdict:
+        return self.decision(approver).verdict
+
+    def approvers_with(self, verdict: Verdict) -> list[str]:
+        return [d.approver for d in self.decisions if d.verdict == verdict]
+
+    @property
+    def denial(self) -> Decision | None:
+        """The deny that moved the booking to Denied (the first one)."""
+        denied = [d for d in self.decisions if d.verdict == Verdict.DENIED]
+        return min(denied, key=lambda d: d.decided_at or datetime.min) if denied else None
+
+    def overlaps(self, start: date, end: date) -> bool:
+        return self.start <= end and start <= self.end

@@ -1,0 +1,1 @@
+"""Persistence: schema, migrations, the one place that opens transactions."""

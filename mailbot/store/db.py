@@ -1,0 +1,135 @@
+"""The one place that opens transactions.
+
+SQLite serializes writers with BEGIN IMMEDIATE; PostgreSQL serializes date-range writers
+with a transaction-level advisory lock (backed by an exclusion constraint) and single
+bookings with SELECT … FOR UPDATE. A serialization failure or deadlock is retried here,
+so a user never sees one.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+from sqlalchemy import create_engine, event, text
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+T = TypeVar("T")
+_RANGE_LOCK = 7_100_001  # advisory lock id for "someone is changing booked dates"
+_RETRYABLE = {"40001", "40P01"}  # serialization_failure, deadlock_detected
+
+
+class DatabaseUnavailable(Exception):
+    """The database cannot be reached; callers answer "try again later"."""
+
+
+def _normalize(url: str) -> str:
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://"):]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+    return url
+
+
+class Store:
+    def __init__(self, url: str, pool_size: int = 5) -> None:
+        self.url = _normalize(url)
+        parsed = make_url(self.url)
+        self.is_sqlite = parsed.get_backend_name() == "sqlite"
+        if self.is_sqlite:
+            if parsed.database and parsed.database != ":memory:":
+                Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            self.engine = create_engine(self.url, connect_args={"timeout": 30, "check_same_thread": False})
+            _serialize_sqlite_writers(self.engine)
+        else:
+            self.engine = create_engine(
+                self.url, pool_size=pool_size, max_overflow=20, pool_pre_ping=True,
+                connect_args={"connect_timeout": 5},
+            )
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._readers = sessionmaker(self.engine.execution_options(mailbot_read=True),
+                                     expire_on_commit=False)
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """A write transaction: commits when the block ends, rolls back on an exception."""
+        try:
+            with self._sessions() as session, session.begin():
+                yield session
+        except OperationalError as exc:
+            if _is_retryable(exc):
+                raise
+            raise DatabaseUnavailable(str(exc.orig)) from exc
+
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        """A read-only transaction (does not queue behind SQLite writers)."""
+        try:
+            with self._readers() as session, session.begin():
+                yield session
+        except OperationalError as exc:
+            raise DatabaseUnavailable(str(exc.orig)) from exc
+
+    def run(self, work: Callable[[Session], T], attempts: int = 5) -> T:
+        """Run `work` in a write transaction, retrying serialization failures and deadlocks."""
+        for attempt in range(attempts):
+            try:
+                with self.transaction() as session:
+                    return work(session)
+            except DBAPIError as exc:
+                if not _is_retryable(exc) or attempt == attempts - 1:
+                    raise
+                time.sleep(0.01 * (2**attempt))
+        raise AssertionError("unreachable")
+
+    def lock_dates(self, session: Session) -> None:
+        """BR-029: serialize everyone who creates or widens a date range (PostgreSQL)."""
+        if not self.is_sqlite:
+            session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _RANGE_LOCK})
+
+    def ping(self) -> None:
+        try:
+            with self.engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+        except OperationalError as exc:
+            raise DatabaseUnavailable(str(exc.orig)) from exc
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def _is_retryable(exc: DBAPIError) -> bool:
+    return getattr(exc.orig, "sqlstate", None) in _RETRYABLE
+
+
+def _serialize_sqlite_writers(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(connection: Any) -> None:
+        read = connection.get_execution_options().get("mailbot_read", False)
+        connection.exec_driver_sql("BEGIN" if read else "BEGIN IMMEDIATE")
+
+
+def migrate(url: str) -> None:
+    """Bring the schema up to date (Alembic)."""
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
+    config.set_main_option("sqlalchemy.url", _normalize(url).replace("%", "%%"))
+    command.upgrade(config, "head")
