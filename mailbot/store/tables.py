@@ -193,6 +193,17 @@ class Conversation(Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
+class Person(Model):
+    """Someone who wrote to us; `link_id` is the signed part of their personal link."""
+
+    __tablename__ = "people"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    link_id: Mapped[str] = mapped_column(String(40), unique=True)
+    first_name: Mapped[str | None] = mapped_column(String(80))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
 class RateEvent(Model):
     """One counted use of a limited thing (BR-012, BR-021, one help answer a day)."""
 

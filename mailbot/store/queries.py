@@ -1,0 +1,79 @@
+"""Reads and locks the rest of the code needs; callers pass the session of their transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from mailbot import tokens
+from mailbot.core.model import Booking, State
+from mailbot.store.tables import Person, RateEvent, bookings
+
+BLOCKING = (State.PENDING, State.CONFIRMED)
+
+
+def blocking_overlaps(session: Session, start: date, end: date, exclude: int | None = None
+                      ) -> Sequence[Booking]:
+    query = select(Booking).where(
+        bookings.c.state.in_(BLOCKING), bookings.c.start_date <= end, bookings.c.end_date >= start
+    )
+    if exclude is not None:
+        query = query.where(bookings.c.id != exclude)
+    return session.scalars(query.order_by(bookings.c.start_date)).all()
+
+
+def booking(session: Session, booking_id: int, lock: bool = False) -> Booking | None:
+    """One booking; with `lock`, its row is locked until the transaction ends (BR-024)."""
+    query = select(Booking).where(bookings.c.id == booking_id)
+    if lock:
+        query = query.with_for_update().execution_options(populate_existing=True)
+    return session.scalars(query).first()
+
+
+def bookings_of(session: Session, email: str) -> Sequence[Booking]:
+    query = select(Booking).where(bookings.c.requester_email == email.lower())
+    return session.scalars(query.order_by(bookings.c.start_date.desc())).all()
+
+
+def bookings_between(session: Session, first: date, last: date, states: Sequence[State] = BLOCKING
+                     ) -> Sequence[Booking]:
+    query = select(Booking).where(
+        bookings.c.state.in_(states), bookings.c.start_date <= last, bookings.c.end_date >= first
+    )
+    return session.scalars(query.order_by(bookings.c.start_date)).all()
+
+
+def person(session: Session, email: str, now: datetime, first_name: str | None = None) -> Person:
+    """The person behind an address, created on first contact (their link id never changes)."""
+    email = email.strip().lower()
+    found = session.scalars(select(Person).where(Person.email == email)).first()
+    if found is None:
+        found = Person(email=email, link_id=tokens.new_id(), first_name=first_name, created_at=now)
+        session.add(found)
+        session.flush()
+    elif first_name and found.first_name != first_name:
+        found.first_name = first_name
+    return found
+
+
+def person_by_link(session: Session, link_id: str) -> Person | None:
+    return session.scalars(select(Person).where(Person.link_id == link_id)).first()
+
+
+def count_recent(session: Session, kind: str, subject: str, since: datetime) -> int:
+    query = select(func.count()).select_from(RateEvent).where(
+        RateEvent.kind == kind, RateEvent.subject == subject, RateEvent.at >= since
+    )
+    return int(session.scalar(query) or 0)
+
+
+def last_recent(session: Session, kind: str, subject: str) -> datetime | None:
+    query = select(func.max(RateEvent.at)).where(RateEvent.kind == kind, RateEvent.subject == subject)
+    return session.scalar(query)
+
+
+def count_use(session: Session, kind: str, subject: str, at: datetime) -> None:
+    session.add(RateEvent(kind=kind, subject=subject, at=at))
