@@ -1,0 +1,57 @@
+"""Every URL that mails and pages hand out. Tokens are signed; no address appears in a URL."""
+
+from __future__ import annotations
+
+from mailbot import tokens
+from mailbot.runtime import Runtime
+
+ACTION_PATHS = {"approve": "zustimmen", "deny": "ablehnen", "cancel": "stornieren",
+                "reopen": "wieder-oeffnen", "edit": "aendern"}
+
+
+def _base(rt: Runtime) -> str:
+    return rt.settings.base_url.rstrip("/")
+
+
+def person_token(rt: Runtime, link_id: str) -> str:
+    return tokens.sign(rt.settings.secret_key, "person", link_id)
+
+
+def approver_token(rt: Runtime, approver_key: str) -> str:
+    return tokens.sign(rt.settings.secret_key, "approver", approver_key)
+
+
+def calendar_token(rt: Runtime) -> str:
+    return tokens.sign(rt.settings.secret_key, "calendar", "all")
+
+
+def person_url(rt: Runtime, link_id: str) -> str:
+    return f"{_base(rt)}/p/{person_token(rt, link_id)}"
+
+
+def approver_url(rt: Runtime, approver_key: str) -> str:
+    return f"{_base(rt)}/a/{approver_token(rt, approver_key)}"
+
+
+def booking_url(rt: Runtime, link_id: str, booking_id: int) -> str:
+    return f"{person_url(rt, link_id)}/buchung/{booking_id}"
+
+
+def requester_action_url(rt: Runtime, link_id: str, booking_id: int, action: str) -> str:
+    return f"{booking_url(rt, link_id, booking_id)}/{ACTION_PATHS[action]}"
+
+
+def approver_booking_url(rt: Runtime, approver_key: str, booking_id: int) -> str:
+    return f"{approver_url(rt, approver_key)}/buchung/{booking_id}"
+
+
+def approver_action_url(rt: Runtime, approver_key: str, booking_id: int, action: str) -> str:
+    return f"{approver_booking_url(rt, approver_key, booking_id)}/{ACTION_PATHS[action]}"
+
+
+def calendar_url(rt: Runtime) -> str:
+    return f"{_base(rt)}/kalender/{calendar_token(rt)}"
+
+
+def recover_url(rt: Runtime) -> str:
+    return f"{_base(rt)}/link"
