@@ -1,0 +1,63 @@
+"""`mailbot serve`: SMTP, IMAP (when configured), the inbox and outbox workers, the web
+view and the scheduler in one process and one event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import Awaitable, Callable
+
+from mailbot.runtime import Runtime
+from mailbot.store.db import migrate
+
+log = logging.getLogger("mailbot.serve")
+Component = Callable[[Runtime, asyncio.Event], Awaitable[None]]
+
+
+def components(rt: Runtime) -> dict[str, Component]:
+    from mailbot.inbound import smtp
+    from mailbot.inbound import worker as inbox_worker
+    from mailbot.jobs import scheduler
+    from mailbot.outbound import worker as outbox_worker
+    from mailbot.web import app
+
+    parts: dict[str, Component] = {
+        "smtp": smtp.run,
+        "inbox": inbox_worker.run,
+        "outbox": outbox_worker.run,
+        "web": app.serve,
+        "scheduler": scheduler.run,
+    }
+    if rt.settings.imap_url:
+        from mailbot.inbound import imap
+
+        parts["imap"] = imap.run
+    return parts
+
+
+async def _main(rt: Runtime) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    tasks = {asyncio.create_task(run(rt, stop), name=name): name
+             for name, run in components(rt).items()}
+    log.info("mailbot läuft", extra={"components": sorted(tasks.values()),
+                                     "smtp": rt.settings.smtp_listen, "web": rt.settings.web_listen})
+    stopper = asyncio.create_task(stop.wait())
+    done, _ = await asyncio.wait({*tasks, stopper}, return_when=asyncio.FIRST_COMPLETED)
+    for task in done:
+        if task is not stopper and task.exception() is not None:
+            log.error("component %s failed", tasks[task], exc_info=task.exception())
+    stop.set()
+    await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def serve(rt: Runtime) -> int:
+    from mailbot.logs import setup_logging
+
+    setup_logging()
+    migrate(rt.settings.database_url)  # the embedded default needs no separate step
+    asyncio.run(_main(rt))
+    return 0
