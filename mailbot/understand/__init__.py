@@ -1,0 +1,134 @@
+"""Understanding an incoming German email: decode, strip quotes, find intent, dates, people.
+
+Pure functions, no database, no network: `decode(raw)` turns bytes into a `Decoded` message,
+`interpret(decoded, today)` turns that into an `Interpretation`, and `parse_message` does both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+
+from . import dates, intent, mime, people, quotes
+from .vocabulary import vocabulary
+
+__all__ = ["Decoded", "Interpretation", "decode", "interpret", "parse_message"]
+
+
+@dataclass(frozen=True)
+class Decoded:
+    message_id: str | None
+    in_reply_to: str | None
+    references: tuple[str, ...]
+    from_address: str | None
+    from_name: str | None
+    to: tuple[str, ...]
+    subject: str
+    date: str | None
+    text: str
+    headers: Mapping[str, str] = field(default_factory=lambda: mime.Headers([]))
+
+
+@dataclass(frozen=True)
+class Interpretation:
+    intent: str
+    start: date | None
+    end: date | None
+    party_size: int | None
+    first_name: str | None
+    comment: str | None
+    vague: str | None = None
+    reply_text: str = ""
+    removed_text: str = ""
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "intent": self.intent,
+            "start": self.start.isoformat() if self.start else None,
+            "end": self.end.isoformat() if self.end else None,
+            "party_size": self.party_size,
+            "first_name": self.first_name,
+            "comment": self.comment,
+        }
+
+
+def _empty_decoded() -> Decoded:
+    return Decoded(None, None, (), None, None, (), "", None, "", mime.Headers([]))
+
+
+def decode(raw: bytes) -> Decoded:
+    """The message as received, decoded; never raises (garbage gives empty fields)."""
+    try:
+        message = mime.parse_bytes(raw)
+    except Exception:
+        return _empty_decoded()
+    try:
+        header_items = [(k, mime.header_text(v)) for k, v in message.items()]
+    except Exception:
+        header_items = []
+    headers = mime.Headers(header_items)
+    from_name, from_address = mime.from_address(message)
+    message_id = mime.message_ids(headers.get("Message-ID", ""))
+    in_reply_to = mime.message_ids(headers.get("In-Reply-To", ""))
+    return Decoded(
+        message_id=message_id[0] if message_id else (headers.get("Message-ID") or None),
+        in_reply_to=in_reply_to[0] if in_reply_to else None,
+        references=mime.message_ids(headers.get("References", "")),
+        from_address=from_address,
+        from_name=from_name,
+        to=tuple(a.lower() for _, a in mime.addresses(message, "To") if a),
+        subject=headers.get("Subject", ""),
+        date=headers.get("Date") or None,
+        text=mime.body_text(message),
+        headers=headers,
+    )
+
+
+def interpret(decoded: Decoded, today: date) -> Interpretation:
+    """What the sender wants, as of `today`."""
+    vocab = vocabulary()
+    reply = quotes.split_reply(decoded.text, vocab)
+    subject = decoded.subject or ""
+    is_reply = bool(vocab.reply_prefix.match(subject))
+    own_subject = "" if is_reply else subject
+    spoken = intent.strip_opening(reply.text, vocab)
+    closing_name, closing_at = people.closing_name(spoken, vocab)
+    lines = spoken.split("\n")
+    said = "\n".join(lines[:closing_at]) if closing_at is not None else spoken
+    body = intent.Body(said.strip(), own_subject)
+
+    if intent.is_machine_mail(decoded.headers, subject, decoded.from_address, vocab):
+        return Interpretation("unknown", None, None, None, None, None, None,
+                              reply.text, reply.removed)
+
+    date_text = f"{said}\n{own_subject}"
+    stay = dates.find_stay(date_text, today, vocab)
+    size = people.party_size(date_text, vocab)
+    kind = intent.classify(body, vocab, has_dates=stay.found, has_party=size is not None,
+                           vague=stay.vague is not None)
+    if kind == "edit":
+        stay = dates.find_stay(date_text, today, vocab, newest=True, partial=True)
+    if kind in ("approve", "deny", "recover_link", "unknown"):
+        stay = dates.Stay()
+    if kind not in ("request", "edit"):
+        size = None
+    first_name = None
+    if kind != "unknown":
+        first_name = closing_name or people.name_from_display(decoded.from_name, vocab)
+    return Interpretation(
+        intent=kind,
+        start=stay.start,
+        end=stay.end,
+        party_size=size,
+        first_name=first_name,
+        comment=intent.reason(body, kind, vocab),
+        vague=stay.vague,
+        reply_text=reply.text,
+        removed_text=reply.removed,
+    )
+
+
+def parse_message(raw: bytes, today: date) -> Interpretation:
+    """`interpret(decode(raw), today)`: the whole way from bytes to an interpretation."""
+    return interpret(decode(raw), today)

@@ -1,0 +1,463 @@
+"""Finding the stay (first and last day) in what the person wrote."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, timedelta
+from functools import cache
+
+from .vocabulary import FLAGS, Holiday, Vocabulary
+
+
+@dataclass(frozen=True)
+class Stay:
+    start: date | None = None
+    end: date | None = None
+    vague: str | None = None
+
+    @property
+    def found(self) -> bool:
+        return self.start is not None or self.end is not None
+
+
+@dataclass
+class _Token:
+    """One written date; month or year may be missing ("vom 3. bis 7.8.")."""
+
+    pos: int
+    end_pos: int
+    day: int
+    month: int | None
+    year: int | None
+
+
+@dataclass
+class _Candidate:
+    pos: int
+    start: date | None
+    end: date | None
+    kind: str  # "range", "named" (holiday / relative range) or "single"
+    lead: str = ""  # the word before a single date: "ab", "bis", "am", …
+
+
+def easter_sunday(year: int) -> date:
+    """Gauss/Anonymous Gregorian computus."""
+    a = year % 19
+    b, c = divmod(year, 100)
+    d, e = divmod(b, 4)
+    f = (b + 8) // 25
+    g = (b - f + 1) // 3
+    h = (19 * a + b - d - g + 15) % 30
+    i, k = divmod(c, 4)
+    leap = (32 + 2 * e + 2 * i - h - k) % 7
+    m = (a + 11 * h + 22 * leap) // 451
+    month, day = divmod(h + leap - 7 * m + 114, 31)
+    return date(year, month, day + 1)
+
+
+def holiday_range(holiday: Holiday, year: int) -> tuple[date, date]:
+    if holiday.easter is not None:
+        sunday = easter_sunday(year)
+        return (sunday + timedelta(days=holiday.easter[0]),
+                sunday + timedelta(days=holiday.easter[1]))
+    assert holiday.fixed is not None
+    (m1, d1), (m2, d2) = holiday.fixed
+    first = date(year, m1, d1)
+    last = date(year if (m2, d2) >= (m1, d1) else year + 1, m2, d2)
+    return first, last
+
+
+@dataclass(frozen=True)
+class _Patterns:
+    tokens: re.Pattern[str]
+    separator: re.Pattern[str]
+    holiday: re.Pattern[str]
+    weekday_range: re.Pattern[str]
+    weekday_single: re.Pattern[str]
+    week: re.Pattern[str]
+    weekend: re.Pattern[str]
+    day_word: re.Pattern[str]
+    duration: re.Pattern[str]
+    lead: re.Pattern[str]
+    noise: re.Pattern[str]
+
+
+@cache
+def _patterns(vocab: Vocabulary) -> _Patterns:
+    month = vocab.month_alt
+    wd = vocab.weekday_alt
+    full_wd = "|".join(sorted((w for w in vocab.weekdays if len(w) > 2), key=len, reverse=True))
+    rel = vocab.relative
+    nxt = "|".join(sorted(rel["next"], key=len, reverse=True))
+    after = "|".join(sorted(rel["after_next"], key=len, reverse=True))
+    this = "|".join(sorted(rel["this"], key=len, reverse=True))
+    numbers = "|".join(sorted(vocab.number_words, key=len, reverse=True))
+    units = "|".join(sorted(vocab.duration_units, key=len, reverse=True))
+    tokens = re.compile(
+        r"(?<![\d.,/:])(?:"
+        r"(?P<iy>\d{4})-(?P<im>\d{1,2})-(?P<id>\d{1,2})(?!\d)"
+        r"|(?P<nd>\d{1,2})\.\s?(?P<nm>\d{1,2})"
+        r"(?:\.(?:\s?(?P<ny>(?:19|20)\d{2})(?!\d)|(?P<ny2>\d{2})(?![\d.]))?|(?![\d.,:]))"
+        rf"|(?P<wd>\d{{1,2}})(?:\.|ter|ten)?\s*(?P<wm>{month})\.?(?![a-zäöüß])"
+        r"(?:,?\s*(?P<wy>(?:19|20)\d{2})(?!\d))?"
+        r"|(?P<dd>\d{1,2})\.(?!\s?\d)"
+        r")",
+        FLAGS,
+    )
+    weekday_opt = rf"(?:(?:{wd})\.?,?\s*(?:(?:den|dem)\s+)?)?"
+    separator = re.compile(
+        r"^\s*(?:\((?:[a-zäöü]{2,10})\.?\)\s*)?,?\s*"
+        r"(?:-|/|\+|bis(?:\s+(?:einschließlich|einschl\.|inkl\.?|inklusive|und\s+mit))?|und)"
+        rf"\s*(?:(?:zum|zur|den|dem|am|einschließlich|inkl\.?)\s+)?{weekday_opt}\s*$",
+        FLAGS,
+    )
+    holiday = re.compile(
+        rf"(?<![\w-])(?:(?:an|zu|am|an\s+den|zum)\s+)?(?P<name>{vocab.holiday_alt})"
+        r"(?![\w-])(?:\s+(?P<year>(?:19|20)\d{2}))?",
+        FLAGS,
+    )
+    weekday_range = re.compile(
+        rf"(?<![\w-])(?:(?P<rel>{after}|{nxt}|{this})\s+(?:woche\s+)?)?"
+        rf"(?:(?:am|von|vom|ab)\s+)?(?P<w1>{wd})\.?\s*(?:-|bis(?:\s+(?:zum|einschließlich))?)\s*"
+        rf"(?P<w2>{wd})(?![\w-])\.?",
+        FLAGS,
+    )
+    weekday_single = re.compile(
+        rf"(?<![\w-])(?P<rel>{after}|{nxt}|{this}|am|ab|diesen|bis)\s+(?P<w1>{full_wd})(?![\w-])",
+        FLAGS,
+    )
+    week = re.compile(rf"(?<![\w-])(?P<rel>{after}|{nxt}|{this})\s+woche(?![\w-])", FLAGS)
+    weekend = re.compile(
+        rf"(?<![\w-])(?:(?P<rel>{after}|{nxt}|{this})|(?P<am>am|übers|über\s+das|das))\s+"
+        r"wochenende(?![\w-])",
+        FLAGS,
+    )
+    day_word = re.compile(
+        r"(?<![\w-])(?P<lead>ab|von|am|bis|schon|gleich)\s+(?P<w>übermorgen|morgen|heute)(?![\w-])",
+        FLAGS,
+    )
+    duration = re.compile(
+        rf"(?<![\w-])(?:für\s+|über\s+)?(?:(?P<n>\d{{1,2}})|(?P<w>{numbers}))\s+(?:ganze\s+|volle\s+)?"
+        rf"(?P<unit>{units})(?![\w-])",
+        FLAGS,
+    )
+    lead = re.compile(
+        r"(?:^|\W)(?P<lead>ab|von|vom|bis|am|anreise|abreise|ankunft|abfahrt|an|zum|"
+        r"zur|seit|für|den|dem)\W*(?:(?:dem|den|zum|am|sonntag|montag|dienstag|mittwoch|"
+        r"donnerstag|freitag|samstag|sonnabend|mo|di|mi|do|fr|sa|so)\W+)*$",
+        FLAGS,
+    )
+    noise = re.compile(
+        r"(?:\b\d{1,2}[:.]\d{2}\s*(?:uhr|h)\b|\b\d{1,2}:\d{2}\b|\b\d{1,2}\s*uhr\b"
+        r"|(?:\+|\b00)\d[\d\s/().-]{6,}\d|\b0\d{2,5}\s*[/-]?\s*\d[\d\s-]{3,}\d\b"
+        r"|^\s*(?:tel|telefon|fon|mobil|handy|fax|phone|mob)\b.*$"
+        r"|https?://\S+|www\.\S+|[\w.+-]+@[\w-]+(?:\.[\w-]+)+"
+        r"|\b\d{5}\b|\b(?:19|20)\d{2}\s*-\s*(?:19|20)\d{2}\b"
+        r"|\b\d+[.,]\d+\s*(?:€|eur|euro|km|kg|%)"
+        r"|\b(?:nr|no|nummer|kto|iban|plz)\.?\s*:?\s*[\d\s]+)",
+        FLAGS | re.MULTILINE,
+    )
+    return _Patterns(tokens, separator, holiday, weekday_range, weekday_single, week, weekend,
+                     day_word, duration, lead, noise)
+
+
+def _blank(text: str, start: int, end: int) -> str:
+    return text[:start] + " " * (end - start) + text[end:]
+
+
+def _next_year(month: int, day: int, today: date) -> int:
+    return today.year if (month, day) >= (today.month, today.day) else today.year + 1
+
+
+def _make(year: int, month: int, day: int) -> date | None:
+    try:
+        return date(year, month, day)
+    except ValueError:
+        if month == 2 and day == 29:
+            return None
+        return None
+
+
+def _resolve_pair(a: _Token, b: _Token, today: date) -> tuple[date, date] | None:
+    am, bm = a.month, b.month
+    if am is None and bm is None:
+        return None
+    if am is None:
+        assert bm is not None
+        am = bm if a.day <= b.day else (bm - 2) % 12 + 1
+    if bm is None:
+        bm = am if b.day >= a.day else am % 12 + 1
+    ay, by = a.year, b.year
+    if ay is None and by is None:
+        ay = _next_year(am, a.day, today)
+        by = ay if (bm, b.day) >= (am, a.day) else ay + 1
+    elif ay is None:
+        assert by is not None
+        ay = by if (am, a.day) <= (bm, b.day) else by - 1
+    elif by is None:
+        by = ay if (bm, b.day) >= (am, a.day) else ay + 1
+    start, end = _make(ay, am, a.day), _make(by, bm, b.day)
+    if start is None or end is None or end < start or (end - start).days > 400:
+        return None
+    return start, end
+
+
+def _resolve_single(t: _Token, today: date) -> date | None:
+    month = t.month
+    if month is None:
+        # A bare day ("ab dem 5."): this month if still ahead, else the next.
+        month = today.month if t.day >= today.day else today.month % 12 + 1
+        year = today.year if month >= today.month else today.year + 1
+        return _make(year, month, t.day)
+    year = t.year if t.year is not None else _next_year(month, t.day, today)
+    return _make(year, month, t.day)
+
+
+def _context_ok(masked: str, start: int, end: int, vocab: Vocabulary, single: bool) -> bool:
+    """False when the words around a date say it is not the stay (birthday, deadline, old)."""
+    left = masked[max(0, start - 30):start]
+    right = masked[end:end + 30]
+    left = re.split(r"[,;!?\n(]|\.\s|\s[-–]\s|\bund\b|\baber\b|\bweil\b|\bda\b", left)[-1]
+    right = re.split(r"[,;!?\n)]|\.\s|\s[-–]\s|\bund\b|\baber\b|\bweil\b|\bda\b|\bvom\b|\bab\b",
+                     right)[0]
+    if not single:
+        left = left[-16:]
+        right = right[:12]
+    if vocab.exclude_near.search(left) or vocab.exclude_near.search(right):
+        return False
+    return not vocab.exclude_before.search(left)
+
+
+def _tokens(text: str, pats: _Patterns, vocab: Vocabulary) -> list[_Token]:
+    found: list[_Token] = []
+    for m in pats.tokens.finditer(text):
+        g = m.groupdict()
+        if g["iy"]:
+            tok = _Token(m.start(), m.end(), int(g["id"]), int(g["im"]), int(g["iy"]))
+        elif g["nd"]:
+            year = g["ny"] or g["ny2"]
+            y = int(year) if year else None
+            if y is not None and y < 100:
+                y += 2000
+            tok = _Token(m.start(), m.end(), int(g["nd"]), int(g["nm"]), y)
+        elif g["wd"]:
+            month = vocab.months.get(re.sub(r"\s+", " ", g["wm"].lower()))
+            if month is None:
+                continue
+            tok = _Token(m.start(), m.end(), int(g["wd"]), month,
+                         int(g["wy"]) if g["wy"] else None)
+        else:
+            tok = _Token(m.start(), m.end(), int(g["dd"]), None, None)
+        if not 1 <= tok.day <= 31 or (tok.month is not None and not 1 <= tok.month <= 12):
+            continue
+        found.append(tok)
+    return found
+
+
+def _monday(d: date) -> date:
+    return d - timedelta(days=d.weekday())
+
+
+def _week_offset(word: str | None, vocab: Vocabulary) -> int | None:
+    if not word:
+        return None
+    w = word.lower()
+    if w in vocab.relative["after_next"]:
+        return 2
+    if w in vocab.relative["next"]:
+        return 1
+    if w in vocab.relative["this"]:
+        return 0
+    return None
+
+
+def _next_weekday(today: date, weekday: int, strictly_after: bool = True) -> date:
+    ahead = (weekday - today.weekday()) % 7
+    if ahead == 0 and strictly_after:
+        ahead = 7
+    return today + timedelta(days=ahead)
+
+
+def _named(text: str, today: date, pats: _Patterns, vocab: Vocabulary) -> list[_Candidate]:
+    """Holidays, weekends and weekday ranges ("kommenden Freitag bis Sonntag")."""
+    found: list[_Candidate] = []
+    for m in pats.holiday.finditer(text):
+        holiday = vocab.holiday_names.get(re.sub(r"\s+", " ", m.group("name").lower()))
+        if holiday is None:
+            continue
+        if m.group("year"):
+            first, last = holiday_range(holiday, int(m.group("year")))
+        else:
+            first, last = holiday_range(holiday, today.year)
+            if last < today:
+                first, last = holiday_range(holiday, today.year + 1)
+        found.append(_Candidate(m.start(), first, last, "named"))
+    for m in pats.weekday_range.finditer(text):
+        w1 = vocab.weekdays[m.group("w1").lower()]
+        w2 = vocab.weekdays[m.group("w2").lower()]
+        offset = _week_offset(m.group("rel"), vocab)
+        week = None
+        if offset is not None and "woche" in m.group(0).lower():
+            week = offset
+        else:
+            near = pats.week.search(text[max(0, m.start() - 25):m.end() + 25])
+            if near:
+                week = _week_offset(near.group("rel"), vocab)
+        if week is not None:
+            start = _monday(today) + timedelta(days=7 * week + w1)
+        else:
+            start = _next_weekday(today, w1)
+            if offset == 2:
+                start += timedelta(days=7)
+        end = start + timedelta(days=(w2 - w1) % 7)
+        found.append(_Candidate(m.start(), start, end, "named"))
+    for m in pats.weekend.finditer(text):
+        offset = _week_offset(m.group("rel"), vocab)
+        saturday = _next_weekday(today, 5, strictly_after=False)
+        if offset == 1 and saturday == today:
+            saturday += timedelta(days=7)
+        if offset == 2:
+            saturday += timedelta(days=7)
+        found.append(_Candidate(m.start(), saturday, saturday + timedelta(days=1), "weekend"))
+    return found
+
+
+def _relative_singles(text: str, today: date, pats: _Patterns,
+                      vocab: Vocabulary) -> list[_Candidate]:
+    found: list[_Candidate] = []
+    for m in pats.weekday_single.finditer(text):
+        rel = m.group("rel").lower()
+        w1 = vocab.weekdays[m.group("w1").lower()]
+        offset = _week_offset(rel, vocab)
+        near = pats.week.search(text[max(0, m.start() - 25):m.end() + 25])
+        if near and offset is None:
+            week = _week_offset(near.group("rel"), vocab) or 0
+            day = _monday(today) + timedelta(days=7 * week + w1)
+        else:
+            day = _next_weekday(today, w1)
+            if offset == 2:
+                day += timedelta(days=7)
+        lead = rel if rel in ("ab", "bis", "am") else ""
+        found.append(_Candidate(m.start(), day, day, "single", lead))
+    for m in pats.day_word.finditer(text):
+        w = m.group("w").lower()
+        if w in vocab.relative["day_after_tomorrow"]:
+            day = today + timedelta(days=2)
+        elif w in vocab.relative["tomorrow"]:
+            day = today + timedelta(days=1)
+        else:
+            day = today
+        lead = m.group("lead").lower()
+        found.append(_Candidate(m.start(), day, day, "single",
+                                "ab" if lead in ("von", "schon", "gleich") else lead))
+    return found
+
+
+def _duration_days(text: str, pats: _Patterns, vocab: Vocabulary) -> int | None:
+    for m in pats.duration.finditer(text):
+        count = int(m.group("n")) if m.group("n") else vocab.number_words.get(
+            m.group("w").lower(), 0)
+        if not 0 < count <= 60:
+            continue
+        unit = vocab.duration_units[m.group("unit").lower()]
+        if unit == "nights":
+            return count
+        if unit == "days":
+            return count - 1
+        if unit == "weeks":
+            return 7 * count
+        if unit == "weekend":
+            return 1
+    return None
+
+
+def find_stay(text: str, today: date, vocab: Vocabulary, *, newest: bool = False,
+              partial: bool = False) -> Stay:
+    """The stay named in `text`.
+
+    newest: an edit names the old stay first and the new one last ("von … auf …").
+    partial: an edit may name only a new first day ("doch erst ab dem 5.") or last day.
+    """
+    pats = _patterns(vocab)
+    clean = text.replace("–", "-").replace("—", "-").replace("‑", "-").replace("‐", "-")
+    clean = clean.replace("−", "-").replace("\u00a0", " ")
+    for m in pats.noise.finditer(clean):
+        clean = _blank(clean, m.start(), m.end())
+    toks = _tokens(clean, pats, vocab)
+    masked = clean
+    for t in toks:
+        masked = masked[:t.pos] + "#" * (t.end_pos - t.pos) + masked[t.end_pos:]
+
+    candidates: list[_Candidate] = []
+    used: set[int] = set()
+    i = 0
+    while i < len(toks) - 1:
+        a, b = toks[i], toks[i + 1]
+        gap = clean[a.end_pos:b.pos]
+        if (len(gap) <= 40 and pats.separator.match(gap)
+                and (a.month is not None or b.month is not None)):
+            pair = _resolve_pair(a, b, today)
+            if pair and _context_ok(masked, a.pos, b.end_pos, vocab, single=False):
+                candidates.append(_Candidate(a.pos, pair[0], pair[1], "range"))
+                used.update((i, i + 1))
+                i += 2
+                continue
+        i += 1
+    has_month = any(t.month is not None for t in toks)
+    for k, t in enumerate(toks):
+        if k in used:
+            continue
+        lead_match = pats.lead.search(clean[max(0, t.pos - 30):t.pos])
+        lead = lead_match.group("lead").lower() if lead_match else ""
+        if t.month is None and (has_month or lead not in ("ab", "am", "bis", "vom", "zum", "den",
+                                                          "dem")):
+            continue
+        if not _context_ok(masked, t.pos, t.end_pos, vocab, single=True):
+            continue
+        day = _resolve_single(t, today)
+        if day is not None:
+            candidates.append(_Candidate(t.pos, day, day, "single", lead))
+
+    ranges = [c for c in candidates if c.kind == "range"]
+    if ranges:
+        pick = ranges[-1] if newest else ranges[0]
+        return Stay(pick.start, pick.end)
+    singles = [c for c in candidates if c.kind == "single"]
+    named = _named(masked, today, pats, vocab)
+    spans = [c for c in named if c.kind == "named"]
+    if spans and not singles:
+        pick = spans[-1] if newest else spans[0]
+        return Stay(pick.start, pick.end)
+    if not singles:
+        singles = _relative_singles(masked, today, pats, vocab)
+    singles.sort(key=lambda c: c.pos)
+    duration = _duration_days(masked, pats, vocab)
+    if singles:
+        first = singles[0]
+        assert first.start is not None
+        if len(singles) >= 2 and duration is None:
+            second = singles[1]
+            assert second.start is not None
+            last = second.start
+            if last < first.start and last.replace(year=last.year + 1) >= first.start:
+                last = last.replace(year=last.year + 1)
+            if first.start <= last and (last - first.start).days <= 400:
+                if newest and len(singles) >= 3:
+                    pass
+                return Stay(first.start, last)
+        if duration is not None:
+            return Stay(first.start, first.start + timedelta(days=duration))
+        if first.lead in ("bis", "abreise", "abfahrt"):
+            return Stay(None, first.start)
+        if first.lead in ("ab", "anreise", "ankunft", "von", "vom") or partial:
+            return Stay(first.start, None)
+        return Stay(first.start, first.start)
+    weekends = [c for c in named if c.kind == "weekend"]
+    if spans or weekends:
+        pick = (spans or weekends)[0]
+        return Stay(pick.start, pick.end)
+    vague = vocab.vague.search(masked)
+    if vague:
+        return Stay(None, None, re.sub(r"\s+", " ", vague.group(0).strip()))
+    return Stay()

@@ -1,0 +1,112 @@
+"""What the person wants (intent) and, for a no or a cancel, the reason they give."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from .vocabulary import Vocabulary
+
+INTENTS = ("request", "approve", "deny", "cancel", "edit", "reopen", "status", "recover_link",
+           "unknown")
+
+
+@dataclass(frozen=True)
+class Body:
+    """What the person said, with the opening ("Hallo Inge,") and the closing removed."""
+
+    text: str
+    subject: str  # "" for a reply ("Re: …"), whose subject never says anything new
+
+
+def strip_opening(text: str, vocab: Vocabulary) -> str:
+    rest = text.lstrip()
+    for _ in range(3):
+        m = vocab.opening.match(rest)
+        if not m or m.end() == 0:
+            break
+        rest = rest[m.end():].lstrip()
+    return rest
+
+
+def is_machine_mail(headers: Mapping[str, str], subject: str, from_address: str | None,
+                    vocab: Vocabulary) -> bool:
+    """Auto-replies, bounces and mailing lists are not a person talking to us."""
+    auto = headers.get("Auto-Submitted", "").strip().lower()
+    if auto and auto != "no":
+        return True
+    if headers.get("Precedence", "").strip().lower() in ("bulk", "list", "junk", "auto_reply"):
+        return True
+    for name in ("List-Id", "List-Unsubscribe", "X-Autoreply", "X-Autorespond",
+                 "X-Auto-Response-Suppress"):
+        if name in headers and (name != "X-Auto-Response-Suppress"
+                                or "all" in headers[name].lower() and "List-Id" in headers):
+            return True
+    if "report-type=delivery-status" in headers.get("Content-Type", "").lower():
+        return True
+    local = (from_address or "").split("@")[0]
+    if local in ("mailer-daemon", "postmaster", "noreply", "no-reply", "newsletter",
+                 "donotreply", "do-not-reply", "bounce", "bounces"):
+        return True
+    return bool(vocab.auto_subject.match(subject))
+
+
+def classify(body: Body, vocab: Vocabulary, *, has_dates: bool, has_party: bool,
+             vague: bool) -> str:
+    text = body.text.strip()
+    both = f"{text}\n{body.subject}".strip()
+    if not both:
+        return "unknown"
+    intents = vocab.intents
+    has_data = has_dates or has_party
+    if intents["unknown"].search(both) and not has_dates:
+        return "unknown"
+    if intents["recover_link"].search(both):
+        return "recover_link"
+    if intents["status"].search(both) and not intents["cancel"].search(text):
+        return "status"
+    if intents["cancel"].search(both):
+        return "cancel"
+    if intents["reopen"].search(both):
+        return "reopen"
+    if vocab.intents_at_start["deny"].match(text):
+        return "deny"
+    if vocab.intents_at_start["approve"].match(text) and not has_data and len(text) < 400:
+        return "approve"
+    if intents["edit"].search(text) and (has_data or _strong_edit(text)):
+        return "edit"
+    if not has_data and not vague and re.search(
+            r"(?<!\w)(?:ablehnen|abgelehnt|lehne\s+\w*\s*ab|muss\s+ich\s+(?:leider\s+)?nein)",
+            text, re.IGNORECASE):
+        return "deny"
+    if has_data or vague or intents["request"].search(both):
+        return "request"
+    if not has_data and re.fullmatch(r"[\W_]*(?:👍|✅|✔️?|👌)+[\W_]*", text):
+        return "approve"
+    return "unknown"
+
+
+def _strong_edit(text: str) -> bool:
+    return bool(re.search(
+        r"(?<!\w)(?:ändern|änderung|verschieben|verlängern|verkürzen|umbuchen|korrigieren|"
+        r"länger|früher|später|mehr|weniger)", text, re.IGNORECASE))
+
+
+def reason(body: Body, intent: str, vocab: Vocabulary) -> str | None:
+    """The reason for a deny or a cancel: the text after the keyword, as written."""
+    text = body.text.strip()
+    if intent == "deny":
+        m = vocab.intents_at_start["deny"].match(text) or vocab.intents["deny"].search(text)
+    elif intent == "cancel":
+        m = vocab.intents["cancel"].search(text)
+    else:
+        return None
+    if m is None:
+        return None
+    rest = text[m.end():]
+    rest = re.sub(r"^[\s\W_]+", "", rest)
+    rest = re.sub(r"\s+", " ", rest).strip()
+    if not rest or not re.search(r"\w", rest):
+        return None
+    return rest

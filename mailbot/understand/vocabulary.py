@@ -1,0 +1,145 @@
+"""The German vocabulary of rules/vocabulary.toml, loaded once and compiled to patterns."""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+DEFAULT_PATH = Path(__file__).resolve().parents[2] / "rules" / "vocabulary.toml"
+
+FLAGS = re.IGNORECASE | re.UNICODE
+
+
+def _alternation(words: list[str]) -> str:
+    """Literal words as one regex alternation, longest first so "juni" beats "jun"."""
+    unique = sorted({w.lower() for w in words}, key=len, reverse=True)
+    return "|".join(re.escape(w).replace(r"\ ", r"\s+") for w in unique)
+
+
+def _any(patterns: list[str], template: str = "{}") -> re.Pattern[str]:
+    body = "|".join(f"(?:{p})" for p in patterns)
+    return re.compile(template.format(body), FLAGS | re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class Holiday:
+    key: str
+    easter: tuple[int, int] | None
+    fixed: tuple[tuple[int, int], tuple[int, int]] | None
+
+
+@dataclass(frozen=True, eq=False)
+class Vocabulary:
+    number_words: dict[str, int]
+    collective: dict[str, int]
+    months: dict[str, int]
+    month_alt: str
+    weekdays: dict[str, int]
+    weekday_alt: str
+    relative: dict[str, frozenset[str]]
+    duration_units: dict[str, str]
+    holiday_names: dict[str, Holiday]
+    holiday_alt: str
+    vague: re.Pattern[str]
+    exclude_near: re.Pattern[str]
+    exclude_before: re.Pattern[str]
+    people_nouns: frozenset[str]
+    people_alt: str
+    not_people_alt: str
+    couples: re.Pattern[str]
+    single: re.Pattern[str]
+    plus_one: re.Pattern[str]
+    greetings: re.Pattern[str]
+    signers: frozenset[str]
+    titles: frozenset[str]
+    not_names: frozenset[str]
+    opening: re.Pattern[str]
+    quote_headers: re.Pattern[str]
+    block_field: re.Pattern[str]
+    signature: re.Pattern[str]
+    intents: dict[str, re.Pattern[str]]
+    intents_at_start: dict[str, re.Pattern[str]]
+    auto_subject: re.Pattern[str]
+    reply_prefix: re.Pattern[str]
+
+
+def _build(data: dict[str, Any]) -> Vocabulary:
+    months: dict[str, int] = {}
+    for number, names in data["months"].items():
+        for name in names:
+            months[name.lower()] = int(number)
+    month_alt = _alternation(list(months))
+    weekdays: dict[str, int] = {}
+    for number, names in data["weekdays"].items():
+        for name in names:
+            weekdays[name.lower()] = int(number)
+    relative = {k: frozenset(w.lower() for w in v) for k, v in data["relative"].items()}
+    units: dict[str, str] = {}
+    for unit, words in data["durations"].items():
+        for word in words:
+            units[word.lower()] = unit
+    holiday_names: dict[str, Holiday] = {}
+    for key, spec in data["holidays"].items():
+        easter = tuple(spec["easter"]) if "easter" in spec else None
+        fixed = None
+        if "fixed" in spec:
+            first, last = (tuple(int(x) for x in s.split("-")) for s in spec["fixed"])
+            fixed = ((first[0], first[1]), (last[0], last[1]))
+        holiday = Holiday(key, easter, fixed)  # type: ignore[arg-type]
+        for name in spec["names"]:
+            holiday_names[re.sub(r"\s+", " ", name.lower())] = holiday
+    vague = [p.replace("MONTH", month_alt) for p in data["vague"]["patterns"]]
+    party = data["party"]
+    closing = data["closing"]
+    quotes = data["quotes"]
+    intent = data["intent"]
+    intent_keys = ["recover_link", "status", "cancel", "reopen", "deny", "approve", "edit",
+                   "request", "unknown"]
+    return Vocabulary(
+        number_words={k.lower(): v for k, v in data["numbers"]["words"].items()},
+        collective={k.lower(): v for k, v in data["numbers"]["collective"].items()},
+        months=months,
+        month_alt=month_alt,
+        weekdays=weekdays,
+        weekday_alt=_alternation(list(weekdays)),
+        relative=relative,
+        duration_units=units,
+        holiday_names=holiday_names,
+        holiday_alt=_alternation(list(holiday_names)),
+        vague=_any(vague, r"(?<![\w-])(?:{})(?![\w-])"),
+        exclude_near=_any(data["exclude"]["near"], r"(?<!\w)(?:{})"),
+        exclude_before=_any(data["exclude"]["before"], r"(?<!\w)(?:{})\s*(?:zum|dem|den)?\s*$"),
+        people_nouns=frozenset(p.lower() for p in party["people"]),
+        people_alt=_alternation(party["people"]),
+        not_people_alt=_alternation(party["not_people"]),
+        couples=_any(party["couples"], r"(?<!\w)(?:{})(?!\w)"),
+        single=_any(party["single"], r"(?<!\w)(?:{})(?!\w)"),
+        plus_one=_any(party["plus_one"], r"(?<!\w)(?:{})(?!\w)"),
+        greetings=_any(closing["greetings"], r"^\s*(?:{})(?![\w])[\s,.!:;-]*"),
+        signers=frozenset(w.lower() for w in closing["signers"]),
+        titles=frozenset(w.lower() for w in closing["titles"]),
+        not_names=frozenset(w.lower() for w in closing["not_names"]),
+        opening=_any(data["greeting"]["patterns"], r"^\s*(?:{})"),
+        quote_headers=_any(quotes["headers"]),
+        block_field=re.compile(
+            r"^\s*\*?(?:" + _alternation(quotes["block_fields"]) + r")\*?\s*:", FLAGS),
+        signature=_any(quotes["signature"]),
+        intents={k: _any(intent[k], r"(?<!\w)(?:{})") for k in intent_keys},
+        intents_at_start={
+            k: _any(intent[k], r"^[\s\W]{{0,3}}(?:{})") for k in ("approve", "deny")},
+        auto_subject=_any(intent["auto_subjects"]),
+        reply_prefix=re.compile(intent["reply_prefix"], FLAGS),
+    )
+
+
+@cache
+def vocabulary(path: str | None = None) -> Vocabulary:
+    """The vocabulary from `path`, $MAILBOT_VOCABULARY, or rules/vocabulary.toml."""
+    source = Path(path or os.environ.get("MAILBOT_VOCABULARY") or DEFAULT_PATH)
+    with source.open("rb") as handle:
+        return _build(tomllib.load(handle))
