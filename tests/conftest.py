@@ -69,8 +69,7 @@ def clock() -> Clock:
     return Clock()
 
 
-@pytest.fixture
-def settings(database_url: str, tmp_path: Path) -> Settings:
+def make_settings(database_url: str, tmp_path: Path) -> Settings:
     return Settings(
         database_url=database_url,
         maildir=str(tmp_path / "outbox"),
@@ -79,6 +78,11 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         admin_token="admin-" + uuid.uuid4().hex,
         base_url="http://127.0.0.1:8000",
     )
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    return make_settings(database_url, tmp_path)
 
 
 @pytest.fixture
