@@ -96,7 +96,8 @@ def interpret(decoded: Decoded, today: date) -> Interpretation:
     closing_name, closing_at = people.closing_name(spoken, vocab)
     lines = spoken.split("\n")
     said = "\n".join(lines[:closing_at]) if closing_at is not None else spoken
-    body = intent.Body(said.strip(), own_subject)
+    existing = is_reply and bool(vocab.existing_thread.search(subject))
+    body = intent.Body(said.strip(), own_subject, existing)
 
     if intent.is_machine_mail(decoded.headers, subject, decoded.from_address, vocab):
         return Interpretation("unknown", None, None, None, None, None, None,

@@ -216,17 +216,18 @@ def _resolve_single(t: _Token, today: date) -> date | None:
 
 def _context_ok(masked: str, start: int, end: int, vocab: Vocabulary, single: bool) -> bool:
     """False when the words around a date say it is not the stay (birthday, deadline, old)."""
-    left = masked[max(0, start - 30):start]
+    left = masked[max(0, start - 40):start]
     right = masked[end:end + 30]
-    left = re.split(r"[,;!?\n(]|\.\s|\s[-–]\s|\bund\b|\baber\b|\bweil\b|\bda\b", left)[-1]
-    right = re.split(r"[,;!?\n)]|\.\s|\s[-–]\s|\bund\b|\baber\b|\bweil\b|\bda\b|\bvom\b|\bab\b",
-                     right)[0]
-    if not single:
-        left = left[-16:]
-        right = right[:12]
-    if vocab.exclude_near.search(left) or vocab.exclude_near.search(right):
+    left = re.split(r"[;!?\n(]|\.\s|\s[-–]\s|\baber\b|\bweil\b|\bda\b|:", left)[-1]
+    right = re.split(r"[,;!?\n)]|\.\s|\s[-–]\s|\bund\b|\baber\b|\bweil\b|\bda\b|\bvom\b|\bab\b"
+                     r"|\bstatt\b", right)[0]
+    if vocab.exclude_before.search(left):
         return False
-    return not vocab.exclude_before.search(left)
+    near_left = re.split(r",|\bund\b", left)[-1]
+    if not single:
+        near_left = near_left[-16:]
+        right = right[:12]
+    return not (vocab.exclude_near.search(near_left) or vocab.exclude_near.search(right))
 
 
 def _tokens(text: str, pats: _Patterns, vocab: Vocabulary) -> list[_Token]:

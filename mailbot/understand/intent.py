@@ -18,6 +18,7 @@ class Body:
 
     text: str
     subject: str  # "" for a reply ("Re: …"), whose subject never says anything new
+    existing_booking: bool = False  # a reply in the thread of a booking we already have
 
 
 def strip_opening(text: str, vocab: Vocabulary) -> str:
@@ -72,9 +73,12 @@ def classify(body: Body, vocab: Vocabulary, *, has_dates: bool, has_party: bool,
         return "reopen"
     if vocab.intents_at_start["deny"].match(text):
         return "deny"
-    if vocab.intents_at_start["approve"].match(text) and not has_data and len(text) < 400:
+    yes = vocab.intents_at_start["approve"].match(text)
+    if yes and (not has_data or _only_yes(text, yes.end())) and len(text) < 600:
         return "approve"
     if intents["edit"].search(text) and (has_data or _strong_edit(text)):
+        return "edit"
+    if body.existing_booking and has_data and not vocab.new_stay.search(text):
         return "edit"
     if not has_data and not vague and re.search(
             r"(?<!\w)(?:ablehnen|abgelehnt|lehne\s+\w*\s*ab|muss\s+ich\s+(?:leider\s+)?nein)",
@@ -87,6 +91,16 @@ def classify(body: Body, vocab: Vocabulary, *, has_dates: bool, has_party: bool,
     return "unknown"
 
 
+def _only_yes(text: str, end: int) -> bool:
+    """The first sentence is only a yes ("Ja.", "Ja, passt!"): what follows is an aside."""
+    rest = text[end:]
+    first = re.split(r"[.!\n]", rest, maxsplit=1)[0]
+    return not re.search(r"\w", first) or bool(re.fullmatch(
+        r"[\s,–-]*(?:passt|gerne?|klar|okay|ok|einverstanden|super|prima|"
+        r"von\s+mir\s+aus|kein\s+problem|alles\s+klar|geht\s+klar|sehr\s+gerne?)?[\s,!–-]*",
+        first, re.IGNORECASE))
+
+
 def _strong_edit(text: str) -> bool:
     return bool(re.search(
         r"(?<!\w)(?:ändern|änderung|verschieben|verlängern|verkürzen|umbuchen|korrigieren|"
@@ -96,17 +110,26 @@ def _strong_edit(text: str) -> bool:
 def reason(body: Body, intent: str, vocab: Vocabulary) -> str | None:
     """The reason for a deny or a cancel: the text after the keyword, as written."""
     text = body.text.strip()
+    m: re.Match[str] | None
     if intent == "deny":
         m = vocab.intents_at_start["deny"].match(text) or vocab.intents["deny"].search(text)
     elif intent == "cancel":
-        m = vocab.intents["cancel"].search(text)
+        m = None
+        for m in vocab.intents["cancel"].finditer(text):  # noqa: B007 - the last one counts
+            pass
     else:
         return None
     if m is None:
         return None
-    rest = text[m.end():]
-    rest = re.sub(r"^[\s\W_]+", "", rest)
+    rest = re.sub(r"^[\s\W_]+", "", text[m.end():])
     rest = re.sub(r"\s+", " ", rest).strip()
+    # a closing glued to the reason ("Wir sagen ab. Lg") is not part of it
+    sentences = re.split(r"(?<=[.!?])\s+", rest)
+    while sentences and vocab.greetings.fullmatch(sentences[-1].strip()) is not None:
+        sentences.pop()
+    if sentences and vocab.greetings.match(sentences[-1]) and len(sentences[-1].split()) <= 3:
+        sentences.pop()
+    rest = " ".join(sentences).strip()
     if not rest or not re.search(r"\w", rest):
         return None
     return rest

@@ -164,12 +164,15 @@ def from_address(message: Message) -> tuple[str | None, str | None]:
     raw = message.get("From")
     if raw is None:
         return None, None
-    text = header_text(raw)
+    raw_text = re.sub(r"\s*[\r\n]+\s*", " ", str(raw))
     try:
-        name, addr = parseaddr(text)
+        # Parse before decoding: an encoded display name may hold a comma ("Müller, Anna").
+        name, addr = parseaddr(raw_text)
+        name = header_text(name)
     except Exception:
         name, addr = "", ""
-    if not addr:
+    if not addr or "@" not in addr:
+        text = header_text(raw)
         found = re.search(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+", text)
         addr = found.group(0) if found else ""
         name = name or text.replace(addr, "").strip(" <>\"'")

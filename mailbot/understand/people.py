@@ -35,14 +35,13 @@ def _patterns(vocab: Vocabulary) -> _Patterns:
         FLAGS,
     )
     we_are = re.compile(
-        rf"(?<![\w-])(?:wir\s+(?:sind|wären|waeren|kommen\s+mit|werden|reisen\s+mit)|"
-        rf"(?:sind|wären|kommen)\s+wir|insgesamt|gesamt|alles\s+in\s+allem)\s+"
+        rf"(?<![\w-])(?:{vocab.we_are_alt})\s+"
         rf"(?:(?:dann|also|jetzt|doch|nun|nur|insgesamt|voraussichtlich|wohl|ca\.?|etwa|"
         rf"circa|ungefähr|zusammen|genau|zu)\s+)*(?P<n>{number})(?![\w-])"
-        rf"(?!\s*(?:{vocab.not_people_alt})(?![\w]))",
+        rf"(?!\s*{adjectives}(?:{vocab.not_people_alt}|{vocab.people_alt})(?![\w]))",
         FLAGS,
     )
-    we_n = re.compile(rf"(?<![\w-])wir\s+(?P<n>{words}|\d{{1,2}})(?![\w-])"
+    we_n = re.compile(rf"(?<![\w-])(?:{vocab.we_alt})\s+(?P<n>{words}|\d{{1,2}})(?![\w-])"
                       rf"(?!\s*(?:{vocab.not_people_alt})(?![\w]))", FLAGS)
     return _Patterns(counted, collective, we_are, we_n, number)
 
@@ -54,63 +53,201 @@ def _value(word: str, vocab: Vocabulary) -> int | None:
     return vocab.number_words.get(w)
 
 
-_CHILD = re.compile(r"kind|kids|jugendlich|teenager|enkel|bab|klein", re.IGNORECASE)
-_ADULT = re.compile(r"erw|person|pers|leute|gäste|gaeste|mann|freund|mensch|teilnehm|köpf",
+_CHILD = re.compile(r"kind|kids|jugendlich|teenager|enkel|bab|klein|söhn|töcht|nicht|neff|child",
                     re.IGNORECASE)
+_OLD = re.compile(r"(?<!\w)(?:statt|anstatt|anstelle\s+von|nicht\s+mehr|bisher|ursprünglich)"
+                  r"\W+(?:\w+\W+)?$", re.IGNORECASE)
+_TOTAL = re.compile(r"pers|leute|gäste|gaeste|köpf|mensch|people|teilnehm", re.IGNORECASE)
+
+
+def _enumeration(text: str, vocab: Vocabulary) -> tuple[int, int, int] | None:
+    """People listed around "ich": "Paul, Lea und ich", "mein Mann, ich und die Zwillinge",
+    "ich und meine zwei Kinder" → (count, start, end)."""
+    words = list(re.finditer(r"[\w&+]+", text))
+    for k, w in enumerate(words):
+        if w.group(0).lower() not in vocab.self_words:
+            continue
+        if w.group(0) == "I" or w.group(0).lower() in ("i", "mir", "me"):
+            # "i"/"mir" only count as "ich" next to a conjunction ("mei Ma ond i")
+            neighbours = [words[j].group(0).lower() for j in (k - 1, k + 1)
+                          if 0 <= j < len(words)]
+            if not any(n in vocab.conjunctions for n in neighbours):
+                continue
+        left = _items(text, words, k, -1, vocab)
+        right = _items(text, words, k, +1, vocab)
+        if left is None and right is None:
+            continue
+        count = 1 + (left[0] if left else 0) + (right[0] if right else 0)
+        first = left[1] if left else w.start()
+        last = right[1] if right else w.end()
+        return count, first, last
+    return None
+
+
+def _items(text: str, words: list[re.Match[str]], k: int, step: int,
+           vocab: Vocabulary) -> tuple[int, int] | None:
+    """Count the people listed next to "ich" in one direction; None when nothing is listed."""
+    count = 0
+    edge = -1
+    j = k + step
+    expect_item = False
+    while 0 <= j < len(words):
+        gap = text[min(words[j].end(), words[j - step].end()):
+                   max(words[j].start(), words[j - step].start())]
+        if re.search(r"[.!?;:()\n–-]", gap) and not expect_item:
+            break
+        token = words[j].group(0)
+        low = token.lower()
+        if not expect_item:
+            if low in vocab.conjunctions or "," in gap:
+                if low in vocab.conjunctions:
+                    expect_item = True
+                    j += step
+                    continue
+                expect_item = True
+                continue
+            break
+        # one item: "Paul", "mein Mann", "meine zwei Kinder", "die Zwillinge"
+        item, size, nxt = _item(words, j, step, vocab)
+        if not item:
+            break
+        count += size
+        edge = words[nxt - step].end() if step > 0 else words[nxt - step].start()
+        j = nxt
+        expect_item = False
+    if count == 0:
+        return None
+    return count, edge
+
+
+_DETERMINERS = {"mein", "meine", "meinen", "meinem", "meiner", "mei", "my", "die", "den", "der",
+                "unsere", "unser", "unseren", "the", "our"}
+
+
+def text_between(words: list[re.Match[str]], a: int, b: int) -> str:
+    string = words[a].string
+    return string[words[a].end():words[b].start()]
+
+
+def _item(words: list[re.Match[str]], j: int, step: int,
+          vocab: Vocabulary) -> tuple[bool, int, int]:
+    span = [words[x].group(0) for x in range(j, j + 3 * step, step) if 0 <= x < len(words)]
+    if step < 0:
+        # read the item in text order: "… mein Mann und ich" → ["mein", "Mann"]
+        span = [words[x].group(0) for x in range(j, j - 3, -1) if 0 <= x < len(words)]
+        span.reverse()
+        # the item ends at j; find its start
+        noun = span[-1]
+        low = noun.lower()
+        size = vocab.groups.get(low, 1)
+        n_words = 1
+        if len(span) >= 2 and (_value(span[-2], vocab) or 0) > 1 and span[-2].lower() not in (
+                "ein", "eine"):
+            size = _value(span[-2], vocab) or 1
+            n_words = 2
+            if len(span) >= 3 and span[-3].lower() in _DETERMINERS:
+                n_words = 3
+        elif len(span) >= 2 and span[-2].lower() in _DETERMINERS:
+            n_words = 2
+        if not _person_word(noun, vocab):
+            return False, 0, j
+        if n_words == 1 and noun.lower() not in vocab.relations and noun.lower() not in \
+                vocab.groups:
+            # a bare name must start the list: "Paul und ich", "(Paul und ich)", ", Paul"
+            before = j - 1
+            if before >= 0:
+                gap = text_between(words, before, j)
+                if not re.search(r"[,(:\n]", gap) and words[before].group(0).lower() not in \
+                        _LEFT_OK:
+                    return False, 0, j
+        return True, size, j - n_words
+    first = span[0]
+    low = first.lower()
+    pos = 0
+    if low in _DETERMINERS:
+        pos = 1
+    if pos < len(span) and (_value(span[pos], vocab) or 0) > 1:
+        size = _value(span[pos], vocab) or 1
+        if pos + 1 < len(span) and _person_word(span[pos + 1], vocab):
+            return True, size, j + (pos + 2)
+        return False, 0, j
+    if pos < len(span) and _person_word(span[pos], vocab):
+        return True, vocab.groups.get(span[pos].lower(), 1), j + pos + 1
+    return False, 0, j
+
+
+_LEFT_OK = {"wir", "we", "uns", "und", "and", "ond", "&", "+", "sowie", "mit"}
+
+
+def _person_word(word: str, vocab: Vocabulary) -> bool:
+    low = word.lower()
+    if low in vocab.groups or low in vocab.relations or low in vocab.people_nouns:
+        return True
+    if low in vocab.not_names or low in vocab.number_words or low in vocab.titles:
+        return False
+    if re.match(vocab.not_people_alt + r"$", low, re.IGNORECASE):
+        return False
+    return word[:1].isupper() and word[1:].islower() and len(word) > 1
 
 
 def party_size(text: str, vocab: Vocabulary) -> int | None:
     """The number of people staying, or None when the text does not say."""
     pats = _patterns(vocab)
-    lowered = text
-    counts: list[tuple[int, int, str]] = []  # (position, n, noun)
-    for m in pats.counted.finditer(lowered):
-        n = _value(m.group("n"), vocab)
-        if n is None or n == 0:
+    extra = 1 if vocab.plus_one.search(text) else 0
+    for m in pats.collective.finditer(text):
+        if _OLD.search(text[max(0, m.start() - 25):m.start()]):
             continue
-        counts.append((m.start(), n, m.group("noun").lower()))
-    extra = 1 if vocab.plus_one.search(lowered) else 0
-    if counts:
-        # "2 Erwachsene und 3 Kinder" add up; "4 Personen (2 Erwachsene, 2 Kinder)" do not.
-        adults = [c for c in counts if not _CHILD.search(c[2])]
-        children = [c for c in counts if _CHILD.search(c[2])]
-        total_words = [c for c in adults if re.match(r"pers|leute|gäste|gaeste|köpf|mensch",
-                                                      c[2])]
-        if total_words:
-            total = total_words[0][1]
-            if children and not any(c[0] > total_words[0][0] + 60 for c in children):
-                pass
-            return total + (extra if not children else 0)
-        total = (adults[0][1] if adults else 0) + sum(c[1] for c in children[:2])
-        if not adults:
-            couple = vocab.couples.search(lowered)
-            if couple:
-                total += 2
-            elif re.search(r"(?<!\w)(?:ich|mir)(?!\w)", lowered) and re.search(
-                    r"(?<!\w)(?:meine[mn]?\s+)(?:kinder|kindern|kids|enkel)", lowered):
-                total += 1
-            elif re.search(r"(?<!\w)wir\s+(?:beide|zwei)(?!\w)|(?<!\w)(?:mein|meine)\s+"
-                           r"(?:mann|frau|partner|partnerin)", lowered):
-                total += 2
-        return total + extra if total else None
-    m = pats.collective.search(lowered)
-    if m:
         n = vocab.collective.get(m.group("n").lower()) or _value(m.group("n"), vocab)
         if n:
             return n + extra
-    m = pats.we_are.search(lowered)
+    counts: list[tuple[int, int, int, str]] = []  # (start, end, n, noun)
+    for m in pats.counted.finditer(text):
+        n = _value(m.group("n"), vocab)
+        if n is None or n == 0:
+            continue
+        before = text[max(0, m.start() - 25):m.start()]
+        if _OLD.search(before):
+            swap = re.search(rf"(?P<n>{pats.number})\s+(?:statt|anstatt|anstelle\s+von)\s+$",
+                             before, FLAGS)
+            if swap and _value(swap.group("n"), vocab):
+                n = _value(swap.group("n"), vocab) or n
+            else:
+                continue
+        counts.append((m.start(), m.end(), n, m.group("noun").lower()))
+    totals = [c for c in counts if _TOTAL.match(c[3])]
+    if totals:
+        return totals[0][2] + extra
+    m = pats.we_are.search(text)
     if m:
         n = _value(m.group("n"), vocab)
-        if n and n <= 30:
-            return n + extra
-    m = pats.we_n.search(lowered)
+        if n and 1 < n <= 30 or m.group("n").isdigit():
+            return (n or 0) + extra or None
+    group = _enumeration(text, vocab)
+    if counts:
+        # "2 Erwachsene und 3 Kinder" add up; "Opa und ich mit den drei Enkeln" too.
+        adults = [c for c in counts if not _CHILD.search(c[3])]
+        children = [c for c in counts if _CHILD.search(c[3])]
+        total = (adults[0][2] if adults else 0)
+        if group and not adults:
+            total += group[0]
+            children = [c for c in children if not group[1] <= c[0] < group[2]]
+        elif not adults:
+            if vocab.couples.search(text):
+                total += 2
+            elif re.search(r"(?<!\w)(?:ich|mir)(?!\w)", text):
+                total += 1
+        total += sum(c[2] for c in children[:2])
+        return total + extra if total else None
+    if group:
+        return group[0] + extra
+    m = pats.we_n.search(text)
     if m:
         n = _value(m.group("n"), vocab)
         if n and n > 1:
             return n + extra
-    if vocab.couples.search(lowered):
+    if vocab.couples.search(text):
         return 2 + extra
-    if vocab.single.search(lowered):
+    if vocab.single.search(text):
         return 1 + extra
     return None
 
@@ -123,7 +260,7 @@ def _first_word_name(words: list[str], vocab: Vocabulary) -> str | None:
         word = raw.strip(" ,.;:!?\"'()<>*_")
         if not word:
             continue
-        if word.lower().rstrip(".") in vocab.titles:
+        if word.lower().rstrip(".") in vocab.titles or word.lower() in vocab.relations:
             continue
         if not _NAME.match(word):
             return None
@@ -153,7 +290,9 @@ def name_from_display(display: str | None, vocab: Vocabulary) -> str | None:
 
 def _looks_like_name_line(line: str, vocab: Vocabulary) -> str | None:
     words = line.split()
-    if not 1 <= len(words) <= 4:
+    if words and words[0].lower() in ("die", "familie", "fam.", "fam", "family", "the"):
+        return None  # "LG die Kellers": a family, not a first name
+    if not 1 <= len(words) <= 4 or re.search(r"[.!?:]\s*$", line) and len(words) > 2:
         return None
     name = _first_word_name(words, vocab)
     if name is None or name.lower() in vocab.not_names or not name[0].isupper():
@@ -174,38 +313,35 @@ def closing_name(reply: str, vocab: Vocabulary) -> tuple[str | None, int | None]
     for pos, i in enumerate(window):
         line = lines[i].strip()
         m = vocab.greetings.match(line)
-        if m and (m.end() == len(line) or not line[m.end():m.end() + 1].islower()
-                  or line[m.end():].split()[0].lower() in vocab.signers):
-            rest = line[m.end():].strip()
-            rest_words = rest.split()
-            if rest_words and rest_words[0].lower() in ("aus", "vom", "an", "in", "nach",
-                                                        "zurück", "im", "und"):
-                rest = ""
-                rest_words = []
-            if rest_words and rest_words[0].lower() in vocab.signers:
-                rest_words = rest_words[1:]
-            if rest_words:
-                name = _looks_like_name_line(" ".join(rest_words), vocab)
-                if name:
-                    return name, i
+        if not m:
+            continue
+        rest = line[m.end():].strip()
+        rest_words = rest.split()
+        if rest_words and rest_words[0].lower() in ("aus", "vom", "nach", "zurück", "in"):
+            rest_words = []  # "Herzliche Grüße aus Nürnberg"
+        elif rest_words and rest_words[0].lower() in vocab.signers:
+            rest_words = rest_words[1:]
+        name = None
+        if rest_words:
+            name = _looks_like_name_line(" ".join(rest_words[:3]), vocab)
+            if name is None and (len(rest_words) > 3 or rest.endswith(("?", ":"))):
+                continue  # a sentence that happens to start like a closing
+        if name is None:
             for j in window[pos + 1:pos + 3]:
-                nxt = lines[j].strip()
-                words = nxt.split()
+                words = lines[j].strip().split()
                 if words and words[0].lower().strip(",") in vocab.signers and len(words) > 1:
                     words = words[1:]
                 name = _looks_like_name_line(" ".join(words), vocab)
                 if name:
-                    return name, i
-            return None, i
-        words = line.split()
-        if (len(words) >= 2 and words[0].lower() in vocab.signers
-                and words[0].lower() != "von" and len(words) <= 3):
-            name = _looks_like_name_line(" ".join(words[1:]), vocab)
-            if name:
-                return name, i
+                    break
+        return name, i
+    for i in window:
+        words = lines[i].strip().split()
+        if 2 <= len(words) <= 4 and words[0].lower() in vocab.signers and words[0].lower() != "von":
+            return _looks_like_name_line(" ".join(words[1:]), vocab), i
     # A bare name on the last line after some text ("JA\nInge").
     last = lines[nonempty[-1]].strip()
-    if len(nonempty) >= 2 and len(last.split()) <= 2 and not re.search(r"[.!?:]$", last):
+    if len(nonempty) >= 2 and len(last.split()) <= 2 and not re.search(r"[.!?:,]$", last):
         name = _looks_like_name_line(last, vocab)
         if name and not vocab.intents_at_start["approve"].match(last) and not \
                 vocab.intents_at_start["deny"].match(last):

@@ -52,6 +52,30 @@ def _inline_header(line: str) -> bool:
         line, re.IGNORECASE))
 
 
+def _below_history(lines: list[str], vocab: Vocabulary) -> list[str]:
+    """Text written under unmarked history (bottom posting): the paragraphs after the last
+    one that still looks like the quoted message (links, "Feld: Wert" lines, its footer)."""
+    paragraphs: list[list[str]] = [[]]
+    for line in lines:
+        if line.strip():
+            paragraphs[-1].append(line)
+        elif paragraphs[-1]:
+            paragraphs.append([])
+    paragraphs = [p for p in paragraphs if p]
+    last_quoted = -1
+    for k, para in enumerate(paragraphs):
+        if k == 0 or any(vocab.quoted_end.search(line) for line in para):
+            last_quoted = k
+    tail = paragraphs[last_quoted + 1:]
+    if not tail:
+        return []
+    out: list[str] = []
+    for para in tail:
+        out.extend(para)
+        out.append("")
+    return out[:-1]
+
+
 def split_reply(text: str, vocab: Vocabulary) -> Reply:
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     keep: list[str] = []
@@ -78,7 +102,14 @@ def split_reply(text: str, vocab: Vocabulary) -> Reply:
             removed.extend(lines[i:])
             break
         if _is_field_block(lines, i, vocab) or _inline_header(line):
-            removed.extend(lines[i:])
+            rest = lines[i:]
+            if not "\n".join(keep).strip():
+                below = _below_history(rest, vocab)
+                if below:
+                    removed.extend(rest[:len(rest) - len(below)])
+                    keep.extend(below)
+                    break
+            removed.extend(rest)
             break
         keep.append(line)
         i += 1

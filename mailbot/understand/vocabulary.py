@@ -57,6 +57,13 @@ class Vocabulary:
     greetings: re.Pattern[str]
     signers: frozenset[str]
     titles: frozenset[str]
+    relations: frozenset[str]
+    we_are_alt: str
+    we_alt: str
+    self_words: frozenset[str]
+    conjunctions: frozenset[str]
+    groups: dict[str, int]
+    quoted_end: re.Pattern[str]
     not_names: frozenset[str]
     opening: re.Pattern[str]
     quote_headers: re.Pattern[str]
@@ -65,6 +72,8 @@ class Vocabulary:
     intents: dict[str, re.Pattern[str]]
     intents_at_start: dict[str, re.Pattern[str]]
     auto_subject: re.Pattern[str]
+    existing_thread: re.Pattern[str]
+    new_stay: re.Pattern[str]
     reply_prefix: re.Pattern[str]
 
 
@@ -113,7 +122,9 @@ def _build(data: dict[str, Any]) -> Vocabulary:
         holiday_alt=_alternation(list(holiday_names)),
         vague=_any(vague, r"(?<![\w-])(?:{})(?![\w-])"),
         exclude_near=_any(data["exclude"]["near"], r"(?<!\w)(?:{})"),
-        exclude_before=_any(data["exclude"]["before"], r"(?<!\w)(?:{})\s*(?:zum|dem|den)?\s*$"),
+        exclude_before=_any(data["exclude"]["before"],
+                            r"(?<!\w)(?:{})\W+(?:(?:zum|dem|den|der|am|vom|wie|geplant|"
+                            r"gebucht|angefragt|ja|erst|noch)\W+){{0,3}}$"),
         people_nouns=frozenset(p.lower() for p in party["people"]),
         people_alt=_alternation(party["people"]),
         not_people_alt=_alternation(party["not_people"]),
@@ -123,6 +134,13 @@ def _build(data: dict[str, Any]) -> Vocabulary:
         greetings=_any(closing["greetings"], r"^\s*(?:{})(?![\w])[\s,.!:;-]*"),
         signers=frozenset(w.lower() for w in closing["signers"]),
         titles=frozenset(w.lower() for w in closing["titles"]),
+        relations=frozenset(w.lower() for w in closing["relations"]),
+        we_are_alt=_alternation(party["we_are"]),
+        we_alt=_alternation(party["we"]),
+        self_words=frozenset(w.lower() for w in party["self"]),
+        conjunctions=frozenset(w.lower() for w in party["conjunctions"]),
+        groups={k.lower(): v for k, v in party["groups"].items()},
+        quoted_end=_any(quotes["quoted_end"]),
         not_names=frozenset(w.lower() for w in closing["not_names"]),
         opening=_any(data["greeting"]["patterns"], r"^\s*(?:{})"),
         quote_headers=_any(quotes["headers"]),
@@ -131,8 +149,12 @@ def _build(data: dict[str, Any]) -> Vocabulary:
         signature=_any(quotes["signature"]),
         intents={k: _any(intent[k], r"(?<!\w)(?:{})") for k in intent_keys},
         intents_at_start={
-            k: _any(intent[k], r"^[\s\W]{{0,3}}(?:{})") for k in ("approve", "deny")},
+            k: _any(intent[k], r"^[\s\W]{{0,3}}(?:(?:" + "|".join(intent["lead_in"])
+                    + r")[\s,.!–-]+){{0,3}}(?:{})")
+            for k in ("approve", "deny")},
         auto_subject=_any(intent["auto_subjects"]),
+        existing_thread=_any(intent["existing_thread"]),
+        new_stay=_any(intent["new_stay"], r"(?<!\w)(?:{})"),
         reply_prefix=re.compile(intent["reply_prefix"], FLAGS),
     )
 
