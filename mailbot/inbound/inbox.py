@@ -1,0 +1,152 @@
+"""The durable inbox: raw bytes are committed before anyone acknowledges a message.
+
+Every inbound path (SMTP, IMAP, pipe) calls `store_raw` and acknowledges only after it
+returns. A message that is already stored (same Message-ID, or same source and source id)
+is a duplicate, not an error: the caller acknowledges it again and nothing is stored twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import re
+import threading
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from email.header import decode_header, make_header
+from email.parser import BytesHeaderParser
+from email.utils import parseaddr
+
+from sqlalchemy import or_, select
+from sqlalchemy.exc import IntegrityError
+
+from mailbot.runtime import Runtime
+from mailbot.store.tables import InboxMessage
+
+SOURCES = ("smtp", "imap", "pipe")
+_MESSAGE_ID = re.compile(r"<[^<>\s]+>")
+
+
+@dataclass(frozen=True)
+class StoreResult:
+    id: int
+    duplicate: bool
+    correlation_id: str
+
+
+@dataclass(frozen=True)
+class Summary:
+    """What the admin log shows before the message is understood."""
+
+    message_id: str | None
+    from_address: str | None
+    subject: str | None
+
+
+def content_id(raw: bytes) -> str:
+    """The source id of a message that has none of its own (SMTP, pipe)."""
+    return hashlib.sha256(raw).hexdigest()
+
+
+def _text(value: object) -> str:
+    raw = str(value or "")
+    with suppress(Exception):  # a broken encoded word is shown as it came
+        raw = str(make_header(decode_header(raw)))
+    return re.sub(r"\s*[\r\n]+\s*", " ", raw).strip()
+
+
+def summarize(raw: bytes) -> Summary:
+    """Message-ID, sender and subject from the headers alone; never raises."""
+    try:
+        headers = BytesHeaderParser().parsebytes(raw)
+        message_id_header = str(headers.get("Message-ID") or "").strip()
+        from_header = _text(headers.get("From"))
+        subject = _text(headers.get("Subject")) or None
+    except Exception:
+        return Summary(None, None, None)
+    found = _MESSAGE_ID.search(message_id_header)
+    message_id = (found.group(0) if found else message_id_header)[:998] or None
+    address = parseaddr(from_header)[1].strip().lower() or None
+    if address is not None and "@" not in address:
+        address = None
+    return Summary(message_id, address[:320] if address else None, subject)
+
+
+def _existing(rt: Runtime, source: str, source_id: str, message_id: str | None) -> InboxMessage | None:
+    with rt.store.reading() as session:
+        same_source = (InboxMessage.source == source) & (InboxMessage.source_id == source_id)
+        match = same_source if message_id is None else or_(same_source,
+                                                           InboxMessage.message_id == message_id)
+        return session.scalars(select(InboxMessage).where(match).limit(1)).first()
+
+
+def store_raw(rt: Runtime, raw: bytes, source: str, source_id: str | None = None) -> StoreResult:
+    """Commit the raw message with state `received`; returns once it is durable.
+
+    Raises `mailbot.store.db.DatabaseUnavailable` when the database cannot be reached, so
+    the caller answers "try again later" instead of acknowledging."""
+    if source not in SOURCES:
+        raise ValueError(f"unknown inbound source {source!r}")
+    source_id = source_id or content_id(raw)
+    summary = summarize(raw)
+    message_id = summary.message_id
+    found = _existing(rt, source, source_id, message_id)
+    if found is not None:
+        return StoreResult(found.id, True, found.correlation_id)
+    row = InboxMessage(
+        source=source,
+        source_id=source_id,
+        message_id=message_id,
+        received_at=rt.now(),
+        raw=raw,
+        size=len(raw),
+        from_address=summary.from_address,
+        subject=summary.subject,
+        state="received",
+        correlation_id=uuid.uuid4().hex[:16],
+        attempts=0,
+    )
+    try:
+        with rt.store.transaction() as session:
+            session.add(row)
+            session.flush()
+    except IntegrityError:
+        # Someone stored the same message a moment ago (another connection or instance).
+        found = _existing(rt, source, source_id, message_id)
+        if found is None:
+            raise
+        return StoreResult(found.id, True, found.correlation_id)
+    arrived.ring()
+    return StoreResult(row.id, False, row.correlation_id)
+
+
+class Doorbell:
+    """Wakes the inbox worker of this process when a message was stored; any thread may ring."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._listeners: list[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = []
+
+    def ring(self) -> None:
+        with self._lock:
+            listeners = list(self._listeners)
+        for loop, event in listeners:
+            with suppress(RuntimeError):  # that loop has already closed
+                loop.call_soon_threadsafe(event.set)
+
+    @contextmanager
+    def listen(self) -> Iterator[asyncio.Event]:
+        """An event of the running loop that is set whenever the bell rings."""
+        entry = (asyncio.get_running_loop(), asyncio.Event())
+        with self._lock:
+            self._listeners.append(entry)
+        try:
+            yield entry[1]
+        finally:
+            with self._lock:
+                self._listeners.remove(entry)
+
+
+arrived = Doorbell()
