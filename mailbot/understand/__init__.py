@@ -107,7 +107,7 @@ def interpret(decoded: Decoded, today: date) -> Interpretation:
     stay = dates.find_stay(date_text, today, vocab)
     size = people.party_size(date_text, vocab)
     kind = intent.classify(body, vocab, has_dates=stay.found, has_party=size is not None,
-                           vague=stay.vague is not None)
+                           vague=stay.vague is not None, weak_dates=stay.single)
     if kind == "edit":
         stay = dates.find_stay(date_text, today, vocab, newest=True, partial=True)
     if kind in ("approve", "deny", "recover_link", "unknown"):

@@ -15,6 +15,7 @@ class Stay:
     start: date | None = None
     end: date | None = None
     vague: str | None = None
+    single: bool = False  # one written day only ("am Sonntag"): weak evidence of a stay
 
     @property
     def found(self) -> bool:
@@ -95,7 +96,7 @@ def _patterns(vocab: Vocabulary) -> _Patterns:
     numbers = "|".join(sorted(vocab.number_words, key=len, reverse=True))
     units = "|".join(sorted(vocab.duration_units, key=len, reverse=True))
     tokens = re.compile(
-        r"(?<![\d.,/:])(?:"
+        r"(?<![\d.,:])(?:"
         r"(?P<iy>\d{4})-(?P<im>\d{1,2})-(?P<id>\d{1,2})(?!\d)"
         r"|(?P<nd>\d{1,2})\.\s?(?P<nm>\d{1,2})"
         r"(?:\.(?:\s?(?P<ny>(?:19|20)\d{2})(?!\d)|(?P<ny2>\d{2})(?![\d.]))?|(?![\d.,:]))"
@@ -450,10 +451,10 @@ def find_stay(text: str, today: date, vocab: Vocabulary, *, newest: bool = False
         if duration is not None:
             return Stay(first.start, first.start + timedelta(days=duration))
         if first.lead in ("bis", "abreise", "abfahrt"):
-            return Stay(None, first.start)
+            return Stay(None, first.start, single=True)
         if first.lead in ("ab", "anreise", "ankunft", "von", "vom") or partial:
-            return Stay(first.start, None)
-        return Stay(first.start, first.start)
+            return Stay(first.start, None, single=True)
+        return Stay(first.start, first.start, single=True)
     weekends = [c for c in named if c.kind == "weekend"]
     if spans or weekends:
         pick = (spans or weekends)[0]

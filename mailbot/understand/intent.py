@@ -54,14 +54,15 @@ def is_machine_mail(headers: Mapping[str, str], subject: str, from_address: str 
 
 
 def classify(body: Body, vocab: Vocabulary, *, has_dates: bool, has_party: bool,
-             vague: bool) -> str:
+             vague: bool, weak_dates: bool = False) -> str:
     text = body.text.strip()
     both = f"{text}\n{body.subject}".strip()
     if not both:
         return "unknown"
     intents = vocab.intents
     has_data = has_dates or has_party
-    if intents["unknown"].search(both) and not has_dates:
+    wish = intents["request"].search(both)
+    if intents["unknown"].search(both) and not wish:
         return "unknown"
     if intents["recover_link"].search(both):
         return "recover_link"
@@ -84,7 +85,8 @@ def classify(body: Body, vocab: Vocabulary, *, has_dates: bool, has_party: bool,
             r"(?<!\w)(?:ablehnen|abgelehnt|lehne\s+\w*\s*ab|muss\s+ich\s+(?:leider\s+)?nein)",
             text, re.IGNORECASE):
         return "deny"
-    if has_data or vague or intents["request"].search(both):
+    strong_data = has_party or vague or (has_dates and not weak_dates)
+    if strong_data or has_dates and wish or vocab.request_strong.search(both):
         return "request"
     if not has_data and re.fullmatch(r"[\W_]*(?:👍|✅|✔️?|👌)+[\W_]*", text):
         return "approve"

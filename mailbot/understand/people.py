@@ -310,7 +310,11 @@ def closing_name(reply: str, vocab: Vocabulary) -> tuple[str | None, int | None]
     if not nonempty:
         return None, None
     window = nonempty[-6:]
-    for pos, i in enumerate(window):
+    # The last closing line that has at most two lines (the name) after it.
+    for pos in range(len(window) - 1, -1, -1):
+        if len(window) - pos - 1 > 2:
+            break
+        i = window[pos]
         line = lines[i].strip()
         m = vocab.greetings.match(line)
         if not m:
@@ -321,11 +325,11 @@ def closing_name(reply: str, vocab: Vocabulary) -> tuple[str | None, int | None]
             rest_words = []  # "Herzliche Grüße aus Nürnberg"
         elif rest_words and rest_words[0].lower() in vocab.signers:
             rest_words = rest_words[1:]
+        if len(rest_words) > 3 or rest.endswith(("?", ":")):
+            continue  # a sentence that happens to start like a closing
         name = None
         if rest_words:
-            name = _looks_like_name_line(" ".join(rest_words[:3]), vocab)
-            if name is None and (len(rest_words) > 3 or rest.endswith(("?", ":"))):
-                continue  # a sentence that happens to start like a closing
+            name = _looks_like_name_line(" ".join(rest_words), vocab)
         if name is None:
             for j in window[pos + 1:pos + 3]:
                 words = lines[j].strip().split()

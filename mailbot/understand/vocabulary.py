@@ -72,6 +72,7 @@ class Vocabulary:
     intents: dict[str, re.Pattern[str]]
     intents_at_start: dict[str, re.Pattern[str]]
     auto_subject: re.Pattern[str]
+    request_strong: re.Pattern[str]
     existing_thread: re.Pattern[str]
     new_stay: re.Pattern[str]
     reply_prefix: re.Pattern[str]
@@ -153,6 +154,7 @@ def _build(data: dict[str, Any]) -> Vocabulary:
                     + r")[\s,.!–-]+){{0,3}}(?:{})")
             for k in ("approve", "deny")},
         auto_subject=_any(intent["auto_subjects"]),
+        request_strong=_any(intent["request_strong"], r"(?<!\w)(?:{})"),
         existing_thread=_any(intent["existing_thread"]),
         new_stay=_any(intent["new_stay"], r"(?<!\w)(?:{})"),
         reply_prefix=re.compile(intent["reply_prefix"], FLAGS),
