@@ -1,0 +1,281 @@
+"""Where a rendered outbox row goes: maildir (the default), SMTP, Resend, or the console.
+
+Every transport sends the same RFC 5322 message built from the row by `build_message`
+(multipart/alternative text + HTML, UTF-8, all recorded headers) and returns a provider id.
+A failure is a `SendError`: permanent (the worker fails the row at once) or transient
+(the worker retries, BR-022)."""
+
+from __future__ import annotations
+
+import contextlib
+import mailbox
+import os
+import smtplib
+import ssl
+import sys
+from dataclasses import dataclass
+from email import policy
+from email.message import EmailMessage
+from email.utils import parseaddr
+from pathlib import Path
+from typing import Any, Protocol, TextIO
+from urllib.parse import unquote, urlsplit
+
+from mailbot.config import Settings
+from mailbot.store.tables import OutboxMessage
+
+# Headers the providers let us set ourselves; From/To/Subject/Reply-To travel as fields.
+_ADDRESS_HEADERS = ("From", "To", "Reply-To", "Subject")
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """A snapshot of an outbox row, so sending needs no database session."""
+
+    id: int
+    idempotency_key: str
+    message_id: str
+    correlation_id: str
+    kind: str
+    to_address: str
+    reply_to: str
+    subject: str
+    text_body: str
+    html_body: str
+    headers: dict[str, str]
+
+    @staticmethod
+    def of(row: OutboxMessage) -> Outgoing:
+        return Outgoing(row.id, row.idempotency_key, row.message_id, row.correlation_id, row.kind,
+                        row.to_address, row.reply_to, row.subject, row.text_body, row.html_body,
+                        dict(row.headers or {}))
+
+    @property
+    def sender(self) -> str:
+        return self.headers["From"]
+
+
+class SendError(Exception):
+    def __init__(self, message: str, permanent: bool = False, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.permanent = permanent
+        self.retry_after = retry_after
+
+
+def build_message(mail: Outgoing) -> EmailMessage:
+    message = EmailMessage(policy=policy.SMTP)
+    headers = {"From": mail.sender, "To": mail.to_address, "Reply-To": mail.reply_to,
+               "Subject": mail.subject, **mail.headers}
+    for name, value in headers.items():
+        message[name] = value
+    message.set_content(mail.text_body, charset="utf-8", cte="quoted-printable")
+    message.add_alternative(mail.html_body, subtype="html", charset="utf-8", cte="quoted-printable")
+    return message
+
+
+class Transport(Protocol):
+    name: str
+
+    def send(self, mail: Outgoing) -> str: ...
+
+    def close(self) -> None: ...
+
+
+class MaildirTransport:
+    """A real Maildir (tmp/new/cur). The file is named after the idempotency key, so writing
+    the same message again leaves the same single file."""
+
+    name = "maildir"
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        mailbox.Maildir(self.path, create=True)  # makes tmp/, new/ and cur/
+
+    def send(self, mail: Outgoing) -> str:
+        key = "".join(c for c in mail.idempotency_key if c.isalnum() or c in "-_")
+        for folder in ("new", "cur"):  # a reader may have moved it to cur/ with flags
+            if any(p.name.split(":", 1)[0] == key for p in (self.path / folder).glob(f"{key}*")):
+                return key
+        data = build_message(mail).as_bytes()
+        tmp = self.path / "tmp" / key
+        try:
+            with open(tmp, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, self.path / "new" / key)
+        except OSError as exc:
+            raise SendError(f"maildir: {exc}") from exc
+        return key
+
+    def close(self) -> None:
+        pass
+
+
+class SmtpTransport:
+    """Relay through an SMTP server; one connection is reused while it lives. SMTP has no
+    idempotency: a retry after a lost reply may deliver twice (best effort)."""
+
+    name = "smtp"
+
+    def __init__(self, url: str, envelope_from: str, timeout: float = 10.0) -> None:
+        parts = urlsplit(url)
+        if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
+            raise ValueError("OUTBOUND_SMTP_URL must look like smtp://user:pass@host:port")
+        self.tls = parts.scheme == "smtps"
+        self.host = parts.hostname
+        self.port = parts.port or (465 if self.tls else 25)
+        self.user = unquote(parts.username) if parts.username else None
+        self.password = unquote(parts.password) if parts.password else None
+        self.envelope_from = envelope_from
+        self.timeout = timeout
+        self._connection: smtplib.SMTP | None = None
+
+    def _connect(self) -> smtplib.SMTP:
+        if self._connection is not None:
+            return self._connection
+        context = ssl.create_default_context()
+        connection: smtplib.SMTP
+        if self.tls:
+            connection = smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout, context=context)
+        else:
+            connection = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+            connection.ehlo()
+            if connection.has_extn("starttls"):
+                connection.starttls(context=context)
+                connection.ehlo()
+        if self.user:
+            connection.login(self.user, self.password or "")
+        self._connection = connection
+        return connection
+
+    def send(self, mail: Outgoing) -> str:
+        message = build_message(mail)
+        for attempt in (1, 2):
+            try:
+                refused = self._connect().send_message(message, self.envelope_from, [mail.to_address])
+            except smtplib.SMTPServerDisconnected as exc:
+                self._drop()
+                if attempt == 2:  # a kept-alive connection may have timed out: try one fresh one
+                    raise SendError(f"smtp: {exc}") from exc
+                continue
+            except smtplib.SMTPRecipientsRefused as exc:
+                codes = [code for code, _ in exc.recipients.values()]
+                raise SendError(f"smtp: recipient refused {codes}",
+                                permanent=all(c >= 500 for c in codes)) from exc
+            except smtplib.SMTPResponseException as exc:
+                self._drop()
+                raise SendError(f"smtp: {exc.smtp_code} {exc.smtp_error!r}",
+                                permanent=exc.smtp_code >= 500) from exc
+            except (smtplib.SMTPException, OSError) as exc:
+                self._drop()
+                raise SendError(f"smtp: {exc!r}") from exc
+            if refused:
+                raise SendError(f"smtp: refused {refused}", permanent=True)
+            return mail.message_id
+        raise AssertionError("unreachable")
+
+    def _drop(self) -> None:
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            with contextlib.suppress(OSError):
+                connection.close()
+
+    def close(self) -> None:
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            try:
+                connection.quit()
+            except (smtplib.SMTPException, OSError):
+                connection.close()
+
+
+class ResendTransport:
+    """The Resend API through its SDK; the row's idempotency key is sent as
+    `Idempotency-Key`, so Resend delivers a retried message once."""
+
+    name = "resend"
+
+    def __init__(self, api_key: str, api_url: str = "", timeout: float = 10.0) -> None:
+        import resend
+        from resend.http_client_requests import RequestsClient
+
+        self._resend = resend
+        resend.api_key = api_key
+        if api_url:  # the SDK reads RESEND_API_URL at import; a .env value arrives here
+            resend.api_url = api_url.rstrip("/")
+        resend.default_http_client = RequestsClient(timeout=timeout)  # type: ignore[arg-type]
+
+    def send(self, mail: Outgoing) -> str:
+        resend = self._resend
+        extra = {k: v for k, v in mail.headers.items() if k not in _ADDRESS_HEADERS}
+        params: Any = {
+            "from": mail.sender,
+            "to": [mail.to_address],
+            "subject": mail.subject,
+            "text": mail.text_body,
+            "html": mail.html_body,
+            "reply_to": mail.reply_to,
+            "headers": extra,
+        }
+        try:
+            response = resend.Emails.send(params, {"idempotency_key": mail.idempotency_key})
+        except resend.exceptions.ResendError as exc:
+            code = _int(exc.code) or 500
+            retry_after = _retry_after(getattr(exc, "headers", None) or {})
+            permanent = 400 <= code < 500 and code not in (408, 409, 429)
+            raise SendError(f"resend: {code} {exc.message}", permanent=permanent,
+                            retry_after=retry_after) from exc
+        return str(response["id"])
+
+    def close(self) -> None:
+        pass
+
+
+def _int(value: object) -> int | None:
+    try:
+        return int(str(value))
+    except ValueError:
+        return None
+
+
+def _retry_after(headers: dict[str, str]) -> float | None:
+    for name, value in headers.items():
+        if name.lower() == "retry-after":
+            try:
+                return float(value)
+            except ValueError:
+                return None
+    return None
+
+
+class ConsoleTransport:
+    name = "console"
+
+    def __init__(self, stream: TextIO | None = None) -> None:
+        self.stream = stream
+
+    def send(self, mail: Outgoing) -> str:
+        stream = self.stream or sys.stdout
+        stream.write(build_message(mail).as_string(policy=policy.SMTP.clone(linesep="\n")))
+        stream.write("\n")
+        stream.flush()
+        return f"console-{mail.idempotency_key}"
+
+    def close(self) -> None:
+        pass
+
+
+def from_settings(settings: Settings, timeout: float = 10.0) -> Transport:
+    """The transport MAIL_TRANSPORT names."""
+    kind = settings.mail_transport
+    if kind == "maildir":
+        return MaildirTransport(settings.maildir)
+    if kind == "smtp":
+        envelope = parseaddr(settings.booking_address)[1]
+        return SmtpTransport(settings.outbound_smtp_url, envelope, timeout)
+    if kind == "resend":
+        return ResendTransport(settings.resend_api_key, settings.resend_api_url, timeout)
+    if kind == "console":
+        return ConsoleTransport()
+    raise ValueError(f"unknown MAIL_TRANSPORT {kind!r}")

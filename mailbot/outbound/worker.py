@@ -1,0 +1,151 @@
+"""Send what the outbox holds: claim due rows, send each once, retry 2 s, 4 s, 8 s, then
+mark it failed — never drop it (BR-022).
+
+A claim sets `state='sending'` and a lease in `next_attempt_at`, then commits; sending
+happens outside any transaction. If a worker dies mid-send, the lease runs out and another
+worker sends the row again under the same idempotency key. Several workers (or instances)
+never take the same row: PostgreSQL claims with FOR UPDATE SKIP LOCKED, SQLite writers are
+serial anyway. Scheduling uses `rt.now()`, the one clock."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from datetime import timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from mailbot.outbound.outbox import FAILED, QUEUED, RETRYING, SENDING, SENT
+from mailbot.outbound.transports import Outgoing, SendError, Transport, from_settings
+from mailbot.runtime import Runtime
+from mailbot.store.tables import OutboxMessage
+
+log = logging.getLogger("mailbot.outbound")
+
+DUE = (QUEUED, RETRYING, SENDING)  # SENDING counts only once its lease ran out
+LEASE = timedelta(seconds=60)
+TIMEOUT = 10.0  # seconds a transport may take for one message
+MAX_RETRY_AFTER = 3600.0
+
+
+def _claim(rt: Runtime, limit: int, timeout: float) -> list[Outgoing]:
+    def work(session: Session) -> list[Outgoing]:
+        now = rt.now()
+        query = (select(OutboxMessage)
+                 .where(OutboxMessage.state.in_(DUE), OutboxMessage.next_attempt_at <= now)
+                 .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
+                 .limit(limit))
+        if not rt.store.is_sqlite:
+            query = query.with_for_update(skip_locked=True)
+        rows = list(session.scalars(query))
+        # the lease outlasts the slowest batch, so no second worker sends a row still in hand
+        lease_until = now + LEASE + timedelta(seconds=timeout * len(rows))
+        for row in rows:
+            row.state = SENDING
+            row.attempts += 1
+            row.next_attempt_at = lease_until
+        return [Outgoing.of(row) for row in rows]
+
+    with rt.store.reading() as session:  # cheap look first: an idle poll takes no write lock
+        probe = select(OutboxMessage.id).where(OutboxMessage.state.in_(DUE),
+                                               OutboxMessage.next_attempt_at <= rt.now()).limit(1)
+        if session.scalar(probe) is None:
+            return []
+    return rt.store.run(work)
+
+
+def _sent(rt: Runtime, mail: Outgoing, provider_id: str) -> None:
+    def work(session: Session) -> None:
+        row = session.get(OutboxMessage, mail.id)
+        if row is not None:
+            row.state, row.provider_id, row.sent_at = SENT, provider_id, rt.now()
+
+    rt.store.run(work)
+
+
+def _not_sent(rt: Runtime, mail: Outgoing, error: SendError) -> str:
+    delays = rt.house.limits.outbox_retry_delays
+
+    def work(session: Session) -> str:
+        row = session.get(OutboxMessage, mail.id)
+        if row is None:
+            return FAILED
+        row.last_error = str(error)[:2000]
+        if error.permanent or row.attempts > len(delays):
+            row.state = FAILED
+        else:
+            wait = float(delays[row.attempts - 1])
+            if error.retry_after is not None:
+                wait = max(wait, min(error.retry_after, MAX_RETRY_AFTER))
+            row.state, row.next_attempt_at = RETRYING, rt.now() + timedelta(seconds=wait)
+        return row.state
+
+    state = rt.store.run(work)
+    extra = {"correlation_id": mail.correlation_id, "outbox_id": mail.id, "kind": mail.kind,
+             "outbox_state": state, "error": str(error)}
+    if state == FAILED:
+        log.error("outbound mail %s failed for good: %s", mail.id, error, extra=extra)
+    else:
+        log.warning("outbound mail %s not sent, will retry: %s", mail.id, error, extra=extra)
+    return state
+
+
+def send_due(rt: Runtime, limit: int = 100, transport: Transport | None = None,
+             timeout: float = TIMEOUT) -> int:
+    """Send up to `limit` due messages; returns how many were attempted."""
+    claimed = _claim(rt, limit, timeout)
+    if not claimed:
+        return 0
+    own = transport is None
+    active = transport or from_settings(rt.settings, timeout)
+    try:
+        for mail in claimed:
+            try:
+                provider_id = active.send(mail)
+            except SendError as exc:
+                _not_sent(rt, mail, exc)
+            except Exception as exc:  # a transport bug must not strand the row in `sending`
+                _not_sent(rt, mail, SendError(f"{type(exc).__name__}: {exc}"))
+            else:
+                _sent(rt, mail, provider_id)
+    finally:
+        if own:
+            active.close()
+    return len(claimed)
+
+
+def resend(rt: Runtime, outbox_id: int) -> bool:
+    """Put a failed message back in the queue, unchanged (the admin's resend button)."""
+    def work(session: Session) -> bool:
+        row = session.get(OutboxMessage, outbox_id, with_for_update=True)
+        if row is None or row.state != FAILED:
+            return False
+        row.state, row.attempts, row.next_attempt_at = QUEUED, 0, rt.now()
+        log.info("outbound mail %s queued again by the admin", outbox_id,
+                 extra={"correlation_id": row.correlation_id, "outbox_id": outbox_id})
+        return True
+
+    return rt.store.run(work)
+
+
+async def run(rt: Runtime, stop: asyncio.Event, poll: float = 0.1,
+              transport: Transport | None = None) -> None:
+    """Send until `stop` is set; new rows are picked up within about `poll` seconds."""
+    active = transport if transport is not None else await asyncio.to_thread(
+        from_settings, rt.settings, TIMEOUT)
+    try:
+        while not stop.is_set():
+            pause = poll
+            try:
+                if await asyncio.to_thread(send_due, rt, 100, active):
+                    continue
+            except Exception:
+                log.exception("outbox worker: sending round failed")
+                pause = 1.0
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), pause)
+    finally:
+        if transport is None:
+            await asyncio.to_thread(active.close)
