@@ -82,6 +82,7 @@ class _Patterns:
     duration: re.Pattern[str]
     lead: re.Pattern[str]
     noise: re.Pattern[str]
+    until_weekday: re.Pattern[str]
 
 
 @cache
@@ -102,6 +103,8 @@ def _patterns(vocab: Vocabulary) -> _Patterns:
         r"(?:\.(?:\s?(?P<ny>(?:19|20)\d{2})(?!\d)|(?P<ny2>\d{2})(?![\d.]))?|(?![\d.,:]))"
         rf"|(?P<wd>\d{{1,2}})(?:\.|ter|ten)?\s*(?P<wm>{month})\.?(?![a-zäöüß])"
         r"(?:,?\s*(?P<wy>(?:19|20)\d{2})(?!\d))?"
+        rf"|(?P<bd>\d{{1,2}})(?=\s*(?:-|bis|to|until|till)\s*(?:zum\s+|the\s+)?\d{{1,2}}\.?\s*"
+        rf"(?:{month})(?![a-zäöüß]))"
         r"|(?P<dd>\d{1,2})\.(?!\s?\d)"
         r")",
         FLAGS,
@@ -109,7 +112,8 @@ def _patterns(vocab: Vocabulary) -> _Patterns:
     weekday_opt = rf"(?:(?:{wd})\.?,?\s*(?:(?:den|dem)\s+)?)?"
     separator = re.compile(
         r"^\s*(?:\((?:[a-zäöü]{2,10})\.?\)\s*)?,?\s*"
-        r"(?:-|/|\+|bis(?:\s+(?:einschließlich|einschl\.|inkl\.?|inklusive|und\s+mit))?|und)"
+        r"(?:-|/|\+|bis(?:\s+(?:einschließlich|einschl\.|inkl\.?|inklusive|und\s+mit))?|und|to|until"
+        r"|till)"
         rf"\s*(?:(?:zum|zur|den|dem|am|einschließlich|inkl\.?)\s+)?{weekday_opt}\s*$",
         FLAGS,
     )
@@ -159,8 +163,10 @@ def _patterns(vocab: Vocabulary) -> _Patterns:
         r"|\b(?:nr|no|nummer|kto|iban|plz)\.?\s*:?\s*[\d\s]+)",
         FLAGS | re.MULTILINE,
     )
+    until_weekday = re.compile(
+        rf"\s*(?:-|bis)\s*(?:(?:zum|einschließlich|inklusive)\s+)?(?P<w>{full_wd})(?![\w-])", FLAGS)
     return _Patterns(tokens, separator, holiday, weekday_range, weekday_single, week, weekend,
-                     day_word, duration, lead, noise)
+                     day_word, duration, lead, noise, until_weekday)
 
 
 def _blank(text: str, start: int, end: int) -> str:
@@ -250,7 +256,7 @@ def _tokens(text: str, pats: _Patterns, vocab: Vocabulary) -> list[_Token]:
             tok = _Token(m.start(), m.end(), int(g["wd"]), month,
                          int(g["wy"]) if g["wy"] else None)
         else:
-            tok = _Token(m.start(), m.end(), int(g["dd"]), None, None)
+            tok = _Token(m.start(), m.end(), int(g["dd"] or g["bd"]), None, None)
         if not 1 <= tok.day <= 31 or (tok.month is not None and not 1 <= tok.month <= 12):
             continue
         found.append(tok)
@@ -294,6 +300,11 @@ def _named(text: str, today: date, pats: _Patterns, vocab: Vocabulary) -> list[_
             first, last = holiday_range(holiday, today.year)
             if last < today:
                 first, last = holiday_range(holiday, today.year + 1)
+        until = pats.until_weekday.match(text, m.end())
+        if until:
+            # "von Fronleichnam bis Sonntag": from the holiday to the next such weekday
+            weekday = vocab.weekdays[until.group("w").lower()]
+            last = first + timedelta(days=(weekday - first.weekday()) % 7)
         found.append(_Candidate(m.start(), first, last, "named"))
     for m in pats.weekday_range.finditer(text):
         w1 = vocab.weekdays[m.group("w1").lower()]

@@ -157,8 +157,8 @@ def _item(words: list[re.Match[str]], j: int, step: int,
             before = j - 1
             if before >= 0:
                 gap = text_between(words, before, j)
-                if not re.search(r"[,(:\n]", gap) and words[before].group(0).lower() not in \
-                        _LEFT_OK:
+                if not re.search(r"[,(:\n]", gap) and words[before].group(0).lower() in \
+                        _NOT_BEFORE_NAME:
                     return False, 0, j
         return True, size, j - n_words
     first = span[0]
@@ -176,7 +176,10 @@ def _item(words: list[re.Match[str]], j: int, step: int,
     return False, 0, j
 
 
-_LEFT_OK = {"wir", "we", "uns", "und", "and", "ond", "&", "+", "sowie", "mit"}
+_NOT_BEFORE_NAME = {"zum", "zur", "im", "am", "beim", "vom", "ins", "zu", "nach", "von", "den", "dem",
+                    "der", "das", "des", "ein", "eine", "einen", "einem", "einer", "für", "auf",
+                    "an", "in", "bei", "aus", "über", "unter", "vor", "hinter", "ohne", "gegen",
+                    "durch", "um", "the", "a", "to", "at", "in", "on", "of", "for"}
 
 
 def _person_word(word: str, vocab: Vocabulary) -> bool:
