@@ -60,15 +60,19 @@ def _empty_decoded() -> Decoded:
 def decode(raw: bytes) -> Decoded:
     """The message as received, decoded; never raises (garbage gives empty fields)."""
     try:
-        message = mime.parse_bytes(raw)
+        top = mime.split_part(raw)
+        headers = mime.Headers(list(top.headers))
+        try:
+            bodies = mime.fast_text(top)
+        except Exception:
+            bodies = None
+        if bodies is not None:
+            text = mime.join_bodies(*bodies)
+        else:
+            text = mime.body_text(mime.parse_bytes(raw))
     except Exception:
         return _empty_decoded()
-    try:
-        header_items = [(k, mime.header_text(v)) for k, v in message.items()]
-    except Exception:
-        header_items = []
-    headers = mime.Headers(header_items)
-    from_name, from_address = mime.from_address(message)
+    from_name, from_address = mime.split_from(headers.get("From", ""))
     message_id = mime.message_ids(headers.get("Message-ID", ""))
     in_reply_to = mime.message_ids(headers.get("In-Reply-To", ""))
     return Decoded(
@@ -77,10 +81,10 @@ def decode(raw: bytes) -> Decoded:
         references=mime.message_ids(headers.get("References", "")),
         from_address=from_address,
         from_name=from_name,
-        to=tuple(a.lower() for _, a in mime.addresses(message, "To") if a),
+        to=mime.address_list(headers.get("To", "")),
         subject=headers.get("Subject", ""),
         date=headers.get("Date") or None,
-        text=mime.body_text(message),
+        text=text,
         headers=headers,
     )
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import binascii
 import email
 import re
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from email.header import decode_header, make_header
 from email.message import Message
 from email.utils import getaddresses, parseaddr
@@ -13,31 +15,42 @@ from .html import html_to_text
 
 
 class Headers(Mapping[str, str]):
-    """Header values by name, case-insensitive; the first occurrence of a name wins."""
+    """Header values by name, case-insensitive; the first occurrence of a name wins.
 
-    def __init__(self, items: list[tuple[str, str]]) -> None:
-        self._values: dict[str, str] = {}
+    Values are decoded (encoded words, folding) when first read."""
+
+    def __init__(self, items: list[tuple[str, object]]) -> None:
+        self._raw: dict[str, object] = {}
         self._names: dict[str, str] = {}
+        self._decoded: dict[str, str] = {}
         for name, value in items:
             key = name.lower()
-            if key not in self._values:
-                self._values[key] = value
+            if key not in self._raw:
+                self._raw[key] = value
                 self._names[key] = name
 
     def __getitem__(self, name: str) -> str:
-        return self._values[name.lower()]
+        key = name.lower()
+        value = self._decoded.get(key)
+        if value is None:
+            value = header_text(self._raw[key])
+            self._decoded[key] = value
+        return value
 
     def __contains__(self, name: object) -> bool:
-        return isinstance(name, str) and name.lower() in self._values
+        return isinstance(name, str) and name.lower() in self._raw
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._names.values())
 
     def __len__(self) -> int:
-        return len(self._values)
+        return len(self._raw)
 
     def __repr__(self) -> str:
-        return f"Headers({dict(zip(self._names.values(), self._values.values(), strict=True))!r})"
+        return f"Headers({ {name: self[name] for name in self} !r})"
+
+
+_FOLD = re.compile(r"\s*[\r\n]+\s*")
 
 
 def header_text(value: object) -> str:
@@ -45,6 +58,8 @@ def header_text(value: object) -> str:
     if value is None:
         return ""
     raw = str(value)
+    if "=?" not in raw:
+        return _FOLD.sub(" ", raw).strip() if ("\n" in raw or "\r" in raw) else raw.strip()
     try:
         text = str(make_header(decode_header(raw)))
     except Exception:
@@ -150,6 +165,127 @@ def body_text(message: Message) -> str:
 
 def parse_bytes(raw: bytes) -> Message:
     return email.message_from_bytes(raw)
+
+
+_HEADER_END = re.compile(rb"\r?\n\r?\n")
+_BOUNDARY = re.compile(r"""boundary\s*=\s*(?:"([^"]+)"|([^\s;]+))""", re.IGNORECASE)
+_CHARSET = re.compile(r"""charset\s*=\s*(?:"([^"]+)"|([^\s;]+))""", re.IGNORECASE)
+
+
+@dataclass
+class Part:
+    headers: list[tuple[str, str]]
+    body: bytes
+
+    def get(self, name: str, default: str = "") -> str:
+        key = name.lower()
+        for k, v in self.headers:
+            if k.lower() == key:
+                return v
+        return default
+
+
+def split_part(raw: bytes) -> Part:
+    """Headers and body of one RFC 5322 entity (the whole message or a MIME part)."""
+    m = _HEADER_END.search(raw)
+    head, body = (raw[:m.start()], raw[m.end():]) if m else (raw, b"")
+    if raw.startswith((b"\n", b"\r\n")):
+        head, body = b"", raw.lstrip(b"\r\n")
+    headers: list[tuple[str, str]] = []
+    for line in head.decode("utf-8", "surrogateescape").splitlines():
+        if line[:1] in (" ", "\t") and headers:
+            name, value = headers[-1]
+            headers[-1] = (name, value + "\n" + line)
+        elif ":" in line:
+            name, _, value = line.partition(":")
+            headers.append((name.strip(), value.strip()))
+    return Part(headers, body)
+
+
+def _content_type(part: Part) -> tuple[str, str]:
+    value = part.get("Content-Type", "text/plain")
+    return value.split(";", 1)[0].strip().lower() or "text/plain", value
+
+
+def _decode_body(part: Part) -> bytes:
+    cte = part.get("Content-Transfer-Encoding", "").strip().lower()
+    if cte == "base64":
+        return binascii.a2b_base64(re.sub(rb"[^A-Za-z0-9+/=]", b"", part.body) + b"==")
+    if cte == "quoted-printable":
+        return binascii.a2b_qp(part.body)
+    return part.body
+
+
+def fast_text(part: Part, depth: int = 0) -> tuple[list[str], list[str]] | None:
+    """(plain parts, html parts) of a well-formed message; None to let the email package try."""
+    ctype, full = _content_type(part)
+    disposition = part.get("Content-Disposition", "").lower()
+    if disposition.startswith("attachment"):
+        return [], []
+    if ctype.startswith("multipart/"):
+        found = _BOUNDARY.search(full)
+        if not found or depth > 5:
+            return None
+        boundary = (found.group(1) or found.group(2)).encode("utf-8", "surrogateescape")
+        chunks = re.split(rb"(?:^|\r?\n)--" + re.escape(boundary) + rb"(?:--)?[ \t]*(?=\r?\n|$)",
+                          part.body)
+        if len(chunks) < 3:
+            return None
+        plain: list[str] = []
+        html: list[str] = []
+        for chunk in chunks[1:-1]:
+            sub = fast_text(split_part(chunk.lstrip(b"\r\n") if not chunk.startswith(
+                (b"\r\n\r\n", b"\n\n")) else chunk[1:]), depth + 1)
+            if sub is None:
+                return None
+            plain.extend(sub[0])
+            html.extend(sub[1])
+        return plain, html
+    if ctype == "message/rfc822":
+        return [], []
+    if ctype not in ("text/plain", "text/html") or "filename" in disposition:
+        return [], []
+    found = _CHARSET.search(full)
+    charset = (found.group(1) or found.group(2)) if found else None
+    text = decode_bytes(_decode_body(part), charset)
+    return ([text], []) if ctype == "text/plain" else ([], [text])
+
+
+def join_bodies(plain: list[str], html: list[str]) -> str:
+    if any(p.strip() for p in plain):
+        text = "\n".join(plain)
+    elif html:
+        text = "\n".join(html_to_text(h) for h in html)
+    else:
+        text = ""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if "<" in text and re.search(r"<(?:html|body|div|p|br)\b", text[:2000], re.IGNORECASE):
+        text = html_to_text(text)
+    return text.replace("\u00a0", " ").replace("\u200b", "")
+
+
+_ADDR = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)+")
+
+
+def split_from(value: str) -> tuple[str | None, str | None]:
+    """Display name and lower-cased address of a From header value (encoded words allowed)."""
+    raw = _FOLD.sub(" ", value).strip()
+    m = re.match(r"^(.*?)<\s*([^<>]*)\s*>\s*$", raw)
+    if m:
+        name, addr = m.group(1).strip(), m.group(2).strip()
+    else:
+        found = _ADDR.search(raw)
+        addr = found.group(0) if found else ""
+        rest = raw.replace(addr, "", 1) if addr else raw
+        paren = re.search(r"\((.*)\)", rest)
+        name = paren.group(1) if paren else rest
+    name = header_text(name.strip().strip('"').strip()).strip().strip('"\'').strip()
+    name = name.replace('\\"', '"')
+    return (name or None), (addr.lower() or None) if "@" in addr else None
+
+
+def address_list(value: str) -> tuple[str, ...]:
+    return tuple(a.lower() for a in _ADDR.findall(_FOLD.sub(" ", value)))
 
 
 def addresses(message: Message, name: str) -> list[tuple[str, str]]:

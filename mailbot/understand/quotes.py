@@ -21,6 +21,9 @@ def _header_at(lines: list[str], i: int, vocab: Vocabulary) -> int:
     line = lines[i]
     if not line.strip() or _QUOTED.match(line):
         return 0
+    ahead = " ".join(lines[i:i + 3]).lower()
+    if not any(hint in ahead for hint in vocab.header_hints):
+        return 0
     joined = line
     for span in range(1, 4):
         if span > 1:
@@ -34,7 +37,7 @@ def _header_at(lines: list[str], i: int, vocab: Vocabulary) -> int:
 
 def _is_field_block(lines: list[str], i: int, vocab: Vocabulary) -> bool:
     """An Outlook/GMX header block ("Von: …", "Gesendet: …", "An: …") starts at line i."""
-    if not vocab.block_field.match(lines[i]):
+    if ":" not in lines[i] or not vocab.block_field.match(lines[i]):
         return False
     seen = 1
     for j in range(i + 1, min(len(lines), i + 7)):
@@ -47,9 +50,11 @@ def _is_field_block(lines: list[str], i: int, vocab: Vocabulary) -> bool:
 
 def _inline_header(line: str) -> bool:
     """A flattened "Von: x Gesendet: y An: z Betreff: …" line (HTML mail without breaks)."""
-    return bool(re.search(
-        r"^\s*\*?(?:von|from)\*?:.{1,200}?\b(?:gesendet|sent|datum|date)\*?:",
-        line, re.IGNORECASE))
+    return ":" in line and bool(_INLINE.search(line))
+
+
+_INLINE = re.compile(r"^\s*\*?(?:von|from)\*?:.{1,200}?\b(?:gesendet|sent|datum|date)\*?:",
+                     re.IGNORECASE)
 
 
 def _below_history(lines: list[str], vocab: Vocabulary) -> list[str]:

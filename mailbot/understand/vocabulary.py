@@ -64,6 +64,7 @@ class Vocabulary:
     conjunctions: frozenset[str]
     groups: dict[str, int]
     quoted_end: re.Pattern[str]
+    header_hints: tuple[str, ...]
     not_names: frozenset[str]
     opening: re.Pattern[str]
     quote_headers: re.Pattern[str]
@@ -142,6 +143,7 @@ def _build(data: dict[str, Any]) -> Vocabulary:
         conjunctions=frozenset(w.lower() for w in party["conjunctions"]),
         groups={k.lower(): v for k, v in party["groups"].items()},
         quoted_end=_any(quotes["quoted_end"]),
+        header_hints=tuple(h.lower() for h in quotes["header_hints"]),
         not_names=frozenset(w.lower() for w in closing["not_names"]),
         opening=_any(data["greeting"]["patterns"], r"^\s*(?:{})"),
         quote_headers=_any(quotes["headers"]),
