@@ -1,0 +1,82 @@
+"""Intent and comment as in docs/parse-conventions.md."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from mailbot.understand import parse_message
+
+TODAY = date(2026, 11, 23)
+
+
+def _parse(body: str, subject: str = "Re: Neue Buchungsanfrage (01.–05.08.2027)",
+           extra: str = "") -> dict[str, object]:
+    raw = (f"From: Inge Hartmann <inge@example.de>\nSubject: {subject}\n{extra}"
+           "Content-Type: text/plain; charset=utf-8\n\n" + body).encode()
+    return parse_message(raw, TODAY).as_json()
+
+
+@pytest.mark.parametrize(("text", "intent"), [
+    ("JA", "approve"), ("ja passt", "approve"), ("Einverstanden.", "approve"), ("OK", "approve"),
+    ("👍", "approve"), ("Geht klar!", "approve"), ("Von mir aus gern.", "approve"),
+    ("Ja. An Ostern sind wir eh weg, das Haus ist frei.", "approve"),
+    ("NEIN, weil wir selbst im Haus sind.", "deny"), ("Leider nicht.", "deny"),
+    ("Ich muss ablehnen.", "deny"), ("Geht nicht, da wird gestrichen.", "deny"),
+    ("STORNO", "cancel"), ("Wir müssen leider absagen.", "cancel"),
+    ("Bitte stornieren.", "cancel"), ("Wir kommen doch nicht.", "cancel"),
+    ("Wir sind doch zu fünft.", "edit"), ("Wir kommen doch erst ab dem 5.", "edit"),
+    ("Bitte nochmal anfragen.", "reopen"), ("Kann man das wieder öffnen?", "reopen"),
+    ("Wie ist der Stand?", "status"), ("Schon was gehört?", "status"),
+    ("Ist die Buchung bestätigt?", "status"),
+    ("Ich finde meinen Link nicht mehr.", "recover_link"),
+    ("Schick mir bitte nochmal den Link.", "recover_link"),
+    ("", "unknown"), ("Danke!", "unknown"),
+])
+def test_intent(text: str, intent: str) -> None:
+    assert _parse(text)["intent"] == intent
+
+
+def test_new_request_with_dates() -> None:
+    result = _parse("Hallo, wir würden gern vom 3. bis 5. März kommen, zu viert.\nLG Inge",
+                    subject="Anfrage März")
+    assert result == {"intent": "request", "start": "2027-03-03", "end": "2027-03-05",
+                      "party_size": 4, "first_name": "Inge", "comment": None}
+
+
+def test_approve_never_carries_dates_or_party() -> None:
+    assert _parse("Ja, passt.\nInge\n\n> vom 3. bis 5. März, 4 Personen") == {
+        "intent": "approve", "start": None, "end": None, "party_size": None,
+        "first_name": "Inge", "comment": None}
+
+
+@pytest.mark.parametrize(("text", "comment"), [
+    ("NEIN, weil wir selbst im Haus sind.", "weil wir selbst im Haus sind."),
+    ("Nein:   da ist\n   der Kaminkehrer da.\n\nLG Inge", "da ist der Kaminkehrer da."),
+    ("NEIN", None),
+])
+def test_deny_comment_is_the_reason_as_written(text: str, comment: str | None) -> None:
+    assert _parse(text)["comment"] == comment
+
+
+def test_cancel_comment_stops_at_the_closing() -> None:
+    result = _parse("Wir müssen leider stornieren, Oma ist krank.\n\nViele Grüße\nInge",
+                    subject="Re: Anfrage erhalten (01.–05.08.2027)")
+    assert (result["intent"], result["comment"]) == ("cancel", "Oma ist krank.")
+
+
+def test_edit_in_booking_thread_takes_the_new_range() -> None:
+    result = _parse("Umbuchung bitte: 18.–20.6. statt 11.–13.6.",
+                    subject="Re: Anfrage erhalten (11.–13.06.2027)")
+    assert (result["intent"], result["start"], result["end"]) == (
+        "edit", "2027-06-18", "2027-06-20")
+
+
+def test_auto_reply_and_newsletters_are_unknown_without_name() -> None:
+    auto = _parse("Ich bin bis 1.12. nicht im Büro.", subject="Abwesenheitsnotiz",
+                  extra="Auto-Submitted: auto-replied\n")
+    news = _parse("Jetzt 20% Rabatt! Newsletter abbestellen", subject="Angebote",
+                  extra="List-Unsubscribe: <mailto:x@example.de>\n")
+    assert auto["intent"] == news["intent"] == "unknown"
+    assert auto["first_name"] is None

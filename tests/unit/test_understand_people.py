@@ -1,0 +1,51 @@
+"""Party size and first name."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from mailbot.understand import parse_message
+
+TODAY = date(2026, 11, 23)
+
+
+def _parse(body: str, sender: str = "Anna Müller <anna@example.de>") -> dict[str, object]:
+    raw = (f"From: {sender}\nSubject: Anfrage\nContent-Type: text/plain; charset=utf-8\n\n"
+           + body).encode()
+    return parse_message(raw, TODAY).as_json()
+
+
+@pytest.mark.parametrize(("text", "size"), [
+    ("Wir möchten vom 3. bis 5. März kommen, 4 Personen.", 4),
+    ("vom 3. bis 5. März, wir sind fünf", 5),
+    ("vom 3. bis 5. März kommen wir zu dritt", 3),
+    ("vom 3. bis 5. März: 2 Erwachsene und 3 Kinder", 5),
+    ("Meine Frau und ich möchten vom 3. bis 5. März kommen.", 2),
+    ("Ich komme allein, vom 3. bis 5. März.", 1),
+    ("Wir vier plus Baby möchten vom 3. bis 5. März kommen.", 5),
+    ("Wir sind 3 Erwachsene + 1 Kind (+ Katze) und hätten gern 3.–5. März.", 4),
+    ("Paul, Lea und ich würden gern vom 3. bis 5. März kommen.", 3),
+    ("Opa und ich würden gern mit den drei Enkeln vom 3. bis 5. März kommen.", 5),
+    ("vom 3. bis 5. März, zwei Personen und ein Hund", 2),
+    ("Wir möchten vom 3. bis 5. März kommen.", None),
+])
+def test_party_size(text: str, size: int | None) -> None:
+    assert _parse(text)["party_size"] == size
+
+
+@pytest.mark.parametrize(("body", "sender", "name"), [
+    ("Vom 3. bis 5. März bitte.\n\nLG Anna", "x@example.de", "Anna"),
+    ("Vom 3. bis 5. März bitte.\n\nViele Grüße, Hans-Peter", "x@example.de", "Hans-Peter"),
+    ("Vom 3. bis 5. März bitte.\n\nLiebe Grüße\nEure Inge", "x@example.de", "Inge"),
+    ("Vom 3. bis 5. März bitte.\n\nDein Bruder Max", "x@example.de", "Max"),
+    ("Vom 3. bis 5. März bitte.", "Anna Müller <a@example.de>", "Anna"),
+    ("Vom 3. bis 5. März bitte.", '"Müller, Anna" <a@example.de>', "Anna"),
+    ("Vom 3. bis 5. März bitte.\n\nLG Geli", "Angelika Vogt <a@example.de>", "Geli"),
+    ("Vom 3. bis 5. März bitte.\n\nLG die Kellers", "Ute Keller <u@example.de>", "Ute"),
+    ("Vom 3. bis 5. März bitte.", "a@example.de", None),
+])
+def test_first_name_from_closing_else_display_name(body: str, sender: str,
+                                                  name: str | None) -> None:
+    assert _parse(body, sender)["first_name"] == name
