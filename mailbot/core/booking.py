@@ -229,6 +229,19 @@ def cancel(booking: Booking, reason: str | None, house: House, today: date, now:
     return [ev.Canceled(booking, actor, text, previous)]
 
 
+def expire(booking: Booking, today: date, now: datetime) -> list[ev.Event]:
+    """BR-028: a Pending booking whose end has passed is canceled by the system.
+
+    The one transition allowed on a past booking; nobody is told (the event's actor is
+    "system")."""
+    if booking.state != State.PENDING or not booking.is_past(today):
+        raise NotAllowedNow(booking, "expire")
+    booking.state = State.CANCELED
+    booking.archived_at = now
+    _touch(booking, now, TimelineEvent(now, SYSTEM, "canceled"))
+    return [ev.Canceled(booking, SYSTEM, None, State.PENDING)]
+
+
 def reopen(booking: Booking, house: House, today: date, now: datetime, others: Iterable[Booking],
            start: date | None = None, end: date | None = None) -> list[ev.Event]:
     """BR-004/BR-018: only a Denied booking; decisions reset; the dates must be free."""

@@ -1,0 +1,153 @@
+"""The scheduled jobs (SPEC §7), each a plain function of (runtime, now) that returns a
+one-line summary. Times are the house's (Europe/Berlin); `now` is aware."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from mailbot.core import booking as rules
+from mailbot.core.model import Booking, State, Verdict
+from mailbot.runtime import Cause, Runtime
+from mailbot.store.tables import bookings
+from mailbot.web import links
+
+log = logging.getLogger("mailbot.jobs")
+
+
+def _count(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
+
+
+def _today(rt: Runtime, now: datetime) -> date:
+    return now.astimezone(rt.house.timezone).date()
+
+
+def cleanup(rt: Runtime, now: datetime) -> str:
+    """BR-028: Pending bookings whose end has passed become Canceled, silently."""
+    today = _today(rt, now)
+
+    def work(session: Session) -> list[int]:
+        query = (select(Booking)
+                 .where(bookings.c.state == State.PENDING, bookings.c.end_date < today)
+                 .order_by(bookings.c.id)
+                 .with_for_update().execution_options(populate_existing=True))
+        expired: list[int] = []
+        for booking in session.scalars(query).all():
+            rules.expire(booking, today, now)  # nobody is told: no outbox row
+            expired.append(booking.id or 0)
+        return expired
+
+    expired = rt.store.run(work)
+    if expired:
+        log.info("expired past pending bookings", extra={"job": "cleanup", "bookings": expired})
+    return f"{_count(len(expired), 'Buchung', 'Buchungen')} abgelaufen" if expired \
+        else "Keine Buchung abgelaufen"
+
+
+def purge(rt: Runtime, now: datetime) -> str:
+    """BR-013: delete Canceled bookings archived long ago and past Denied ones.
+    Past Confirmed bookings stay forever."""
+    today = _today(rt, now)
+    archived_before = now - timedelta(days=rt.house.limits.purge_canceled_after_days)
+
+    def work(session: Session) -> tuple[int, int]:
+        canceled = session.scalars(select(Booking).where(
+            bookings.c.state == State.CANCELED, bookings.c.archived_at < archived_before)).all()
+        denied = session.scalars(select(Booking).where(
+            bookings.c.state == State.DENIED, bookings.c.end_date < today)).all()
+        for booking in (*canceled, *denied):
+            session.delete(booking)
+        return len(canceled), len(denied)
+
+    canceled, denied = rt.store.run(work)
+    if not canceled + denied:
+        return "Keine Buchung gelöscht"
+    log.info("purged old bookings", extra={"job": "purge", "canceled": canceled, "denied": denied})
+    return (f"{_count(canceled + denied, 'Buchung', 'Buchungen')} gelöscht "
+            f"({canceled} storniert, {denied} abgelehnt)")
+
+
+@dataclass(frozen=True)
+class DigestItem:
+    booking: Booking
+    days_waiting: int
+    booking_url: str
+    approve_url: str
+    deny_url: str
+
+
+def digest_items(rt: Runtime, session: Session, approver: str, now: datetime) -> list[DigestItem]:
+    """BR-009: Pending, this approver still NoResponse, waiting ≥ 5 days (the day of the
+    request is day 0, counted in Berlin calendar days), not past; soonest start first."""
+    tz = rt.house.timezone
+    today = _today(rt, now)
+    query = select(Booking).where(bookings.c.state == State.PENDING, bookings.c.end_date >= today)
+    items = []
+    for booking in session.scalars(query).all():
+        if booking.verdict(approver) != Verdict.NO_RESPONSE or booking.created_at is None:
+            continue
+        waiting = (today - booking.created_at.astimezone(tz).date()).days
+        if waiting < rt.house.limits.digest_min_age_days:
+            continue
+        assert booking.id is not None
+        items.append(DigestItem(
+            booking, waiting,
+            links.approver_booking_url(rt, approver, booking.id),
+            links.approver_action_url(rt, approver, booking.id, "approve"),
+            links.approver_action_url(rt, approver, booking.id, "deny"),
+        ))
+    return sorted(items, key=lambda item: (item.booking.start, item.booking.id or 0))
+
+
+def digest(rt: Runtime, now: datetime) -> str:
+    """BR-009: one reminder per approver with waiting requests; none when nothing waits."""
+    from mailbot.outbound import outbox
+
+    cause = Cause.new()
+
+    def work(session: Session) -> dict[str, int]:
+        sent: dict[str, int] = {}
+        for approver in rt.house.approvers:
+            items = digest_items(rt, session, approver.key, now)
+            if not items:
+                continue
+            context: dict[str, Any] = {"items": items, "count": len(items),
+                                       "min_age": rt.house.limits.digest_min_age_days}
+            outbox.queue(rt, session, "digest", approver.email, context, cause)
+            sent[approver.key] = len(items)
+        return sent
+
+    sent = rt.store.run(work)
+    if not sent:
+        return "Keine Erinnerung nötig"
+    log.info("digest queued", extra={"job": "digest", "correlation_id": cause.correlation_id,
+                                     "approvers": sent})
+    return (f"Erinnerung an {_count(len(sent), 'Freigebende', 'Freigebende')} verschickt "
+            f"({', '.join(f'{key}: {n}' for key, n in sent.items())})")
+
+
+def _number(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def outbox_sweep(rt: Runtime, now: datetime) -> str:
+    """Send (or retry) every outbox row that is due."""
+    from mailbot.outbound.worker import send_due
+
+    n = _number(send_due(rt))
+    return "Postausgang geprüft" if n is None else f"Postausgang: {_count(n, 'Mail', 'Mails')} verschickt"
+
+
+def inbox_sweep(rt: Runtime, now: datetime) -> str:
+    """Pick up every inbound message not processed yet (e.g. after a crash)."""
+    from mailbot.inbound.worker import process_pending
+
+    n = _number(process_pending(rt))
+    return "Posteingang geprüft" if n is None \
+        else f"Posteingang: {_count(n, 'Nachricht', 'Nachrichten')} verarbeitet"
