@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import smtplib
 from collections.abc import Iterator
@@ -11,13 +12,14 @@ from email.utils import make_msgid
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from mailbot.config import load_house
-from mailbot.inbound import smtp
+from mailbot.inbound import smtp, worker
 from mailbot.runtime import Runtime
 from mailbot.store.db import Store
 from mailbot.store.tables import InboxMessage
-from tests.support.background import free_port, running, wait_for_port
+from tests.support.background import free_port, running, wait_for_port, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -173,3 +175,28 @@ def test_duplicate_message_id_is_accepted_but_stored_once(rt: Runtime, server: i
                                    to_addrs=["buchung@haus-betzenstein.de"]) == {}
     rows = stored(rt)
     assert [row.message_id for row in rows] == ["<dup-1@example.net>"]
+
+
+def test_worker_in_the_same_process_is_woken_by_an_arrival_not_by_its_sweep(rt: Runtime) -> None:
+    handled: list[int] = []
+
+    def conversation(rt: Runtime, session: Session, message: InboxMessage, *rest: object) -> None:
+        handled.append(message.id)
+        message.state = "processed"
+
+    port = with_port(rt)
+
+    async def service(stop: asyncio.Event) -> None:
+        # The sweep is an hour away: only the arrival itself can start the work.
+        await asyncio.gather(smtp.run(rt, stop),
+                             worker.run(rt, stop, sweep_seconds=3600, conversation=conversation))
+
+    with running(service):
+        wait_for_port(port)
+        with smtplib.SMTP("127.0.0.1", port) as client:
+            client.send_message(message(), from_addr="anna@example.net",
+                                to_addrs=["buchung@haus-betzenstein.de"])
+        wait_until(lambda: handled)
+    [row] = stored(rt)
+    assert handled == [row.id]
+    assert row.state == "processed"

@@ -1,0 +1,175 @@
+"""The inbox worker: each stored message is handled exactly once, in its own transaction.
+
+A `received` row is claimed with SELECT … FOR UPDATE SKIP LOCKED (PostgreSQL; SQLite's
+writers are serial anyway), so two workers never take the same message. Machine mail is
+recorded and never answered; everything else goes to the conversation, which sets the final
+state and writes its answers to the outbox in the same transaction. When handling fails,
+the savepoint rolls back everything it did, the row stays `received` with one more attempt
+counted, and a later pass tries again; after `MAX_ATTEMPTS` it is `failed`, with the error,
+for the admin log.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Collection
+from contextlib import suppress
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
+
+from mailbot.inbound import inbox, machine
+from mailbot.runtime import Cause, Runtime
+from mailbot.store.db import DatabaseUnavailable
+from mailbot.store.tables import InboxMessage, OutboxMessage
+from mailbot.understand import Decoded, Interpretation, decode, interpret
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 5
+SWEEP_SECONDS = 5.0
+FINAL = ("processed", "ignored", "rejected", "failed")
+
+# conversation.handle(rt, session, message, decoded, interpretation, cause)
+Handler = Callable[[Runtime, Session, InboxMessage, Decoded, Interpretation, Cause], None]
+
+
+def _conversation() -> Handler:
+    from mailbot.conversation import handle
+
+    return handle
+
+
+def _claim(session: Session, skip: Collection[int]) -> InboxMessage | None:
+    query = select(InboxMessage).where(InboxMessage.state == "received")
+    if skip:
+        query = query.where(InboxMessage.id.not_in(skip))
+    query = query.order_by(InboxMessage.id).limit(1).with_for_update(skip_locked=True)
+    return session.scalars(query.execution_options(populate_existing=True)).first()
+
+
+def _with_brackets(message_id: str) -> str:
+    return message_id if message_id.startswith("<") else f"<{message_id.strip()}>"
+
+
+def _our_message_id(session: Session, message_id: str | None) -> bool:
+    if not message_id:
+        return False
+    found = session.scalar(select(OutboxMessage.id).where(
+        OutboxMessage.message_id == _with_brackets(message_id)).limit(1))
+    return found is not None
+
+
+def _record_bounce(rt: Runtime, session: Session, row: InboxMessage, found: machine.MachineMail) -> str:
+    """Mark the outbox message a bounce returns; the admin log shows both sides."""
+    ids = [_with_brackets(i) for i in found.refers_to]
+    if not ids:
+        return f"{found.detail}; returned mail not found among ours"
+    bounced = session.scalars(select(OutboxMessage).where(OutboxMessage.message_id.in_(ids))
+                              .order_by(OutboxMessage.id)).all()
+    if not bounced:
+        return f"{found.detail}; returned mail {ids[0]} is not one of ours"
+    for sent in bounced:
+        sent.state = "bounced"
+        sent.last_error = f"bounced (inbox #{row.id}): {found.diagnostic or found.detail}"[:4000]
+    first = bounced[0]
+    row.booking_id = row.booking_id or first.booking_id
+    row.conversation_id = row.conversation_id or first.conversation_id
+    names = ", ".join(f"outbox #{m.id} ({m.kind})" for m in bounced)
+    return f"bounce of {names}: {found.detail}"
+
+
+def _handle(rt: Runtime, session: Session, row: InboxMessage, conversation: Handler | None) -> None:
+    decoded = decode(row.raw)
+    found = machine.classify(rt.settings, row.raw, decoded,
+                             _our_message_id(session, decoded.message_id))
+    if found is not None:
+        detail = found.detail
+        if found.reason == machine.BOUNCE:
+            detail = _record_bounce(rt, session, row, found)
+        row.state, row.reason, row.detail = "ignored", found.reason, detail
+        row.processed_at = rt.now()
+        log.info("inbox #%s ignored: %s", row.id, found.reason,
+                 extra={"correlation_id": row.correlation_id})
+        return
+    interpretation = interpret(decoded, rt.today())
+    row.interpretation = {**interpretation.as_json(), "vague": interpretation.vague}
+    row.reply_text = interpretation.reply_text
+    row.removed_text = interpretation.removed_text
+    (conversation or _conversation())(rt, session, row, decoded, interpretation,
+                                      Cause(row.correlation_id, row.id))
+    if row.state == "received":  # the conversation had nothing more to say about it
+        row.state = "processed"
+    row.processed_at = row.processed_at or rt.now()
+
+
+def _process_one(rt: Runtime, skip: set[int], conversation: Handler | None) -> InboxMessage | None:
+    with rt.store.transaction() as session:
+        row = _claim(session, skip)
+        if row is None:
+            return None
+        row.attempts = (row.attempts or 0) + 1
+        session.flush()
+        try:
+            with session.begin_nested():
+                _handle(rt, session, row, conversation)
+        except (OperationalError, DatabaseUnavailable):
+            raise  # the database, not the message: nothing is counted, a later pass retries
+        except Exception as exc:
+            error = f"{type(exc).__name__}: {exc}"
+            log.exception("inbox #%s failed (attempt %s of %s)", row.id, row.attempts, MAX_ATTEMPTS,
+                          extra={"correlation_id": row.correlation_id})
+            row.detail = f"attempt {row.attempts} of {MAX_ATTEMPTS} failed: {error}"[:4000]
+            if row.attempts >= MAX_ATTEMPTS:
+                row.state, row.reason = "failed", "processing_failed"
+                row.processed_at = rt.now()
+            skip.add(row.id)
+        return row
+
+
+def process_pending(rt: Runtime, limit: int = 100, conversation: Handler | None = None) -> int:
+    """Handle up to `limit` received messages; returns how many reached a final state.
+
+    A message that fails is not tried again in the same pass. `conversation` defaults to
+    `mailbot.conversation.handle`."""
+    done = 0
+    skip: set[int] = set()
+    for _ in range(limit):
+        row = _process_one(rt, skip, conversation)
+        if row is None:
+            break
+        if row.state in FINAL:
+            done += 1
+    return done
+
+
+async def _first(*events: asyncio.Event, timeout: float) -> None:
+    waiters: set[asyncio.Task[Any]] = {asyncio.create_task(e.wait()) for e in events}
+    try:
+        await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()
+            with suppress(asyncio.CancelledError):
+                await waiter
+
+
+async def run(rt: Runtime, stop: asyncio.Event, sweep_seconds: float = SWEEP_SECONDS,
+              conversation: Handler | None = None, limit: int = 100) -> None:
+    """Work through the inbox until `stop` is set: at once when this process stores a
+    message, otherwise every `sweep_seconds` (picks up pipe ingest and earlier failures)."""
+    with inbox.arrived.listen() as bell:
+        while not stop.is_set():
+            bell.clear()
+            try:
+                while await asyncio.to_thread(process_pending, rt, limit, conversation) >= limit:
+                    if stop.is_set():
+                        break
+            except DatabaseUnavailable as exc:
+                log.warning("inbox worker: database unavailable, retrying later: %s", exc)
+            except Exception:
+                log.exception("inbox worker pass failed")
+            await _first(bell, stop, timeout=sweep_seconds)
