@@ -66,10 +66,8 @@ def decode(raw: bytes) -> Decoded:
             bodies = mime.fast_text(top)
         except Exception:
             bodies = None
-        if bodies is not None:
-            text = mime.join_bodies(*bodies)
-        else:
-            text = mime.body_text(mime.parse_bytes(raw))
+        text = (mime.join_bodies(*bodies) if bodies is not None
+                else mime.body_text(mime.parse_bytes(raw)))
     except Exception:
         return _empty_decoded()
     from_name, from_address = mime.split_from(headers.get("From", ""))

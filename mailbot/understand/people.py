@@ -179,7 +179,7 @@ def _item(words: list[re.Match[str]], j: int, step: int,
 _NOT_BEFORE_NAME = {"zum", "zur", "im", "am", "beim", "vom", "ins", "zu", "nach", "von", "den", "dem",
                     "der", "das", "des", "ein", "eine", "einen", "einem", "einer", "für", "auf",
                     "an", "in", "bei", "aus", "über", "unter", "vor", "hinter", "ohne", "gegen",
-                    "durch", "um", "the", "a", "to", "at", "in", "on", "of", "for"}
+                    "durch", "um", "the", "a", "to", "at", "on", "of", "for"}
 
 
 def _person_word(word: str, vocab: Vocabulary) -> bool:
@@ -220,10 +220,10 @@ def party_size(text: str, vocab: Vocabulary) -> int | None:
     totals = [c for c in counts if _TOTAL.match(c[3])]
     if totals:
         return totals[0][2] + extra
-    m = pats.we_are.search(text)
-    if m:
-        n = _value(m.group("n"), vocab)
-        if n and 1 < n <= 30 or m.group("n").isdigit():
+    said = pats.we_are.search(text)
+    if said:
+        n = _value(said.group("n"), vocab)
+        if n and 1 < n <= 30 or said.group("n").isdigit():
             return (n or 0) + extra or None
     group = _enumeration(text, vocab)
     if counts:
@@ -243,9 +243,9 @@ def party_size(text: str, vocab: Vocabulary) -> int | None:
         return total + extra if total else None
     if group:
         return group[0] + extra
-    m = pats.we_n.search(text)
-    if m:
-        n = _value(m.group("n"), vocab)
+    pronoun = pats.we_n.search(text)
+    if pronoun:
+        n = _value(pronoun.group("n"), vocab)
         if n and n > 1:
             return n + extra
     if vocab.couples.search(text):
@@ -267,9 +267,7 @@ def _first_word_name(words: list[str], vocab: Vocabulary) -> str | None:
             continue
         if not _NAME.match(word):
             return None
-        if word.isupper() and len(word) > 1:
-            word = "-".join(p.capitalize() for p in word.split("-"))
-        elif word.islower():
+        if word.isupper() and len(word) > 1 or word.islower():
             word = "-".join(p.capitalize() for p in word.split("-"))
         return word
     return None

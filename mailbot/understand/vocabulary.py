@@ -96,12 +96,12 @@ def _build(data: dict[str, Any]) -> Vocabulary:
             units[word.lower()] = unit
     holiday_names: dict[str, Holiday] = {}
     for key, spec in data["holidays"].items():
-        easter = tuple(spec["easter"]) if "easter" in spec else None
+        easter = (int(spec["easter"][0]), int(spec["easter"][1])) if "easter" in spec else None
         fixed = None
         if "fixed" in spec:
             first, last = (tuple(int(x) for x in s.split("-")) for s in spec["fixed"])
             fixed = ((first[0], first[1]), (last[0], last[1]))
-        holiday = Holiday(key, easter, fixed)  # type: ignore[arg-type]
+        holiday = Holiday(key, easter, fixed)
         for name in spec["names"]:
             holiday_names[re.sub(r"\s+", " ", name.lower())] = holiday
     vague = [p.replace("MONTH", month_alt) for p in data["vague"]["patterns"]]
