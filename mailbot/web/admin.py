@@ -1,0 +1,146 @@
+"""The admin's window onto every mail: the log with filters, one inbound message and its
+story (received → understood as → decision → mails sent), one outbound message, the raw
+source, and a resend for failed mail. Behind ADMIN_TOKEN (login cookie or Bearer)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, RedirectResponse, Response
+
+from mailbot.core.model import Booking
+from mailbot.store import queries
+from mailbot.store.tables import InboxMessage, OutboxMessage
+from mailbot.web import guard, maillog
+from mailbot.web.context import web
+
+COOKIE_MAX_AGE = 12 * 3600
+
+
+def _login_page(request: Request, status: int = 401, problem: str | None = None) -> Response:
+    w = web(request)
+    if not w.rt.settings.admin_token:
+        raise guard.refuse(403, "admin_disabled")
+    return w.views.page("admin_login.html.j2", status=status, problem=problem,
+                        csrf=guard.csrf_token(w.rt, "/admin/anmelden"))
+
+
+def _day(value: str | None) -> date | None:
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+def log_page(request: Request) -> Response:
+    w = web(request)
+    session_id = guard.admin_session(w.rt, request)
+    if session_id is None:
+        return _login_page(request)
+    q = request.query_params
+    direction = q.get("richtung") if q.get("richtung") in ("in", "out") else None
+    filters = maillog.Filters(address=q.get("adresse") or None, state=q.get("status") or None,
+                              first=_day(q.get("von")), last=_day(q.get("bis")), direction=direction)
+    with w.rt.store.reading() as session:
+        found = maillog.entries(session, w.rt, filters)
+    return w.views.page("admin_log.html.j2", entries=found, filters=filters,
+                        states=sorted(set(maillog.INBOUND_STATES) | set(maillog.OUTBOUND_STATES)),
+                        logout_csrf=guard.csrf_token(w.rt, "/admin/abmelden", session_id))
+
+
+async def login(request: Request) -> Response:
+    w = web(request)
+    if not w.rt.settings.admin_token:
+        raise guard.refuse(403, "admin_disabled")
+    await run_in_threadpool(guard.count_form_use, w.rt, guard.client_ip(request))
+    form = await request.form()
+    guard.check_csrf(w.rt, request.url.path, form.get("csrf"))
+    given = form.get("token")
+    if not isinstance(given, str) or not guard.admin_token_matches(w.rt, given.strip()):
+        return _login_page(request, 401, "wrong")
+    response = RedirectResponse("/admin", status_code=303)
+    response.set_cookie(guard.ADMIN_COOKIE, guard.admin_cookie_value(w.rt), max_age=COOKIE_MAX_AGE,
+                        path="/admin", httponly=True, samesite="strict",
+                        secure=w.rt.settings.base_url.startswith("https://"))
+    return response
+
+
+async def logout(request: Request) -> Response:
+    w = web(request)
+    session_id = guard.require_admin(w.rt, request)
+    form = await request.form()
+    if session_id != "bearer":
+        guard.check_csrf(w.rt, request.url.path, form.get("csrf"), session_id)
+    response = RedirectResponse("/admin", status_code=303)
+    response.delete_cookie(guard.ADMIN_COOKIE, path="/admin")
+    return response
+
+
+def _found(session: Session, model: type[Any], message_id: int) -> Any:
+    found = session.get(model, message_id)
+    if found is None:
+        raise guard.refuse(404, "unknown_message")
+    return found
+
+
+def inbound_page(request: Request) -> Response:
+    w = web(request)
+    if guard.admin_session(w.rt, request) is None:
+        return _login_page(request)
+    with w.rt.store.reading() as session:
+        message: InboxMessage = _found(session, InboxMessage, request.path_params["message_id"])
+        sent = maillog.story(session, message)
+        booking: Booking | None = (queries.booking(session, message.booking_id)
+                                   if message.booking_id is not None else None)
+    return w.views.page("admin_inbound.html.j2", message=message, sent=sent, booking=booking)
+
+
+def outbound_page(request: Request) -> Response:
+    w = web(request)
+    session_id = guard.admin_session(w.rt, request)
+    if session_id is None:
+        return _login_page(request)
+    with w.rt.store.reading() as session:
+        message: OutboxMessage = _found(session, OutboxMessage, request.path_params["message_id"])
+        cause = (session.get(InboxMessage, message.inbox_id) if message.inbox_id is not None else None)
+    path = f"/admin/aus/{message.id}/erneut"
+    return w.views.page("admin_outbound.html.j2", message=message, cause=cause,
+                        resent=request.query_params.get("erneut") == "1",
+                        resend_csrf=guard.csrf_token(w.rt, path, session_id))
+
+
+def raw_inbound(request: Request) -> Response:
+    w = web(request)
+    guard.require_admin(w.rt, request)
+    with w.rt.store.reading() as session:
+        message: InboxMessage = _found(session, InboxMessage, request.path_params["message_id"])
+        raw = bytes(message.raw)
+    return PlainTextResponse(raw.decode("utf-8", errors="replace"),
+                             headers={"Content-Disposition": "inline"})
+
+
+def raw_outbound(request: Request) -> Response:
+    w = web(request)
+    guard.require_admin(w.rt, request)
+    with w.rt.store.reading() as session:
+        message: OutboxMessage = _found(session, OutboxMessage, request.path_params["message_id"])
+        head = "".join(f"{name}: {value}\n" for name, value in (message.headers or {}).items())
+        text = f"{head}\n{message.text_body}\n\n----- HTML -----\n{message.html_body}\n"
+    return PlainTextResponse(text, headers={"Content-Disposition": "inline"})
+
+
+async def resend(request: Request) -> Response:
+    from mailbot.outbound.worker import resend as resend_message
+
+    w = web(request)
+    session_id = guard.require_admin(w.rt, request)
+    form = await request.form()
+    if session_id != "bearer":
+        guard.check_csrf(w.rt, request.url.path, form.get("csrf"), session_id)
+    message_id = request.path_params["message_id"]
+    await run_in_threadpool(resend_message, w.rt, message_id)
+    return RedirectResponse(f"/admin/aus/{message_id}?erneut=1", status_code=303)

@@ -1,0 +1,131 @@
+"""The approver's page: Outstanding and History (BR-023), one booking, approve and deny
+(each: GET shows, POST does; the deny of a Confirmed booking needs an explicit tick)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+
+from sqlalchemy import exists, or_, select
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+
+from mailbot import actions
+from mailbot.config import Approver
+from mailbot.core.events import Event
+from mailbot.core.model import Booking, State, Verdict
+from mailbot.runtime import Cause, Runtime
+from mailbot.store import queries
+from mailbot.store.tables import bookings, decisions, timeline
+from mailbot.web import guard, links
+from mailbot.web.context import web
+from mailbot.web.outcome import perform, text_field, ticked
+
+ACTIONS = {"zustimmen": "approve", "ablehnen": "deny"}
+
+
+def outstanding(session: Session, key: str) -> Sequence[Booking]:
+    """Pending where this approver has not answered yet, newest activity first."""
+    query = (select(Booking).join(decisions, decisions.c.booking_id == bookings.c.id)
+             .where(bookings.c.state == State.PENDING, decisions.c.approver == key,
+                    decisions.c.verdict == Verdict.NO_RESPONSE)
+             .order_by(bookings.c.last_activity_at.desc(), bookings.c.id.desc()))
+    return session.scalars(query).all()
+
+
+def history(session: Session, key: str) -> Sequence[Booking]:
+    """Every booking this approver decided or acted on, all states, newest activity first."""
+    decided = exists().where(decisions.c.booking_id == bookings.c.id, decisions.c.approver == key,
+                             decisions.c.verdict != Verdict.NO_RESPONSE)
+    acted = exists().where(timeline.c.booking_id == bookings.c.id, timeline.c.actor == key)
+    query = (select(Booking).where(or_(decided, acted))
+             .order_by(bookings.c.last_activity_at.desc(), bookings.c.id.desc()))
+    return session.scalars(query).all()
+
+
+def available(booking: Booking, approver: Approver, rt: Runtime) -> list[str]:
+    if booking.is_past(rt.today()):
+        return []
+    if booking.state == State.PENDING:
+        mine = booking.verdict(approver.key)
+        return [a for a, v in (("approve", Verdict.APPROVED), ("deny", Verdict.DENIED)) if mine != v]
+    return ["deny"] if booking.state == State.CONFIRMED else []
+
+
+def overview(request: Request) -> Response:
+    w = web(request)
+    approver = guard.approver_of(w.rt, request.path_params["token"])
+    with w.rt.store.reading() as session:
+        waiting = list(outstanding(session, approver.key))
+        involved = [b for b in history(session, approver.key) if b not in waiting]
+    return w.views.page("approver.html.j2", approver=approver, outstanding=waiting,
+                        history=involved, base=f"/a/{links.approver_token(w.rt, approver.key)}")
+
+
+def _booking(request: Request, session: Session) -> Booking:
+    found = queries.booking(session, request.path_params["booking_id"])
+    if found is None:
+        raise guard.refuse(404, "unknown_booking")
+    return found
+
+
+def booking_page(request: Request) -> Response:
+    w = web(request)
+    approver = guard.approver_of(w.rt, request.path_params["token"])
+    with w.rt.store.reading() as session:
+        booking = _booking(request, session)
+    return w.views.page("approver_booking.html.j2", approver=approver, booking=booking,
+                        can=available(booking, approver, w.rt), paths=links.ACTION_PATHS,
+                        base=f"/a/{links.approver_token(w.rt, approver.key)}")
+
+
+def _form_page(request: Request, approver: Approver, booking: Booking, action: str,
+               status: int = 200, **context: object) -> Response:
+    w = web(request)
+    base = f"/a/{links.approver_token(w.rt, approver.key)}"
+    return w.views.page(
+        "action.html.j2", status=status, role="approver", action=action, booking=booking,
+        approver=approver, csrf=guard.csrf_token(w.rt, request.url.path),
+        back=f"{base}/buchung/{booking.id}", **{"error": None, "values": {}, **context})  # type: ignore[arg-type]
+
+
+def _act(rt: Runtime, name: str, booking_id: int, approver: Approver, form: Mapping[str, object]
+         ) -> Callable[[Session, Cause], list[Event]]:
+    reason = text_field(form, "grund")
+    confirmed = ticked(form, "bestaetigt")
+
+    def act(session: Session, cause: Cause) -> list[Event]:
+        if name == "approve":
+            return actions.approve(rt, session, booking_id, approver.key, cause)
+        return actions.deny(rt, session, booking_id, approver.key, reason, cause, confirmed)
+
+    return act
+
+
+async def action(request: Request) -> Response:
+    w = web(request)
+    name = ACTIONS.get(request.path_params["action"])
+    if name is None:
+        raise guard.refuse(404, "unknown_action")
+    approver = guard.approver_of(w.rt, request.path_params["token"])
+
+    def load() -> Booking:
+        with w.rt.store.reading() as session:
+            return _booking(request, session)
+
+    booking = await run_in_threadpool(load)
+    if request.method != "POST":  # mail scanners open links: showing changes nothing
+        return await run_in_threadpool(_form_page, request, approver, booking, name)
+    form = await request.form()
+    guard.check_csrf(w.rt, request.url.path, form.get("csrf"))
+    values = {k: v for k, v in form.items() if k != "csrf" and isinstance(v, str)}
+    outcome = await run_in_threadpool(perform, w.rt, booking.id or 0,
+                                      _act(w.rt, name, booking.id or 0, approver, form))
+    if outcome.needs_form:
+        return await run_in_threadpool(_form_page, request, approver, outcome.booking or booking,
+                                       name, 422, error=outcome.rejection, values=values)
+    base = f"/a/{links.approver_token(w.rt, approver.key)}"
+    return await run_in_threadpool(
+        w.views.page, "result.html.j2", role="approver", action=name, outcome=outcome,
+        approver=approver, back=f"{base}/buchung/{booking.id}", overview=base)

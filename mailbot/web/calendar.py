@@ -1,0 +1,97 @@
+"""The unlisted calendar: a month of Pending and Confirmed bookings with first name,
+party size, status and the approvers' colours; nothing personal beyond that."""
+
+from __future__ import annotations
+
+import calendar as months
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from starlette.requests import Request
+from starlette.responses import Response
+
+from mailbot.core.model import State, Verdict
+from mailbot.runtime import Runtime
+from mailbot.store.queries import BLOCKING
+from mailbot.store.tables import bookings, decisions
+from mailbot.web import guard
+from mailbot.web.context import web
+
+NOINDEX = {"X-Robots-Tag": "noindex, nofollow"}
+
+
+@dataclass(frozen=True)
+class Stay:
+    """What the calendar may show of a booking; deliberately no address, no description."""
+
+    id: int
+    first_name: str
+    start: date
+    end: date
+    party_size: int
+    state: State
+    accent: str  # key of the approver who asked (their colour class), else "none"
+    approved: tuple[str, ...]  # approver keys that said yes
+
+
+def month_of(value: str | None, today: date) -> date:
+    """`?monat=2027-08` → 2027-08-01; anything else → this month."""
+    if value and len(value) == 7 and value[4] == "-" and value[:4].isdigit() and value[5:].isdigit():
+        year, month = int(value[:4]), int(value[5:])
+        if 2000 <= year <= 2200 and 1 <= month <= 12:
+            return date(year, month, 1)
+    return today.replace(day=1)
+
+
+def stays(rt: Runtime, session: Session, first: date, last: date) -> list[Stay]:
+    rows = session.execute(
+        select(bookings.c.id, bookings.c.first_name, bookings.c.start_date, bookings.c.end_date,
+               bookings.c.party_size, bookings.c.state, bookings.c.requester_email)
+        .where(bookings.c.state.in_(BLOCKING), bookings.c.start_date <= last,
+               bookings.c.end_date >= first)
+        .order_by(bookings.c.start_date)).all()
+    ids = [row.id for row in rows]
+    approved: dict[int, list[str]] = {i: [] for i in ids}
+    if ids:
+        for booking_id, approver in session.execute(
+                select(decisions.c.booking_id, decisions.c.approver)
+                .where(decisions.c.booking_id.in_(ids), decisions.c.verdict == Verdict.APPROVED)):
+            approved[booking_id].append(approver)
+    found: list[Stay] = []
+    for row in rows:
+        asker = rt.house.approver_for_address(row.requester_email)
+        found.append(Stay(row.id, row.first_name, row.start_date, row.end_date, row.party_size,
+                          State(row.state), asker.key if asker else "none",
+                          tuple(approved[row.id])))
+    return found
+
+
+def weeks(first: date, entries: list[Stay]) -> list[list[tuple[date, list[Stay]]]]:
+    """Monday-first weeks covering the month, each day with the stays on it."""
+    last = first.replace(day=months.monthrange(first.year, first.month)[1])
+    day = first - timedelta(days=first.weekday())
+    grid: list[list[tuple[date, list[Stay]]]] = []
+    while day <= last:
+        week = []
+        for _ in range(7):
+            week.append((day, [s for s in entries if s.start <= day <= s.end]))
+            day += timedelta(days=1)
+        grid.append(week)
+    return grid
+
+
+def page(request: Request) -> Response:
+    w = web(request)
+    guard.check_calendar(w.rt, request.path_params["token"])
+    today = w.rt.today()
+    first = month_of(request.query_params.get("monat"), today)
+    last = first.replace(day=months.monthrange(first.year, first.month)[1])
+    with w.rt.store.reading() as session:
+        entries = stays(w.rt, session, first, last)
+    previous = (first - timedelta(days=1)).replace(day=1)
+    following = last + timedelta(days=1)
+    return w.views.page("calendar.html.j2", headers=NOINDEX, first=first, today=today,
+                        weeks=weeks(first, entries), stays=entries,
+                        previous=f"{previous:%Y-%m}", following=f"{following:%Y-%m}")

@@ -1,0 +1,196 @@
+"""The mail log: every inbound and outbound message as one time-ordered list, for the
+admin page and for `mailbot log [--follow] [--json]`."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from datetime import time as clock_time
+from typing import Any, TextIO
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from mailbot.runtime import Runtime
+from mailbot.store.tables import InboxMessage, OutboxMessage
+
+INBOUND_STATES = ("received", "processed", "ignored", "rejected", "failed")
+OUTBOUND_STATES = ("queued", "sending", "sent", "retrying", "failed", "bounced")
+UNSETTLED = {"received", "queued", "sending", "retrying"}
+
+
+@dataclass(frozen=True)
+class Entry:
+    direction: str  # "in" or "out"
+    id: int
+    at: datetime
+    address: str | None
+    subject: str | None
+    state: str
+    note: str | None  # inbound: the named reason; outbound: the kind and the last error
+    correlation_id: str
+    booking_id: int | None
+
+    def as_json(self) -> dict[str, Any]:
+        return {"direction": self.direction, "id": self.id, "at": self.at.isoformat(),
+                "address": self.address, "subject": self.subject, "state": self.state,
+                "note": self.note, "correlation_id": self.correlation_id,
+                "booking_id": self.booking_id}
+
+    def line(self, zone: ZoneInfo) -> str:
+        arrow = "←" if self.direction == "in" else "→"
+        label = "IN " if self.direction == "in" else "OUT"
+        parts = [f"{self.at.astimezone(zone):%Y-%m-%d %H:%M:%S}", f"{label} #{self.id:<5}",
+                 f"{self.state:<9}", f"{arrow} {self.address or '?'}", repr(self.subject or "")]
+        if self.note:
+            parts.append(f"[{self.note}]")
+        return "  ".join(parts)
+
+
+@dataclass(frozen=True)
+class Filters:
+    address: str | None = None
+    state: str | None = None
+    first: date | None = None  # house calendar days, inclusive
+    last: date | None = None
+    direction: str | None = None  # "in", "out" or None for both
+
+
+def _bounds(rt: Runtime, filters: Filters) -> tuple[datetime | None, datetime | None]:
+    zone = rt.house.timezone
+    since = (datetime.combine(filters.first, clock_time(), zone) if filters.first else None)
+    until = (datetime.combine(filters.last + timedelta(days=1), clock_time(), zone)
+             if filters.last else None)
+    return since, until
+
+
+def inbound(session: Session, rt: Runtime, filters: Filters, limit: int, after: int = 0,
+            only: Sequence[int] | None = None) -> list[Entry]:
+    query = select(InboxMessage.id, InboxMessage.received_at, InboxMessage.from_address,
+                   InboxMessage.subject, InboxMessage.state, InboxMessage.reason,
+                   InboxMessage.correlation_id, InboxMessage.booking_id)
+    since, until = _bounds(rt, filters)
+    if filters.address:
+        query = query.where(InboxMessage.from_address.ilike(f"%{filters.address.strip()}%"))
+    if filters.state:
+        query = query.where(InboxMessage.state == filters.state)
+    if since:
+        query = query.where(InboxMessage.received_at >= since)
+    if until:
+        query = query.where(InboxMessage.received_at < until)
+    if after:
+        query = query.where(InboxMessage.id > after)
+    if only is not None:
+        query = query.where(InboxMessage.id.in_(only))
+    rows = session.execute(query.order_by(InboxMessage.id.desc()).limit(limit)).all()
+    return [Entry("in", r.id, r.received_at, r.from_address, r.subject, r.state, r.reason,
+                  r.correlation_id, r.booking_id) for r in rows]
+
+
+def _outbound_note(kind: str, error: str | None, attempts: int) -> str:
+    note = kind if attempts <= 1 else f"{kind}, {attempts} Versuche"
+    return f"{note}: {error}" if error else note
+
+
+def outbound(session: Session, rt: Runtime, filters: Filters, limit: int, after: int = 0,
+             only: Sequence[int] | None = None) -> list[Entry]:
+    query = select(OutboxMessage.id, OutboxMessage.created_at, OutboxMessage.to_address,
+                   OutboxMessage.subject, OutboxMessage.state, OutboxMessage.kind,
+                   OutboxMessage.last_error, OutboxMessage.attempts, OutboxMessage.correlation_id,
+                   OutboxMessage.booking_id)
+    since, until = _bounds(rt, filters)
+    if filters.address:
+        query = query.where(OutboxMessage.to_address.ilike(f"%{filters.address.strip()}%"))
+    if filters.state:
+        query = query.where(OutboxMessage.state == filters.state)
+    if since:
+        query = query.where(OutboxMessage.created_at >= since)
+    if until:
+        query = query.where(OutboxMessage.created_at < until)
+    if after:
+        query = query.where(OutboxMessage.id > after)
+    if only is not None:
+        query = query.where(OutboxMessage.id.in_(only))
+    rows = session.execute(query.order_by(OutboxMessage.id.desc()).limit(limit)).all()
+    return [Entry("out", r.id, r.created_at, r.to_address, r.subject, r.state,
+                  _outbound_note(r.kind, r.last_error, r.attempts), r.correlation_id, r.booking_id)
+            for r in rows]
+
+
+def entries(session: Session, rt: Runtime, filters: Filters = Filters(), limit: int = 200) -> list[Entry]:
+    """Newest first, both directions merged (or one, with `filters.direction`)."""
+    found: list[Entry] = []
+    if filters.direction in (None, "in"):
+        found += inbound(session, rt, filters, limit)
+    if filters.direction in (None, "out"):
+        found += outbound(session, rt, filters, limit)
+    found.sort(key=lambda e: (e.at, e.direction == "out", e.id), reverse=True)
+    return found[:limit]
+
+
+def story(session: Session, message: InboxMessage) -> list[OutboxMessage]:
+    """The mails one inbound message caused: tied by inbox id or by correlation id."""
+    query = select(OutboxMessage).where(or_(OutboxMessage.inbox_id == message.id,
+                                            OutboxMessage.correlation_id == message.correlation_id))
+    return list(session.scalars(query.order_by(OutboxMessage.id)))
+
+
+def print_log(rt: Runtime, follow: bool, as_json: bool, out: TextIO | None = None,
+              poll_seconds: float = 1.0, rounds: int | None = None) -> int:
+    """`mailbot log`: one line per message in or out, newest last; --follow polls for new
+    messages and for state changes of unsettled ones (queued → sent, received → processed)."""
+    out = out or sys.stdout
+    zone = rt.house.timezone
+
+    def show(entry: Entry) -> None:
+        out.write((json.dumps(entry.as_json(), ensure_ascii=False) if as_json else entry.line(zone))
+                  + "\n")
+
+    with rt.store.reading() as session:
+        found = entries(session, rt, limit=1_000_000)
+    found.reverse()
+    for entry in found:
+        show(entry)
+    out.flush()
+    if not follow:
+        return 0
+    last_in = max((e.id for e in found if e.direction == "in"), default=0)
+    last_out = max((e.id for e in found if e.direction == "out"), default=0)
+    watching = {(e.direction, e.id): e.state for e in found if e.state in UNSETTLED}
+    done = 0
+    try:
+        while rounds is None or done < rounds:
+            time.sleep(poll_seconds)
+            done += 1
+            with rt.store.reading() as session:
+                fresh = (inbound(session, rt, Filters(), 10_000, after=last_in)
+                         + outbound(session, rt, Filters(), 10_000, after=last_out))
+                changed = _changed(session, rt, watching)
+            for entry in sorted(changed + fresh, key=lambda e: (e.at, e.direction == "out", e.id)):
+                show(entry)
+                key = (entry.direction, entry.id)
+                if entry.state in UNSETTLED:
+                    watching[key] = entry.state
+                else:
+                    watching.pop(key, None)
+                if entry.direction == "in":
+                    last_in = max(last_in, entry.id)
+                else:
+                    last_out = max(last_out, entry.id)
+            out.flush()
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+def _changed(session: Session, rt: Runtime, watching: dict[tuple[str, int], str]) -> list[Entry]:
+    ids_in = [i for d, i in watching if d == "in"]
+    ids_out = [i for d, i in watching if d == "out"]
+    found = (inbound(session, rt, Filters(), len(ids_in), only=ids_in) if ids_in else [])
+    found += (outbound(session, rt, Filters(), len(ids_out), only=ids_out) if ids_out else [])
+    return [e for e in found if watching.get((e.direction, e.id)) != e.state]
