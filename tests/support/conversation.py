@@ -10,8 +10,10 @@ from email.utils import format_datetime, formataddr
 
 from sqlalchemy import select
 
+from mailbot.core.model import Booking
 from mailbot.inbound import inbox, worker
 from mailbot.runtime import Runtime
+from mailbot.store import queries
 from mailbot.store.tables import InboxMessage, OutboxMessage
 
 
@@ -78,7 +80,14 @@ class Mailbox:
             self.seen = fresh[-1].id
         return fresh
 
+    def booking(self, booking_id: int) -> Booking:
+        with self.rt.store.reading() as session:
+            found = queries.booking(session, booking_id)
+            assert found is not None
+            return found
+
     def last(self, to: str, kind: str | None = None) -> OutboxMessage:
         found = self.outbox(to, kind)
-        assert found, f"no mail {kind or ''} to {to}; outbox: {[(m.to_address, m.kind) for m in self.outbox()]}"
+        everything = [(m.to_address, m.kind) for m in self.outbox()]
+        assert found, f"no mail {kind or ''} to {to}; outbox: {everything}"
         return found[-1]
