@@ -163,7 +163,7 @@ def test_br024_concurrent_approve_and_deny_give_exactly_one_outcome(pg_url: str,
             outcomes.add("confirmed")
         assert len(done) + len(late) == WRITERS
         # the final notification went out exactly once per recipient
-        final_kind = "denied" if denies else "confirmed"
+        final_kind = "booking_denied" if denies else "booking_confirmed"
         assert sum(1 for kind in mails if kind == final_kind) == 4, mails
     assert outcomes == {"denied", "confirmed"}
     rt.store.dispose()
