@@ -26,6 +26,7 @@ from mailbot.store.tables import OutboxMessage
 
 # Headers the providers let us set ourselves; From/To/Subject/Reply-To travel as fields.
 _ADDRESS_HEADERS = ("From", "To", "Reply-To", "Subject")
+_FILE_POLICY = policy.SMTP.clone(linesep="\n")  # files on disk end lines the Unix way
 
 
 @dataclass(frozen=True)
@@ -96,7 +97,7 @@ class MaildirTransport:
         for folder in ("new", "cur"):  # a reader may have moved it to cur/ with flags
             if any(p.name.split(":", 1)[0] == key for p in (self.path / folder).glob(f"{key}*")):
                 return key
-        data = build_message(mail).as_bytes()
+        data = build_message(mail).as_bytes(policy=_FILE_POLICY)
         tmp = self.path / "tmp" / key
         try:
             with open(tmp, "wb") as handle:
@@ -257,7 +258,7 @@ class ConsoleTransport:
 
     def send(self, mail: Outgoing) -> str:
         stream = self.stream or sys.stdout
-        stream.write(build_message(mail).as_string(policy=policy.SMTP.clone(linesep="\n")))
+        stream.write(build_message(mail).as_string(policy=_FILE_POLICY))
         stream.write("\n")
         stream.flush()
         return f"console-{mail.idempotency_key}"
