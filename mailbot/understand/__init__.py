@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from . import dates, intent, mime, people, quotes
-from .vocabulary import vocabulary
+from .vocabulary import fold, vocabulary
 
 __all__ = ["Decoded", "Interpretation", "decode", "interpret", "parse_message"]
 
@@ -98,7 +98,7 @@ def interpret(decoded: Decoded, today: date) -> Interpretation:
     closing_name, closing_at = people.closing_name(spoken, vocab)
     lines = spoken.split("\n")
     said = "\n".join(lines[:closing_at]) if closing_at is not None else spoken
-    existing = is_reply and bool(vocab.existing_thread.search(subject))
+    existing = is_reply and bool(vocab.existing_thread.search(fold(subject)))
     body = intent.Body(said.strip(), own_subject, existing)
 
     if intent.is_machine_mail(decoded.headers, subject, decoded.from_address, vocab):

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import cache
 
-from .vocabulary import FLAGS, Holiday, Vocabulary
+from .vocabulary import FLAGS, Holiday, Vocabulary, fold
 
 
 @dataclass(frozen=True)
@@ -169,8 +169,22 @@ def _patterns(vocab: Vocabulary) -> _Patterns:
                      day_word, duration, lead, noise, until_weekday)
 
 
-def _blank(text: str, start: int, end: int) -> str:
-    return text[:start] + " " * (end - start) + text[end:]
+def _spaces(m: re.Match[str]) -> str:
+    return " " * (m.end() - m.start())
+
+
+def _mask(text: str, toks: list[_Token]) -> str:
+    """`text` with each written date replaced by "#"s of the same length."""
+    if not toks:
+        return text
+    parts = []
+    at = 0
+    for t in toks:
+        parts.append(text[at:t.pos])
+        parts.append("#" * (t.end_pos - t.pos))
+        at = t.end_pos
+    parts.append(text[at:])
+    return "".join(parts)
 
 
 def _next_year(month: int, day: int, today: date) -> int:
@@ -221,16 +235,22 @@ def _resolve_single(t: _Token, today: date) -> date | None:
     return _make(year, month, t.day)
 
 
+_CLAUSE_LEFT = re.compile(r"[;!?\n(]|\.\s|\s[-–]\s|\baber\b|\bweil\b|\bda\b|:")
+_CLAUSE_RIGHT = re.compile(r"[,;!?\n)]|\.\s|\s[-–]\s|\bund\b|\baber\b|\bweil\b|\bda\b|\bvom\b"
+                           r"|\bab\b|\bstatt\b")
+_COMMA_AND = re.compile(r",|\bund\b")
+_DASHES = str.maketrans({"–": "-", "—": "-", "‑": "-", "‐": "-", "−": "-", "\u00a0": " "})
+
+
 def _context_ok(masked: str, start: int, end: int, vocab: Vocabulary, single: bool) -> bool:
     """False when the words around a date say it is not the stay (birthday, deadline, old)."""
     left = masked[max(0, start - 40):start]
     right = masked[end:end + 30]
-    left = re.split(r"[;!?\n(]|\.\s|\s[-–]\s|\baber\b|\bweil\b|\bda\b|:", left)[-1]
-    right = re.split(r"[,;!?\n)]|\.\s|\s[-–]\s|\bund\b|\baber\b|\bweil\b|\bda\b|\bvom\b|\bab\b"
-                     r"|\bstatt\b", right)[0]
+    left = _CLAUSE_LEFT.split(left)[-1]
+    right = _CLAUSE_RIGHT.split(right, maxsplit=1)[0]
     if vocab.exclude_before.search(left):
         return False
-    near_left = re.split(r",|\bund\b", left)[-1]
+    near_left = _COMMA_AND.split(left)[-1]
     if not single:
         near_left = near_left[-16:]
         right = right[:12]
@@ -393,14 +413,9 @@ def find_stay(text: str, today: date, vocab: Vocabulary, *, newest: bool = False
     partial: an edit may name only a new first day ("doch erst ab dem 5.") or last day.
     """
     pats = _patterns(vocab)
-    clean = text.replace("–", "-").replace("—", "-").replace("‑", "-").replace("‐", "-")
-    clean = clean.replace("−", "-").replace("\u00a0", " ")
-    for m in pats.noise.finditer(clean):
-        clean = _blank(clean, m.start(), m.end())
+    clean = pats.noise.sub(_spaces, fold(text).translate(_DASHES))
     toks = _tokens(clean, pats, vocab)
-    masked = clean
-    for t in toks:
-        masked = masked[:t.pos] + "#" * (t.end_pos - t.pos) + masked[t.end_pos:]
+    masked = _mask(clean, toks)
 
     candidates: list[_Candidate] = []
     used: set[int] = set()
@@ -472,5 +487,6 @@ def find_stay(text: str, today: date, vocab: Vocabulary, *, newest: bool = False
         return Stay(pick.start, pick.end)
     vague = vocab.vague.search(masked)
     if vague:
-        return Stay(None, None, re.sub(r"\s+", " ", vague.group(0).strip()))
+        phrase = text[vague.start():vague.end()].translate(_DASHES)  # as written, not folded
+        return Stay(None, None, re.sub(r"\s+", " ", phrase.strip()))
     return Stay()

@@ -6,7 +6,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from .vocabulary import Vocabulary
+from .vocabulary import Vocabulary, fold
 
 INTENTS = ("request", "approve", "deny", "cancel", "edit", "reopen", "status", "recover_link",
            "unknown")
@@ -24,7 +24,7 @@ class Body:
 def strip_opening(text: str, vocab: Vocabulary) -> str:
     rest = text.lstrip()
     for _ in range(3):
-        m = vocab.opening.match(rest)
+        m = vocab.opening.match(fold(rest))
         if not m or m.end() == 0:
             break
         rest = rest[m.end():].lstrip()
@@ -55,8 +55,8 @@ def is_machine_mail(headers: Mapping[str, str], subject: str, from_address: str 
 
 def classify(body: Body, vocab: Vocabulary, *, has_dates: bool, has_party: bool,
              vague: bool, weak_dates: bool = False) -> str:
-    text = body.text.strip()
-    both = f"{text}\n{body.subject}".strip()
+    text = fold(body.text.strip())
+    both = f"{text}\n{fold(body.subject)}".strip()
     if not both:
         return "unknown"
     intents = vocab.intents
@@ -81,14 +81,12 @@ def classify(body: Body, vocab: Vocabulary, *, has_dates: bool, has_party: bool,
         return "edit"
     if body.existing_booking and has_data and not vocab.new_stay.search(text):
         return "edit"
-    if not has_data and not vague and re.search(
-            r"(?<!\w)(?:ablehnen|abgelehnt|lehne\s+\w*\s*ab|muss\s+ich\s+(?:leider\s+)?nein)",
-            text, re.IGNORECASE):
+    if not has_data and not vague and _REFUSAL.search(text):
         return "deny"
     strong_data = has_party or vague or (has_dates and not weak_dates)
     if strong_data or has_dates and wish or vocab.request_strong.search(both):
         return "request"
-    if not has_data and re.fullmatch(r"[\W_]*(?:👍|✅|✔️?|👌)+[\W_]*", text):
+    if not has_data and _THUMBS.fullmatch(text):
         return "approve"
     return "unknown"
 
@@ -96,28 +94,37 @@ def classify(body: Body, vocab: Vocabulary, *, has_dates: bool, has_party: bool,
 def _only_yes(text: str, end: int) -> bool:
     """The first sentence is only a yes ("Ja.", "Ja, passt!"): what follows is an aside."""
     rest = text[end:]
-    first = re.split(r"[.!\n]", rest, maxsplit=1)[0]
-    return not re.search(r"\w", first) or bool(re.fullmatch(
-        r"[\s,–-]*(?:passt|gerne?|klar|okay|ok|einverstanden|super|prima|"
-        r"von\s+mir\s+aus|kein\s+problem|alles\s+klar|geht\s+klar|sehr\s+gerne?)?[\s,!–-]*",
-        first, re.IGNORECASE))
+    first = _FIRST_SENTENCE.split(rest, maxsplit=1)[0]
+    return not _WORD.search(first) or bool(_ONLY_YES.fullmatch(first))
+
+
+_REFUSAL = re.compile(
+    r"(?<!\w)(?:ablehnen|abgelehnt|lehne\s+\w*\s*ab|muss\s+ich\s+(?:leider\s+)?nein)")
+_THUMBS = re.compile(r"[\W_]*(?:👍|✅|✔️?|👌)+[\W_]*")
+_WORD = re.compile(r"\w")
+_ONLY_YES = re.compile(
+    r"[\s,–-]*(?:passt|gerne?|klar|okay|ok|einverstanden|super|prima|"
+    r"von\s+mir\s+aus|kein\s+problem|alles\s+klar|geht\s+klar|sehr\s+gerne?)?[\s,!–-]*")
+_FIRST_SENTENCE = re.compile(r"[.!\n]")
+_STRONG_EDIT = re.compile(
+    r"(?<!\w)(?:ändern|änderung|verschieben|verlängern|verkürzen|umbuchen|korrigieren|"
+    r"länger|früher|später|mehr|weniger)")
 
 
 def _strong_edit(text: str) -> bool:
-    return bool(re.search(
-        r"(?<!\w)(?:ändern|änderung|verschieben|verlängern|verkürzen|umbuchen|korrigieren|"
-        r"länger|früher|später|mehr|weniger)", text, re.IGNORECASE))
+    return bool(_STRONG_EDIT.search(text))
 
 
 def reason(body: Body, intent: str, vocab: Vocabulary) -> str | None:
     """The reason for a deny or a cancel: the text after the keyword, as written."""
     text = body.text.strip()
+    low = fold(text)
     m: re.Match[str] | None
     if intent == "deny":
-        m = vocab.intents_at_start["deny"].match(text) or vocab.intents["deny"].search(text)
+        m = vocab.intents_at_start["deny"].match(low) or vocab.intents["deny"].search(low)
     elif intent == "cancel":
         m = None
-        for m in vocab.intents["cancel"].finditer(text):  # noqa: B007 - the last one counts
+        for m in vocab.intents["cancel"].finditer(low):  # noqa: B007 - the last one counts
             pass
     else:
         return None
@@ -127,9 +134,10 @@ def reason(body: Body, intent: str, vocab: Vocabulary) -> str | None:
     rest = re.sub(r"\s+", " ", rest).strip()
     # a closing glued to the reason ("Wir sagen ab. Lg") is not part of it
     sentences = re.split(r"(?<=[.!?])\s+", rest)
-    while sentences and vocab.greetings.fullmatch(sentences[-1].strip()) is not None:
+    while sentences and vocab.greetings.fullmatch(fold(sentences[-1].strip())) is not None:
         sentences.pop()
-    if sentences and vocab.greetings.match(sentences[-1]) and len(sentences[-1].split()) <= 3:
+    if sentences and vocab.greetings.match(fold(sentences[-1])) and \
+            len(sentences[-1].split()) <= 3:
         sentences.pop()
     rest = " ".join(sentences).strip()
     if not rest or not re.search(r"\w", rest):

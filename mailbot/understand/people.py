@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from functools import cache
 
-from .vocabulary import FLAGS, Vocabulary
+from .vocabulary import FLAGS, Vocabulary, fold
 
 
 @dataclass(frozen=True)
@@ -15,7 +15,7 @@ class _Patterns:
     collective: re.Pattern[str]
     we_are: re.Pattern[str]
     we_n: re.Pattern[str]
-    number: str
+    swap: re.Pattern[str]
 
 
 @cache
@@ -43,7 +43,8 @@ def _patterns(vocab: Vocabulary) -> _Patterns:
     )
     we_n = re.compile(rf"(?<![\w-])(?:{vocab.we_alt})\s+(?P<n>{words}|\d{{1,2}})(?![\w-])"
                       rf"(?!\s*(?:{vocab.not_people_alt})(?![\w]))", FLAGS)
-    return _Patterns(counted, collective, we_are, we_n, number)
+    swap = re.compile(rf"(?P<n>{number})\s+(?:statt|anstatt|anstelle\s+von)\s+$", FLAGS)
+    return _Patterns(counted, collective, we_are, we_n, swap)
 
 
 def _value(word: str, vocab: Vocabulary) -> int | None:
@@ -53,11 +54,11 @@ def _value(word: str, vocab: Vocabulary) -> int | None:
     return vocab.number_words.get(w)
 
 
-_CHILD = re.compile(r"kind|kids|jugendlich|teenager|enkel|bab|klein|söhn|töcht|nicht|neff|child",
-                    re.IGNORECASE)
+_CHILD = re.compile(r"kind|kids|jugendlich|teenager|enkel|bab|klein|söhn|töcht|nicht|neff|child")
 _OLD = re.compile(r"(?<!\w)(?:statt|anstatt|anstelle\s+von|nicht\s+mehr|bisher|ursprünglich)"
-                  r"\W+(?:\w+\W+)?$", re.IGNORECASE)
-_TOTAL = re.compile(r"pers|leute|gäste|gaeste|köpf|mensch|people|teilnehm", re.IGNORECASE)
+                  r"\W+(?:\w+\W+)?$")
+_TOTAL = re.compile(r"pers|leute|gäste|gaeste|köpf|mensch|people|teilnehm")
+_SELF = re.compile(r"(?<!\w)(?:ich|mir)(?!\w)")
 
 
 def _enumeration(text: str, vocab: Vocabulary) -> tuple[int, int, int] | None:
@@ -188,19 +189,26 @@ def _person_word(word: str, vocab: Vocabulary) -> bool:
         return True
     if low in vocab.not_names or low in vocab.number_words or low in vocab.titles:
         return False
-    if re.match(vocab.not_people_alt + r"$", low, re.IGNORECASE):
+    if _not_people(vocab).match(low):
         return False
     return word[:1].isupper() and word[1:].islower() and len(word) > 1
+
+
+@cache
+def _not_people(vocab: Vocabulary) -> re.Pattern[str]:
+    return re.compile(f"(?:{vocab.not_people_alt})$", FLAGS)
 
 
 def party_size(text: str, vocab: Vocabulary) -> int | None:
     """The number of people staying, or None when the text does not say."""
     pats = _patterns(vocab)
+    original = text
+    text = fold(text)
     extra = 1 if vocab.plus_one.search(text) else 0
     for m in pats.collective.finditer(text):
         if _OLD.search(text[max(0, m.start() - 25):m.start()]):
             continue
-        n = vocab.collective.get(m.group("n").lower()) or _value(m.group("n"), vocab)
+        n = vocab.collective.get(m.group("n")) or _value(m.group("n"), vocab)
         if n:
             return n + extra
     counts: list[tuple[int, int, int, str]] = []  # (start, end, n, noun)
@@ -210,8 +218,7 @@ def party_size(text: str, vocab: Vocabulary) -> int | None:
             continue
         before = text[max(0, m.start() - 25):m.start()]
         if _OLD.search(before):
-            swap = re.search(rf"(?P<n>{pats.number})\s+(?:statt|anstatt|anstelle\s+von)\s+$",
-                             before, FLAGS)
+            swap = pats.swap.search(before)
             if swap and _value(swap.group("n"), vocab):
                 n = _value(swap.group("n"), vocab) or n
             else:
@@ -225,7 +232,7 @@ def party_size(text: str, vocab: Vocabulary) -> int | None:
         n = _value(said.group("n"), vocab)
         if n and 1 < n <= 30 or said.group("n").isdigit():
             return (n or 0) + extra or None
-    group = _enumeration(text, vocab)
+    group = _enumeration(original, vocab)
     if counts:
         # "2 Erwachsene und 3 Kinder" add up; "Opa und ich mit den drei Enkeln" too.
         adults = [c for c in counts if not _CHILD.search(c[3])]
@@ -237,7 +244,7 @@ def party_size(text: str, vocab: Vocabulary) -> int | None:
         elif not adults:
             if vocab.couples.search(text):
                 total += 2
-            elif re.search(r"(?<!\w)(?:ich|mir)(?!\w)", text):
+            elif _SELF.search(original):
                 total += 1
         total += sum(c[2] for c in children[:2])
         return total + extra if total else None
@@ -317,7 +324,7 @@ def closing_name(reply: str, vocab: Vocabulary) -> tuple[str | None, int | None]
             break
         i = window[pos]
         line = lines[i].strip()
-        m = vocab.greetings.match(line)
+        m = vocab.greetings.match(fold(line))
         if not m:
             continue
         rest = line[m.end():].strip()
@@ -348,7 +355,7 @@ def closing_name(reply: str, vocab: Vocabulary) -> tuple[str | None, int | None]
     last = lines[nonempty[-1]].strip()
     if len(nonempty) >= 2 and len(last.split()) <= 2 and not re.search(r"[.!?:,]$", last):
         name = _looks_like_name_line(last, vocab)
-        if name and not vocab.intents_at_start["approve"].match(last) and not \
-                vocab.intents_at_start["deny"].match(last):
+        if name and not vocab.intents_at_start["approve"].match(fold(last)) and not \
+                vocab.intents_at_start["deny"].match(fold(last)):
             return name, nonempty[-1]
     return None, None

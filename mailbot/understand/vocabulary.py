@@ -1,4 +1,8 @@
-"""The German vocabulary of rules/vocabulary.toml, loaded once and compiled to patterns."""
+"""The German vocabulary of rules/vocabulary.toml, loaded once and compiled to patterns.
+
+The patterns are case-sensitive and lower-case: they are matched against `fold(text)`, the
+text lower-cased once (case-insensitive matching costs the regex engine every fast path).
+"""
 
 from __future__ import annotations
 
@@ -12,7 +16,15 @@ from typing import Any
 
 DEFAULT_PATH = Path(__file__).resolve().parents[2] / "rules" / "vocabulary.toml"
 
-FLAGS = re.IGNORECASE | re.UNICODE
+FLAGS = re.UNICODE
+
+
+def fold(text: str) -> str:
+    """`text` lower-cased, same length, so positions found in it hold in `text` too."""
+    low = text.lower()
+    if len(low) == len(text):
+        return low
+    return "".join(c.lower() if len(c.lower()) == 1 else c for c in text)
 
 
 def _alternation(words: list[str]) -> str:
@@ -35,6 +47,9 @@ class Holiday:
 
 @dataclass(frozen=True, eq=False)
 class Vocabulary:
+    """Word tables and compiled patterns. Patterns match `fold(text)`, except `auto_subject`
+    and `reply_prefix`, which take a subject as written."""
+
     number_words: dict[str, int]
     collective: dict[str, int]
     months: dict[str, int]
@@ -155,11 +170,12 @@ def _build(data: dict[str, Any]) -> Vocabulary:
             k: _any(intent[k], r"^[\s\W]{{0,3}}(?:(?:" + "|".join(intent["lead_in"])
                     + r")[\s,.!–-]+){{0,3}}(?:{})")
             for k in ("approve", "deny")},
-        auto_subject=_any(intent["auto_subjects"]),
+        auto_subject=re.compile("|".join(f"(?:{p})" for p in intent["auto_subjects"]),
+                                re.IGNORECASE | re.MULTILINE),
         request_strong=_any(intent["request_strong"], r"(?<!\w)(?:{})"),
         existing_thread=_any(intent["existing_thread"]),
         new_stay=_any(intent["new_stay"], r"(?<!\w)(?:{})"),
-        reply_prefix=re.compile(intent["reply_prefix"], FLAGS),
+        reply_prefix=re.compile(intent["reply_prefix"], re.IGNORECASE),
     )
 
 
