@@ -102,5 +102,5 @@ def setup_logging(level: str | int | None = None) -> None:
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(chosen.upper() if isinstance(chosen, str) else chosen)
-    for noisy in ("apscheduler", "uvicorn.access", "mail.log"):
+    for noisy in ("apscheduler", "alembic", "uvicorn.access", "mail.log"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
