@@ -6,12 +6,15 @@ import binascii
 import email
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from email.header import decode_header, make_header
 from email.message import Message
 from email.utils import getaddresses, parseaddr
+from typing import TypeVar, overload
 
 from .html import html_to_text
+
+_T = TypeVar("_T")
 
 
 class Headers(Mapping[str, str]):
@@ -40,6 +43,17 @@ class Headers(Mapping[str, str]):
     def __contains__(self, name: object) -> bool:
         return isinstance(name, str) and name.lower() in self._raw
 
+    @overload
+    def get(self, name: str, /) -> str | None: ...
+    @overload
+    def get(self, name: str, /, default: str | _T) -> str | _T: ...
+
+    def get(self, name: str, /, default: object = None) -> object:
+        """Like Mapping.get, without raising and catching KeyError for a missing name."""
+        if name.lower() not in self._raw:
+            return default
+        return self[name]
+
     def __iter__(self) -> Iterator[str]:
         return iter(self._names.values())
 
@@ -53,6 +67,43 @@ class Headers(Mapping[str, str]):
 _FOLD = re.compile(r"\s*[\r\n]+\s*")
 
 
+_ENCODED_WORD = re.compile(r"=\?([^?]*?)\?([qQbB])\?(.*?)\?=")
+
+
+def _encoded_words(raw: str) -> str | None:
+    """RFC 2047 encoded words decoded; None when they do not parse (the email package tries)."""
+    out: list[str] = []
+    pending = b""  # adjacent words in one charset are decoded together (split characters)
+    pending_charset: str | None = None
+    at = 0
+    for m in _ENCODED_WORD.finditer(raw):
+        between = raw[at:m.start()]
+        charset = m.group(1).split("*", 1)[0].lower()
+        data = m.group(3).encode("utf-8", "surrogateescape")
+        if m.group(2) in "qQ":
+            chunk = binascii.a2b_qp(data, header=True)
+        else:
+            try:
+                chunk = binascii.a2b_base64(data + b"=" * (-len(data) % 4))
+            except binascii.Error:
+                return None
+        if pending_charset is not None and not between.strip() and charset == pending_charset:
+            pending += chunk
+        else:
+            if pending_charset is not None:
+                out.append(decode_bytes(pending, pending_charset))
+                if between.strip():
+                    out.append(between)
+            else:
+                out.append(between)
+            pending, pending_charset = chunk, charset
+        at = m.end()
+    if pending_charset is not None:
+        out.append(decode_bytes(pending, pending_charset))
+    out.append(raw[at:])
+    return "".join(out)
+
+
 def header_text(value: object) -> str:
     """An encoded-word header ("=?utf-8?q?…?=") as text; never raises."""
     if value is None:
@@ -60,6 +111,9 @@ def header_text(value: object) -> str:
     raw = str(value)
     if "=?" not in raw:
         return _FOLD.sub(" ", raw).strip() if ("\n" in raw or "\r" in raw) else raw.strip()
+    fast = _encoded_words(_FOLD.sub(" ", raw))
+    if fast is not None and "=?" not in fast:
+        return _FOLD.sub(" ", fast).strip()
     try:
         text = str(make_header(decode_header(raw)))
     except Exception:
@@ -75,7 +129,7 @@ def header_text(value: object) -> str:
             text = "".join(parts)
         except Exception:
             pass
-    return re.sub(r"\s*[\r\n]+\s*", " ", text).strip()
+    return _FOLD.sub(" ", text).strip()
 
 
 _CHARSET_ALIASES = {
@@ -176,13 +230,17 @@ _CHARSET = re.compile(r"""charset\s*=\s*(?:"([^"]+)"|([^\s;]+))""", re.IGNORECAS
 class Part:
     headers: list[tuple[str, str]]
     body: bytes
+    _first: dict[str, str] = field(default_factory=dict, repr=False)
 
     def get(self, name: str, default: str = "") -> str:
-        key = name.lower()
-        for k, v in self.headers:
-            if k.lower() == key:
-                return v
-        return default
+        if not self._first:
+            for k, v in reversed(self.headers):
+                self._first[k.lower()] = v
+        return self._first.get(name.lower(), default)
+
+
+# One header field: "Name: value", folded lines (starting with blank or tab) included.
+_FIELD = re.compile(r"^([^\s:][^:\n]*):(.*(?:\n[ \t].*)*)", re.MULTILINE)
 
 
 def split_part(raw: bytes) -> Part:
@@ -191,14 +249,10 @@ def split_part(raw: bytes) -> Part:
     head, body = (raw[:m.start()], raw[m.end():]) if m else (raw, b"")
     if raw.startswith((b"\n", b"\r\n")):
         head, body = b"", raw.lstrip(b"\r\n")
-    headers: list[tuple[str, str]] = []
-    for line in head.decode("utf-8", "surrogateescape").splitlines():
-        if line[:1] in (" ", "\t") and headers:
-            name, value = headers[-1]
-            headers[-1] = (name, value + "\n" + line)
-        elif ":" in line:
-            name, _, value = line.partition(":")
-            headers.append((name.strip(), value.strip()))
+    text = head.decode("utf-8", "surrogateescape")
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    headers = [(name.strip(), value.strip()) for name, value in _FIELD.findall(text)]
     return Part(headers, body)
 
 
