@@ -91,12 +91,27 @@ class MaildirTransport:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         mailbox.Maildir(self.path, create=True)  # makes tmp/, new/ and cur/
+        self._cur_stamp: int | None = None
+        self._cur_keys: frozenset[str] = frozenset()
+
+    def _in_cur(self, key: str) -> bool:
+        """A reader may have moved the file to cur/ with flags (`key:2,S`). The names of cur/
+        are read again only when the folder changed, so a send stays O(1) however many
+        mails the Maildir holds."""
+        cur = self.path / "cur"
+        try:
+            stamp = cur.stat().st_mtime_ns
+            if stamp != self._cur_stamp:
+                self._cur_keys = frozenset(name.split(":", 1)[0] for name in os.listdir(cur))
+                self._cur_stamp = stamp
+        except OSError:
+            return False
+        return key in self._cur_keys
 
     def send(self, mail: Outgoing) -> str:
         key = "".join(c for c in mail.idempotency_key if c.isalnum() or c in "-_")
-        for folder in ("new", "cur"):  # a reader may have moved it to cur/ with flags
-            if any(p.name.split(":", 1)[0] == key for p in (self.path / folder).glob(f"{key}*")):
-                return key
+        if (self.path / "new" / key).exists() or self._in_cur(key):
+            return key
         data = build_message(mail).as_bytes(policy=_FILE_POLICY)
         tmp = self.path / "tmp" / key
         try:
