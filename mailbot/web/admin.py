@@ -109,7 +109,7 @@ def outbound_page(request: Request) -> Response:
         cause = (session.get(InboxMessage, message.inbox_id) if message.inbox_id is not None else None)
     path = f"/admin/aus/{message.id}/erneut"
     return w.views.page("admin_outbound.html.j2", message=message, cause=cause,
-                        resent=request.query_params.get("erneut") == "1",
+                        resent=request.query_params.get("erneut"),
                         resend_csrf=guard.csrf_token(w.rt, path, session_id))
 
 
@@ -142,5 +142,5 @@ async def resend(request: Request) -> Response:
     if session_id != "bearer":
         guard.check_csrf(w.rt, request.url.path, form.get("csrf"), session_id)
     message_id = request.path_params["message_id"]
-    await run_in_threadpool(resend_message, w.rt, message_id)
-    return RedirectResponse(f"/admin/aus/{message_id}?erneut=1", status_code=303)
+    queued = await run_in_threadpool(resend_message, w.rt, message_id)
+    return RedirectResponse(f"/admin/aus/{message_id}?erneut={int(queued)}", status_code=303)

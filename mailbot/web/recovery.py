@@ -50,9 +50,12 @@ def recover(rt: Runtime, address: str, ip: str) -> Answer:
             return Answer.SENT_IF_KNOWN
         queries.count_use(session, ADDRESS_USE, address, now)
         person = session.scalars(select(Person).where(Person.email == address)).first()
-        if person is not None:
-            queue(rt, session, "link_recovery", address,
-                  {"link_url": links.person_url(rt, person.link_id)}, Cause.new())
+        approver = rt.house.approver_for_address(address)
+        if person is not None or approver is not None:
+            queue(rt, session, "link_recovery", address, {
+                "link": links.person_url(rt, person.link_id) if person else None,
+                "approver_link": links.approver_url(rt, approver.key) if approver else None,
+            }, Cause.new())
         return Answer.SENT_IF_KNOWN
 
     return rt.store.run(work)

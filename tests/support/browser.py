@@ -21,6 +21,7 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 _CSRF = re.compile(r'name="csrf" value="([^"]+)"')
+_POST_FORM = re.compile(r'<form method="post" action="([^"]*)"[^>]*>(.*?)</form>', re.S)
 
 
 class WebClient:
@@ -39,7 +40,7 @@ class WebClient:
             async with httpx.AsyncClient(transport=transport, base_url=self.base_url,
                                          cookies=self.cookies) as client:
                 response = await client.request(method, path, **kwargs)
-                self.cookies.update(client.cookies)
+                self.cookies = httpx.Cookies(client.cookies)
                 return response
 
         return asyncio.run(go())
@@ -53,9 +54,11 @@ class WebClient:
     def submit(self, url: str, **fields: str) -> httpx.Response:
         """Open the page like a person would, then send its form with the given fields."""
         page = self.get(url)
-        found = _CSRF.search(page.text)
-        assert found, f"no form on {url}: {page.status_code}"
-        return self.post(url, data={"csrf": found.group(1), **fields})
+        form = _POST_FORM.search(page.text)
+        assert form, f"no form on {url}: {page.status_code}"
+        found = _CSRF.search(form.group(2))
+        assert found, f"no CSRF token in the form on {url}"
+        return self.post(form.group(1) or url, data={"csrf": found.group(1), **fields})
 
 
 def free_port() -> int:
