@@ -83,6 +83,9 @@ class _Patterns:
     lead: re.Pattern[str]
     noise: re.Pattern[str]
     until_weekday: re.Pattern[str]
+    ordinal: re.Pattern[str]
+    month_word: re.Pattern[str]
+    whole_month: re.Pattern[str]
 
 
 @cache
@@ -99,12 +102,15 @@ def _patterns(vocab: Vocabulary) -> _Patterns:
     tokens = re.compile(
         r"(?<![\d.,:])(?:"
         r"(?P<iy>\d{4})-(?P<im>\d{1,2})-(?P<id>\d{1,2})(?!\d)"
+        r"|(?P<sd>\d{1,2})/(?P<sm>\d{1,2})/(?P<sy>(?:19|20)\d{2}|\d{2})(?![\d/])"
+        rf"|(?P<fm>{month})\.?\s*(?P<fd>\d{{1,2}})(?:st|nd|rd|th)?"
+        r"(?=\s*(?:-|bis|to|until)\s*(?P<fd2>\d{1,2})(?:st|nd|rd|th|\.)?(?![\d.,:]))"
         r"|(?P<nd>\d{1,2})\.\s?(?P<nm>\d{1,2})"
         r"(?:\.(?:\s?(?P<ny>(?:19|20)\d{2})(?!\d)|(?P<ny2>\d{2})(?![\d.]))?|(?![\d.,:]))"
-        rf"|(?P<wd>\d{{1,2}})(?:\.|ter|ten)?\s*(?P<wm>{month})\.?(?![a-zäöüß])"
+        rf"|(?P<wd>\d{{1,2}})(?:\.|ter|ten|sten|ste)?\s*(?P<wm>{month})\.?(?![a-zäöüß])"
         r"(?:,?\s*(?P<wy>(?:19|20)\d{2})(?!\d))?"
-        rf"|(?P<bd>\d{{1,2}})(?=\s*(?:-|bis|to|until|till)\s*(?:zum\s+|the\s+)?\d{{1,2}}\.?\s*"
-        rf"(?:{month})(?![a-zäöüß]))"
+        rf"|(?P<bd>\d{{1,2}})(?:ten|ter|sten|ste)?(?=\s*(?:-|bis|to|until|till)\s*"
+        rf"(?:zum\s+|the\s+)?\d{{1,2}}(?:\.|ten|ter|sten|ste)?\s*(?:{month})(?![a-zäöüß]))"
         r"|(?P<dd>\d{1,2})\.(?!\s?\d)"
         r")",
         FLAGS,
@@ -165,8 +171,20 @@ def _patterns(vocab: Vocabulary) -> _Patterns:
     )
     until_weekday = re.compile(
         rf"\s*(?:-|bis)\s*(?:(?:zum|einschließlich|inklusive)\s+)?(?P<w>{full_wd})(?![\w-])", FLAGS)
+    ordinals = "|".join(sorted(vocab.ordinals, key=len, reverse=True))
+    month_end = rf"(?:{month})(?![a-zäöüß])"
+    ordinal = re.compile(
+        rf"(?<![\w])(?P<o>{ordinals})(?=\s+{month_end}|\s*(?:-|bis)\s*(?:zum\s+)?"
+        rf"(?:{ordinals}|\d{{1,2}}\.?)\s+{month_end})", FLAGS)
+    spoken_months = "|".join(sorted((m for m in vocab.months if len(m) >= 4 or m == "mai"),
+                                    key=len, reverse=True))
+    month_word = re.compile(rf"(?<![\w#])(?P<m>{spoken_months})(?![\w#])", FLAGS)
+    whole_month = re.compile(
+        rf"(?<![\w-])(?:(?:den|im|einen)\s+(?:ganzen|kompletten|gesamten)\s+(?P<m1>{month})"
+        rf"|(?P<m2>{month})\s+(?:komplett|ganz)(?!\s+(?:anfang|mitte|ende)))(?![\w-])", FLAGS)
     return _Patterns(tokens, separator, holiday, weekday_range, weekday_single, week, weekend,
-                     day_word, duration, lead, noise, until_weekday)
+                     day_word, duration, lead, noise, until_weekday, ordinal, month_word,
+                     whole_month)
 
 
 def _spaces(m: re.Match[str]) -> str:
@@ -259,10 +277,24 @@ def _context_ok(masked: str, start: int, end: int, vocab: Vocabulary, single: bo
 
 def _tokens(text: str, pats: _Patterns, vocab: Vocabulary) -> list[_Token]:
     found: list[_Token] = []
+    covered = 0  # the end of a range written month first ("Aug 3-7")
     for m in pats.tokens.finditer(text):
+        if m.start() < covered:
+            continue
         g = m.groupdict()
         if g["iy"]:
             tok = _Token(m.start(), m.end(), int(g["id"]), int(g["im"]), int(g["iy"]))
+        elif g["sd"]:
+            year = int(g["sy"])
+            tok = _Token(m.start(), m.end(), int(g["sd"]), int(g["sm"]),
+                         year + 2000 if year < 100 else year)
+        elif g["fm"]:
+            month = vocab.months.get(g["fm"])
+            if month is None:
+                continue
+            found.append(_Token(m.start(), m.end(), int(g["fd"]), month, None))
+            tok = _Token(m.start("fd2"), m.end("fd2"), int(g["fd2"]), None, None)
+            covered = m.end("fd2")
         elif g["nd"]:
             year = g["ny"] or g["ny2"]
             y = int(year) if year else None
@@ -308,12 +340,15 @@ def _next_weekday(today: date, weekday: int, strictly_after: bool = True) -> dat
 
 
 def _named(text: str, today: date, pats: _Patterns, vocab: Vocabulary) -> list[_Candidate]:
-    """Holidays, weekends and weekday ranges ("kommenden Freitag bis Sonntag")."""
+    """Holidays, whole months, weekends and weekday ranges ("kommenden Freitag bis Sonntag")."""
     found: list[_Candidate] = []
+    vague = [m.span() for m in vocab.vague.finditer(text)]
     for m in pats.holiday.finditer(text):
         holiday = vocab.holiday_names.get(re.sub(r"\s+", " ", m.group("name").lower()))
         if holiday is None:
             continue
+        if any(a <= m.start("name") < b for a, b in vague):
+            continue  # "zwischen Weihnachten und Neujahr", "die Woche nach Ostern"
         if m.group("year"):
             first, last = holiday_range(holiday, int(m.group("year")))
         else:
@@ -326,6 +361,12 @@ def _named(text: str, today: date, pats: _Patterns, vocab: Vocabulary) -> list[_
             weekday = vocab.weekdays[until.group("w").lower()]
             last = first + timedelta(days=(weekday - first.weekday()) % 7)
         found.append(_Candidate(m.start(), first, last, "named"))
+    for m in pats.whole_month.finditer(text):
+        month = vocab.months[m.group("m1") or m.group("m2")]
+        year = today.year if month >= today.month else today.year + 1
+        following = date(year + month // 12, month % 12 + 1, 1)
+        found.append(_Candidate(m.start(), date(year, month, 1),
+                                following - timedelta(days=1), "named"))
     for m in pats.weekday_range.finditer(text):
         w1 = vocab.weekdays[m.group("w1").lower()]
         w2 = vocab.weekdays[m.group("w2").lower()]
@@ -414,8 +455,17 @@ def find_stay(text: str, today: date, vocab: Vocabulary, *, newest: bool = False
     """
     pats = _patterns(vocab)
     clean = pats.noise.sub(_spaces, fold(text).translate(_DASHES))
+    clean = pats.ordinal.sub(lambda m: f"{vocab.ordinals[m.group('o')]}.".ljust(
+        m.end() - m.start()), clean)
     toks = _tokens(clean, pats, vocab)
     masked = _mask(clean, toks)
+    if toks and all(t.month is None for t in toks):
+        # "im August … vom 6. bis 9.": days without a month take the one month named
+        months = {vocab.months[m.group("m")] for m in pats.month_word.finditer(masked)}
+        if len(months) == 1:
+            month = months.pop()
+            for t in toks:
+                t.month = month
 
     candidates: list[_Candidate] = []
     used: set[int] = set()

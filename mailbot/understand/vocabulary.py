@@ -51,6 +51,7 @@ class Vocabulary:
     and `reply_prefix`, which take a subject as written."""
 
     number_words: dict[str, int]
+    ordinals: dict[str, int]
     collective: dict[str, int]
     months: dict[str, int]
     month_alt: str
@@ -66,6 +67,7 @@ class Vocabulary:
     people_nouns: frozenset[str]
     people_alt: str
     not_people_alt: str
+    each_alt: str
     couples: re.Pattern[str]
     single: re.Pattern[str]
     plus_one: re.Pattern[str]
@@ -128,6 +130,8 @@ def _build(data: dict[str, Any]) -> Vocabulary:
                    "request", "unknown"]
     return Vocabulary(
         number_words={k.lower(): v for k, v in data["numbers"]["words"].items()},
+        ordinals={k.lower() + ending: v for k, v in data["numbers"]["ordinals"].items()
+                  for ending in ("", "n", "r", "m", "s")},
         collective={k.lower(): v for k, v in data["numbers"]["collective"].items()},
         months=months,
         month_alt=month_alt,
@@ -145,6 +149,7 @@ def _build(data: dict[str, Any]) -> Vocabulary:
         people_nouns=frozenset(p.lower() for p in party["people"]),
         people_alt=_alternation(party["people"]),
         not_people_alt=_alternation(party["not_people"]),
+        each_alt=_alternation(party["each"]),
         couples=_any(party["couples"], r"(?<!\w)(?:{})(?!\w)"),
         single=_any(party["single"], r"(?<!\w)(?:{})(?!\w)"),
         plus_one=_any(party["plus_one"], r"(?<!\w)(?:{})(?!\w)"),
