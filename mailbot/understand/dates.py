@@ -104,7 +104,7 @@ def _patterns(vocab: Vocabulary) -> _Patterns:
         r"(?P<iy>\d{4})-(?P<im>\d{1,2})-(?P<id>\d{1,2})(?!\d)"
         r"|(?P<sd>\d{1,2})/(?P<sm>\d{1,2})/(?P<sy>(?:19|20)\d{2}|\d{2})(?![\d/])"
         rf"|(?P<fm>{month})\.?\s*(?P<fd>\d{{1,2}})(?:st|nd|rd|th)?"
-        r"(?=\s*(?:-|bis|to|until)\s*(?P<fd2>\d{1,2})(?:st|nd|rd|th|\.)?(?![\d.,:]))"
+        r"(?=\s*(?:-|bis|to|until)\s*(?P<fd2>\d{1,2})(?:st|nd|rd|th|\.)?(?!\d|[.,:]\d))"
         r"|(?P<nd>\d{1,2})\.\s?(?P<nm>\d{1,2})"
         r"(?:\.(?:\s?(?P<ny>(?:19|20)\d{2})(?!\d)|(?P<ny2>\d{2})(?![\d.]))?|(?![\d.,:]))"
         rf"|(?P<wd>\d{{1,2}})(?:\.|ter|ten|sten|ste)?\s*(?P<wm>{month})\.?(?![a-zäöüß])"
@@ -150,7 +150,10 @@ def _patterns(vocab: Vocabulary) -> _Patterns:
     )
     duration = re.compile(
         rf"(?<![\w-])(?:für\s+|über\s+)?(?:(?P<n>\d{{1,2}})|(?P<w>{numbers}))\s+(?:ganze\s+|volle\s+)?"
-        rf"(?P<unit>{units})(?![\w-])",
+        rf"(?P<unit>{units})(?![\w-])"
+        # "einen Tag früher", "zwei Tage dranhängen" move a stay, they are not its length
+        r"(?!\s+(?:früher|später|eher|länger|kürzer|weniger|mehr|dran|vorher|zusätzlich|extra)"
+        r"(?![\w-]))(?!\s+dran)",
         FLAGS,
     )
     lead = re.compile(
@@ -289,10 +292,10 @@ def _tokens(text: str, pats: _Patterns, vocab: Vocabulary) -> list[_Token]:
             tok = _Token(m.start(), m.end(), int(g["sd"]), int(g["sm"]),
                          year + 2000 if year < 100 else year)
         elif g["fm"]:
-            month = vocab.months.get(g["fm"])
-            if month is None:
+            first_month = vocab.months.get(g["fm"])
+            if first_month is None:
                 continue
-            found.append(_Token(m.start(), m.end(), int(g["fd"]), month, None))
+            found.append(_Token(m.start(), m.end(), int(g["fd"]), first_month, None))
             tok = _Token(m.start("fd2"), m.end("fd2"), int(g["fd2"]), None, None)
             covered = m.end("fd2")
         elif g["nd"]:

@@ -55,14 +55,17 @@ def is_machine_mail(headers: Mapping[str, str], subject: str, from_address: str 
 
 def classify(body: Body, vocab: Vocabulary, *, has_dates: bool, has_party: bool,
              vague: bool, weak_dates: bool = False) -> str:
-    text = fold(body.text.strip())
+    # addresses and links say nothing about intent ("buchung@…" is not a wish to book)
+    text = _NOT_SPOKEN.sub(_spaces, fold(body.text.strip()))
     both = f"{text}\n{fold(body.subject)}".strip()
     if not both:
         return "unknown"
     intents = vocab.intents
     has_data = has_dates or has_party
     wish = intents["request"].search(both)
-    if intents["unknown"].search(both) and not wish:
+    if intents["unknown"].search(both) and not (
+            wish and (has_party or has_dates and not weak_dates)
+            or vocab.request_strong.search(both)):
         return "unknown"
     if intents["recover_link"].search(both):
         return "recover_link"
@@ -96,6 +99,13 @@ def _only_yes(text: str, end: int) -> bool:
     rest = text[end:]
     first = _FIRST_SENTENCE.split(rest, maxsplit=1)[0]
     return not _WORD.search(first) or bool(_ONLY_YES.fullmatch(first))
+
+
+_NOT_SPOKEN = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+|https?://\S+|www\.\S+")
+
+
+def _spaces(m: re.Match[str]) -> str:
+    return " " * (m.end() - m.start())
 
 
 _REFUSAL = re.compile(
