@@ -30,7 +30,7 @@ from mailbot.understand import Decoded, Interpretation, decode, interpret
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 5
-SWEEP_SECONDS = 5.0
+SWEEP_SECONDS = 1.0  # picks up `mailbot ingest` from another process within a second
 FINAL = ("processed", "ignored", "rejected", "failed")
 
 # conversation.handle(rt, session, message, decoded, interpretation, cause)
