@@ -288,9 +288,9 @@ def _tokens(text: str, pats: _Patterns, vocab: Vocabulary) -> list[_Token]:
         if g["iy"]:
             tok = _Token(m.start(), m.end(), int(g["id"]), int(g["im"]), int(g["iy"]))
         elif g["sd"]:
-            year = int(g["sy"])
+            slash_year = int(g["sy"])
             tok = _Token(m.start(), m.end(), int(g["sd"]), int(g["sm"]),
-                         year + 2000 if year < 100 else year)
+                         slash_year + 2000 if slash_year < 100 else slash_year)
         elif g["fm"]:
             first_month = vocab.months.get(g["fm"])
             if first_month is None:
