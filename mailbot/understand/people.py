@@ -16,6 +16,7 @@ class _Patterns:
     we_are: re.Pattern[str]
     we_n: re.Pattern[str]
     swap: re.Pattern[str]
+    times: re.Pattern[str]
 
 
 @cache
@@ -44,7 +45,11 @@ def _patterns(vocab: Vocabulary) -> _Patterns:
     we_n = re.compile(rf"(?<![\w-])(?:{vocab.we_alt})\s+(?P<n>{words}|\d{{1,2}})(?![\w-])"
                       rf"(?!\s*(?:{vocab.not_people_alt})(?![\w]))", FLAGS)
     swap = re.compile(rf"(?P<n>{number})\s+(?:statt|anstatt|anstelle\s+von)\s+$", FLAGS)
-    return _Patterns(counted, collective, we_are, we_n, swap)
+    times = re.compile(
+        rf"(?<![\w-])(?P<a>{number})\s+(?:familien|paare|pärchen|haushalte|gruppen|zimmer)\s+"
+        rf"(?:{vocab.each_alt})\s+(?P<b>{number})(?![\w-])"
+        rf"(?!\s*(?:{vocab.not_people_alt})(?![\w]))", FLAGS)
+    return _Patterns(counted, collective, we_are, we_n, swap, times)
 
 
 def _value(word: str, vocab: Vocabulary) -> int | None:
@@ -92,6 +97,7 @@ def _items(text: str, words: list[re.Match[str]], k: int, step: int,
     edge = -1
     j = k + step
     expect_item = False
+    by_comma = False
     while 0 <= j < len(words):
         gap = text[min(words[j].end(), words[j - step].end()):
                    max(words[j].start(), words[j - step].start())]
@@ -103,15 +109,21 @@ def _items(text: str, words: list[re.Match[str]], k: int, step: int,
             if low in vocab.conjunctions or "," in gap:
                 if low in vocab.conjunctions:
                     expect_item = True
+                    by_comma = False
                     j += step
                     continue
                 expect_item = True
+                by_comma = True
                 continue
             break
         # one item: "Paul", "mein Mann", "meine zwei Kinder", "die Zwillinge"
         item, size, nxt = _item(words, j, step, vocab)
         if not item:
             break
+        if by_comma and step > 0 and nxt < len(words) and words[nxt].group(0).lower() not in \
+                vocab.conjunctions and not _LIST_BREAK.search(
+                    text[words[nxt - 1].end():words[nxt].start()]):
+            break  # "mein Mann und ich, die Kinder haben keine Lust": a new clause
         count += size
         edge = words[nxt - step].end() if step > 0 else words[nxt - step].start()
         j = nxt
@@ -120,6 +132,8 @@ def _items(text: str, words: list[re.Match[str]], k: int, step: int,
         return None
     return count, edge
 
+
+_LIST_BREAK = re.compile(r"[,.!?;:()\n–-]")
 
 _DETERMINERS = {"mein", "meine", "meinen", "meinem", "meiner", "mei", "my", "die", "den", "der",
                 "unsere", "unser", "unseren", "the", "our"}
@@ -205,6 +219,11 @@ def party_size(text: str, vocab: Vocabulary) -> int | None:
     original = text
     text = fold(text)
     extra = 1 if vocab.plus_one.search(text) else 0
+    times = pats.times.search(text)
+    if times:  # "zwei Familien à 4 Personen"
+        groups, each = _value(times.group("a"), vocab), _value(times.group("b"), vocab)
+        if groups and each:
+            return groups * each + extra
     for m in pats.collective.finditer(text):
         if _OLD.search(text[max(0, m.start() - 25):m.start()]):
             continue
@@ -238,7 +257,11 @@ def party_size(text: str, vocab: Vocabulary) -> int | None:
         adults = [c for c in counts if not _CHILD.search(c[3])]
         children = [c for c in counts if _CHILD.search(c[3])]
         total = (adults[0][2] if adults else 0)
-        if group and not adults:
+        if group and any(group[1] <= c[0] < group[2] for c in adults):
+            # "ich und 3 Kumpels": the list holds the counted people and the writer
+            total = group[0]
+            children = [c for c in children if not group[1] <= c[0] < group[2]]
+        elif group and not adults:
             total += group[0]
             children = [c for c in children if not group[1] <= c[0] < group[2]]
         elif not adults:
@@ -272,8 +295,8 @@ def _first_word_name(words: list[str], vocab: Vocabulary) -> str | None:
             continue
         if word.lower().rstrip(".") in vocab.titles or word.lower() in vocab.relations:
             continue
-        if not _NAME.match(word):
-            return None
+        if not _NAME.match(word) or len(word) == 1:
+            return None  # "K." is an initial, not a first name
         if word.isupper() and len(word) > 1 or word.islower():
             word = "-".join(p.capitalize() for p in word.split("-"))
         return word
