@@ -109,6 +109,10 @@ def _colours(rt: Runtime) -> str:
     return "\n".join([".c-none { --bar: #6b6b6b; --dot: #6b6b6b; }", *rules]) + "\n"
 
 
+def no_icon(request: Request) -> Response:
+    return Response(status_code=204, headers={"Cache-Control": "public, max-age=86400"})
+
+
 def home(request: Request) -> Response:
     return web(request).views.page("home.html.j2")
 
@@ -120,6 +124,7 @@ def create_app(rt: Runtime) -> Starlette:
     routes = [
         Route("/", home),
         Route("/stil.css", stylesheet),
+        Route("/favicon.ico", no_icon),
         Route("/health", metrics.health),
         Route("/metrics", metrics.metrics),
         Route("/link", recovery.form, methods=["GET"]),

@@ -94,4 +94,5 @@ def page(request: Request) -> Response:
     following = last + timedelta(days=1)
     return w.views.page("calendar.html.j2", headers=NOINDEX, first=first, today=today,
                         weeks=weeks(first, entries), stays=entries,
-                        previous=f"{previous:%Y-%m}", following=f"{following:%Y-%m}")
+                        previous=f"{previous:%Y-%m}", following=f"{following:%Y-%m}",
+                        previous_month=previous.month, following_month=following.month)

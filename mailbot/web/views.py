@@ -33,7 +33,7 @@ class Views:
                                undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
                                auto_reload=False)
         self.env.filters.update(range=lambda b: date_range(b.start, b.end), persons=party,
-                                when=self.when, day=day,
+                                when=self.when, day=day, short=self.short,
                                 kind=lambda value: type(value).__name__)
         self.env.globals.update(
             house=rt.house.name, state_label=lambda s: STATE_LABELS[State(s)],
@@ -47,6 +47,9 @@ class Views:
             return "–"
         local = moment.astimezone(self.rt.house.timezone)
         return f"{local:%d.%m.%Y, %H:%M} Uhr"
+
+    def short(self, moment: datetime) -> str:
+        return f"{moment.astimezone(self.rt.house.timezone):%d.%m. %H:%M}"
 
     def approver_name(self, key: str) -> str:
         try:
