@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import cache
@@ -72,6 +73,9 @@ def holiday_range(holiday: Holiday, year: int) -> tuple[date, date]:
 @dataclass(frozen=True)
 class _Patterns:
     tokens: re.Pattern[str]
+    month_first: re.Pattern[str]
+    labelled: re.Pattern[str]
+    web: re.Pattern[str]
     separator: re.Pattern[str]
     holiday: re.Pattern[str]
     weekday_range: re.Pattern[str]
@@ -86,6 +90,8 @@ class _Patterns:
     ordinal: re.Pattern[str]
     month_word: re.Pattern[str]
     whole_month: re.Pattern[str]
+    holiday_stems: tuple[str, ...]  # cheap substring checks before the patterns run
+    ordinal_stems: tuple[str, ...]
 
 
 @cache
@@ -99,20 +105,26 @@ def _patterns(vocab: Vocabulary) -> _Patterns:
     this = "|".join(sorted(rel["this"], key=len, reverse=True))
     numbers = "|".join(sorted(vocab.number_words, key=len, reverse=True))
     units = "|".join(sorted(vocab.duration_units, key=len, reverse=True))
+    # A written date starts with its first digit `f` (consumed first, so that the regex engine
+    # can skip straight to digits); the groups hold the digits after it.
     tokens = re.compile(
-        r"(?<![\d.,:])(?:"
-        r"(?P<iy>\d{4})-(?P<im>\d{1,2})-(?P<id>\d{1,2})(?!\d)"
-        r"|(?P<sd>\d{1,2})/(?P<sm>\d{1,2})/(?P<sy>(?:19|20)\d{2}|\d{2})(?![\d/])"
-        rf"|(?P<fm>{month})\.?\s*(?P<fd>\d{{1,2}})(?:st|nd|rd|th)?"
-        r"(?=\s*(?:-|bis|to|until)\s*(?P<fd2>\d{1,2})(?:st|nd|rd|th|\.)?(?!\d|[.,:]\d))"
-        r"|(?P<nd>\d{1,2})\.\s?(?P<nm>\d{1,2})"
+        r"(?P<f>\d)(?<![\d.,:]\d)(?:"
+        r"(?P<iy>\d{3})-(?P<im>\d{1,2})-(?P<id>\d{1,2})(?!\d)"
+        r"|(?P<sd>\d?)/(?P<sm>\d{1,2})/(?P<sy>(?:19|20)\d{2}|\d{2})(?![\d/])"
+        r"|(?P<nd>\d?)\.\s?(?P<nm>\d{1,2})"
         r"(?:\.(?:\s?(?P<ny>(?:19|20)\d{2})(?!\d)|(?P<ny2>\d{2})(?![\d.]))?|(?![\d.,:]))"
-        rf"|(?P<wd>\d{{1,2}})(?:\.|ter|ten|sten|ste)?\s*(?P<wm>{month})\.?(?![a-zäöüß])"
+        rf"|(?P<wd>\d?)(?:\.|ter|ten|sten|ste)?\s*(?P<wm>{month})\.?(?![a-zäöüß])"
         r"(?:,?\s*(?P<wy>(?:19|20)\d{2})(?!\d))?"
-        rf"|(?P<bd>\d{{1,2}})(?:ten|ter|sten|ste)?(?=\s*(?:-|bis|to|until|till)\s*"
+        rf"|(?P<bd>\d?)(?:ten|ter|sten|ste)?(?=\s*(?:-|bis|to|until|till)\s*"
         rf"(?:zum\s+|the\s+)?\d{{1,2}}(?:\.|ten|ter|sten|ste)?\s*(?:{month})(?![a-zäöüß]))"
-        r"|(?P<dd>\d{1,2})\.(?!\s?\d)"
+        r"|(?P<dd>\d?)\.(?!\s?\d)"
         r")",
+        FLAGS,
+    )
+    # "Aug 3-7": the month first, then a range of days
+    month_first = re.compile(
+        rf"(?P<fm>{month})\.?\s*(?P<fd>\d{{1,2}})(?:st|nd|rd|th)?"
+        r"(?=\s*(?:-|bis|to|until)\s*(?P<fd2>\d{1,2})(?:st|nd|rd|th|\.)?(?!\d|[.,:]\d))",
         FLAGS,
     )
     weekday_opt = rf"(?:(?:{wd})\.?,?\s*(?:(?:den|dem)\s+)?)?"
@@ -162,16 +174,22 @@ def _patterns(vocab: Vocabulary) -> _Patterns:
         r"donnerstag|freitag|samstag|sonnabend|mo|di|mi|do|fr|sa|so)\W+)*$",
         FLAGS,
     )
+    # Numbers that are not dates: times, phone numbers, post codes, years, amounts. Each
+    # starts with "+" or a digit (consumed first, then the word boundary is checked behind it).
     noise = re.compile(
-        r"(?:\b\d{1,2}[:.]\d{2}\s*(?:uhr|h)\b|\b\d{1,2}:\d{2}\b|\b\d{1,2}\s*uhr\b"
-        r"|(?:\+|\b00)\d[\d\s/().-]{6,}\d|\b0\d{2,5}\s*[/-]?\s*\d[\d\s-]{3,}\d\b"
-        r"|^\s*(?:tel|telefon|fon|mobil|handy|fax|phone|mob)\b.*$"
-        r"|https?://\S+|www\.\S+|[\w.+-]+@[\w-]+(?:\.[\w-]+)+"
-        r"|\b\d{5}\b|\b(?:19|20)\d{2}\s*-\s*(?:19|20)\d{2}\b"
-        r"|\b\d+[.,]\d+\s*(?:€|eur|euro|km|kg|%)"
-        r"|\b(?:nr|no|nummer|kto|iban|plz)\.?\s*:?\s*[\d\s]+)",
+        r"[\d+](?:(?<=\+)\d[\d\s/().-]{6,}\d|(?<=\d)(?<!\w\d)(?:"
+        r"\d?[:.]\d{2}\s*(?:uhr|h)\b|\d?:\d{2}\b|\d?\s*uhr\b"
+        r"|(?<=0)0\d[\d\s/().-]{6,}\d|(?<=0)\d{2,5}\s*[/-]?\s*\d[\d\s-]{3,}\d\b"
+        r"|\d{4}\b|(?<=1)9\d{2}\s*-\s*(?:19|20)\d{2}\b|(?<=2)0\d{2}\s*-\s*(?:19|20)\d{2}\b"
+        r"|\d*[.,]\d+\s*(?:€|eur|euro|km|kg|%)))",
+        FLAGS,
+    )
+    labelled = re.compile(
+        r"^\s*(?:tel|telefon|fon|mobil|handy|fax|phone|mob)\b.*$"
+        r"|\b(?:nr|no|nummer|kto|iban|plz)\.?\s*:?\s*[\d\s]+",
         FLAGS | re.MULTILINE,
     )
+    web = re.compile(r"https?://\S+|www\.\S+|[\w.+-]+@[\w-]+(?:\.[\w-]+)+", FLAGS)
     until_weekday = re.compile(
         rf"\s*(?:-|bis)\s*(?:(?:zum|einschließlich|inklusive)\s+)?(?P<w>{full_wd})(?![\w-])", FLAGS)
     ordinals = "|".join(sorted(vocab.ordinals, key=len, reverse=True))
@@ -185,9 +203,20 @@ def _patterns(vocab: Vocabulary) -> _Patterns:
     whole_month = re.compile(
         rf"(?<![\w-])(?:(?:den|im|einen)\s+(?:ganzen|kompletten|gesamten)\s+(?P<m1>{month})"
         rf"|(?P<m2>{month})\s+(?:komplett|ganz)(?!\s+(?:anfang|mitte|ende)))(?![\w-])", FLAGS)
-    return _Patterns(tokens, separator, holiday, weekday_range, weekday_single, week, weekend,
-                     day_word, duration, lead, noise, until_weekday, ordinal, month_word,
-                     whole_month)
+    return _Patterns(tokens, month_first, labelled, web, separator, holiday, weekday_range,
+                     weekday_single, week, weekend, day_word, duration, lead, noise,
+                     until_weekday, ordinal, month_word, whole_month,
+                     _stems(vocab.holiday_names), _stems(vocab.ordinals))
+
+
+def _stems(names: Iterable[str]) -> tuple[str, ...]:
+    """Five-letter beginnings of the longest word of each name: one must occur in a text
+    before any of the names can."""
+    return tuple(sorted({max(re.split(r"[\s/]+", n), key=len)[:5] for n in names}))
+
+
+def _has(text: str, words: tuple[str, ...]) -> bool:
+    return any(w in text for w in words)
 
 
 def _spaces(m: re.Match[str]) -> str:
@@ -260,6 +289,8 @@ _CLAUSE_LEFT = re.compile(r"[;!?\n(]|\.\s|\s[-–]\s|\baber\b|\bweil\b|\bda\b|:"
 _CLAUSE_RIGHT = re.compile(r"[,;!?\n)]|\.\s|\s[-–]\s|\bund\b|\baber\b|\bweil\b|\bda\b|\bvom\b"
                            r"|\bab\b|\bstatt\b")
 _COMMA_AND = re.compile(r",|\bund\b")
+_DIGIT = re.compile(r"\d")
+_WHOLE = ("ganz", "komplett", "gesamt")
 _DASHES = str.maketrans({"–": "-", "—": "-", "‑": "-", "‐": "-", "−": "-", "\u00a0": " "})
 
 
@@ -281,37 +312,42 @@ def _context_ok(masked: str, start: int, end: int, vocab: Vocabulary, single: bo
 def _tokens(text: str, pats: _Patterns, vocab: Vocabulary) -> list[_Token]:
     found: list[_Token] = []
     covered = 0  # the end of a range written month first ("Aug 3-7")
-    for m in pats.tokens.finditer(text):
+    firsts = [m for m in pats.month_first.finditer(text)
+              if not (m.start() and text[m.start() - 1].isalnum())]
+    matches = sorted([*pats.tokens.finditer(text), *firsts], key=lambda m: m.start()) \
+        if firsts else pats.tokens.finditer(text)
+    for m in matches:
         if m.start() < covered:
             continue
         g = m.groupdict()
-        if g["iy"]:
-            tok = _Token(m.start(), m.end(), int(g["id"]), int(g["im"]), int(g["iy"]))
-        elif g["sd"]:
-            slash_year = int(g["sy"])
-            tok = _Token(m.start(), m.end(), int(g["sd"]), int(g["sm"]),
-                         slash_year + 2000 if slash_year < 100 else slash_year)
-        elif g["fm"]:
+        f = g.get("f", "")
+        if g.get("fm") is not None:
             first_month = vocab.months.get(g["fm"])
             if first_month is None:
                 continue
             found.append(_Token(m.start(), m.end(), int(g["fd"]), first_month, None))
             tok = _Token(m.start("fd2"), m.end("fd2"), int(g["fd2"]), None, None)
             covered = m.end("fd2")
-        elif g["nd"]:
+        elif g["iy"] is not None:
+            tok = _Token(m.start(), m.end(), int(g["id"]), int(g["im"]), int(f + g["iy"]))
+        elif g["sd"] is not None:
+            slash_year = int(g["sy"])
+            tok = _Token(m.start(), m.end(), int(f + g["sd"]), int(g["sm"]),
+                         slash_year + 2000 if slash_year < 100 else slash_year)
+        elif g["nd"] is not None:
             year = g["ny"] or g["ny2"]
             y = int(year) if year else None
             if y is not None and y < 100:
                 y += 2000
-            tok = _Token(m.start(), m.end(), int(g["nd"]), int(g["nm"]), y)
-        elif g["wd"]:
-            month = vocab.months.get(re.sub(r"\s+", " ", g["wm"].lower()))
+            tok = _Token(m.start(), m.end(), int(f + g["nd"]), int(g["nm"]), y)
+        elif g["wd"] is not None:
+            month = vocab.months.get(re.sub(r"\s+", " ", g["wm"]))
             if month is None:
                 continue
-            tok = _Token(m.start(), m.end(), int(g["wd"]), month,
+            tok = _Token(m.start(), m.end(), int(f + g["wd"]), month,
                          int(g["wy"]) if g["wy"] else None)
         else:
-            tok = _Token(m.start(), m.end(), int(g["dd"] or g["bd"]), None, None)
+            tok = _Token(m.start(), m.end(), int(f + (g["dd"] or g["bd"] or "")), None, None)
         if not 1 <= tok.day <= 31 or (tok.month is not None and not 1 <= tok.month <= 12):
             continue
         found.append(tok)
@@ -346,7 +382,8 @@ def _named(text: str, today: date, pats: _Patterns, vocab: Vocabulary) -> list[_
     """Holidays, whole months, weekends and weekday ranges ("kommenden Freitag bis Sonntag")."""
     found: list[_Candidate] = []
     vague = [m.span() for m in vocab.vague.finditer(text)]
-    for m in pats.holiday.finditer(text):
+    holidays = pats.holiday.finditer(text) if _has(text, pats.holiday_stems) else ()
+    for m in holidays:
         holiday = vocab.holiday_names.get(re.sub(r"\s+", " ", m.group("name").lower()))
         if holiday is None:
             continue
@@ -364,13 +401,15 @@ def _named(text: str, today: date, pats: _Patterns, vocab: Vocabulary) -> list[_
             weekday = vocab.weekdays[until.group("w").lower()]
             last = first + timedelta(days=(weekday - first.weekday()) % 7)
         found.append(_Candidate(m.start(), first, last, "named"))
-    for m in pats.whole_month.finditer(text):
+    wholes = pats.whole_month.finditer(text) if _has(text, _WHOLE) else ()
+    for m in wholes:
         month = vocab.months[m.group("m1") or m.group("m2")]
         year = today.year if month >= today.month else today.year + 1
         following = date(year + month // 12, month % 12 + 1, 1)
         found.append(_Candidate(m.start(), date(year, month, 1),
                                 following - timedelta(days=1), "named"))
-    for m in pats.weekday_range.finditer(text):
+    ranges = pats.weekday_range.finditer(text) if "-" in text or "bis" in text else ()
+    for m in ranges:
         w1 = vocab.weekdays[m.group("w1").lower()]
         w2 = vocab.weekdays[m.group("w2").lower()]
         offset = _week_offset(m.group("rel"), vocab)
@@ -389,7 +428,8 @@ def _named(text: str, today: date, pats: _Patterns, vocab: Vocabulary) -> list[_
                 start += timedelta(days=7)
         end = start + timedelta(days=(w2 - w1) % 7)
         found.append(_Candidate(m.start(), start, end, "named"))
-    for m in pats.weekend.finditer(text):
+    weekends = pats.weekend.finditer(text) if "wochenende" in text else ()
+    for m in weekends:
         offset = _week_offset(m.group("rel"), vocab)
         saturday = _next_weekday(today, 5, strictly_after=False)
         if offset == 1 and saturday == today:
@@ -417,7 +457,8 @@ def _relative_singles(text: str, today: date, pats: _Patterns,
                 day += timedelta(days=7)
         lead = rel if rel in ("ab", "bis", "am") else ""
         found.append(_Candidate(m.start(), day, day, "single", lead))
-    for m in pats.day_word.finditer(text):
+    day_words = pats.day_word.finditer(text) if "morgen" in text or "heute" in text else ()
+    for m in day_words:
         w = m.group("w").lower()
         if w in vocab.relative["day_after_tomorrow"]:
             day = today + timedelta(days=2)
@@ -457,9 +498,14 @@ def find_stay(text: str, today: date, vocab: Vocabulary, *, newest: bool = False
     partial: an edit may name only a new first day ("doch erst ab dem 5.") or last day.
     """
     pats = _patterns(vocab)
-    clean = pats.noise.sub(_spaces, fold(text).translate(_DASHES))
-    clean = pats.ordinal.sub(lambda m: f"{vocab.ordinals[m.group('o')]}.".ljust(
-        m.end() - m.start()), clean)
+    clean = fold(text).translate(_DASHES)
+    if "@" in clean or "http" in clean or "www." in clean:
+        clean = pats.web.sub(_spaces, clean)
+    if _DIGIT.search(clean):
+        clean = pats.labelled.sub(_spaces, pats.noise.sub(_spaces, clean))
+    if _has(clean, pats.ordinal_stems):
+        clean = pats.ordinal.sub(lambda m: f"{vocab.ordinals[m.group('o')]}.".ljust(
+            m.end() - m.start()), clean)
     toks = _tokens(clean, pats, vocab)
     masked = _mask(clean, toks)
     if toks and all(t.month is None for t in toks):
