@@ -212,7 +212,7 @@ def body_text(message: Message) -> str:
         if text and not message.is_multipart() and message.get_content_maintype() != "text":
             text = ""
     text = text.replace("\r\n", "\n").replace("\r", "\n")
-    if "<" in text and re.search(r"<(?:html|body|div|p|br)\b", text[:2000], re.IGNORECASE):
+    if "<" in text and _HTML_TAG.search(text, 0, 2000):
         text = html_to_text(text)
     return text.replace("\u00a0", " ").replace("\u200b", "")
 
@@ -264,10 +264,41 @@ def _content_type(part: Part) -> tuple[str, str]:
 def _decode_body(part: Part) -> bytes:
     cte = part.get("Content-Transfer-Encoding", "").strip().lower()
     if cte == "base64":
-        return binascii.a2b_base64(re.sub(rb"[^A-Za-z0-9+/=]", b"", part.body) + b"==")
+        return binascii.a2b_base64(_NOT_BASE64.sub(b"", part.body) + b"==")
     if cte == "quoted-printable":
         return binascii.a2b_qp(part.body)
     return part.body
+
+
+def _split_at(body: bytes, delimiter: bytes) -> list[bytes]:
+    """`body` split at its delimiter lines ("--boundary", "--boundary--"): the preamble, the
+    parts and the epilogue. Each part keeps the line break that ends the delimiter line."""
+    pieces: list[bytes] = []
+    last = 0
+    at = 0
+    size = len(body)
+    while True:
+        i = body.find(delimiter, at)
+        if i < 0:
+            break
+        at = i + 1
+        if i == 0:
+            cut = 0
+        elif body[i - 1] == 0x0A:  # at the start of a line
+            cut = i - 2 if i >= 2 and body[i - 2] == 0x0D else i - 1
+        else:
+            continue
+        j = i + len(delimiter)
+        if body.startswith(b"--", j):
+            j += 2
+        while j < size and body[j] in (0x20, 0x09):
+            j += 1
+        if j < size and body[j] != 0x0A and not body.startswith(b"\r\n", j):
+            continue
+        pieces.append(body[last:cut])
+        last = at = j
+    pieces.append(body[last:])
+    return pieces
 
 
 def fast_text(part: Part, depth: int = 0) -> tuple[list[str], list[str]] | None:
@@ -281,8 +312,7 @@ def fast_text(part: Part, depth: int = 0) -> tuple[list[str], list[str]] | None:
         if not found or depth > 5:
             return None
         boundary = (found.group(1) or found.group(2)).encode("utf-8", "surrogateescape")
-        chunks = re.split(rb"(?:^|\r?\n)--" + re.escape(boundary) + rb"(?:--)?[ \t]*(?=\r?\n|$)",
-                          part.body)
+        chunks = _split_at(part.body, b"--" + boundary)
         if len(chunks) < 3:
             return None
         plain: list[str] = []
@@ -313,25 +343,30 @@ def join_bodies(plain: list[str], html: list[str]) -> str:
     else:
         text = ""
     text = text.replace("\r\n", "\n").replace("\r", "\n")
-    if "<" in text and re.search(r"<(?:html|body|div|p|br)\b", text[:2000], re.IGNORECASE):
+    if "<" in text and _HTML_TAG.search(text, 0, 2000):
         text = html_to_text(text)
     return text.replace("\u00a0", " ").replace("\u200b", "")
 
 
+_HTML_TAG = re.compile(r"<(?:html|body|div|p|br)\b", re.IGNORECASE)
+_NOT_BASE64 = re.compile(rb"[^A-Za-z0-9+/=]")
+_NAME_ADDR = re.compile(r"^(.*?)<\s*([^<>]*)\s*>\s*$")
+_PAREN = re.compile(r"\((.*)\)")
+_MESSAGE_ID = re.compile(r"<[^<>\s]+>")
 _ADDR = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)+")
 
 
 def split_from(value: str) -> tuple[str | None, str | None]:
     """Display name and lower-cased address of a From header value (encoded words allowed)."""
     raw = _FOLD.sub(" ", value).strip()
-    m = re.match(r"^(.*?)<\s*([^<>]*)\s*>\s*$", raw)
+    m = _NAME_ADDR.match(raw)
     if m:
         name, addr = m.group(1).strip(), m.group(2).strip()
     else:
         found = _ADDR.search(raw)
         addr = found.group(0) if found else ""
         rest = raw.replace(addr, "", 1) if addr else raw
-        paren = re.search(r"\((.*)\)", rest)
+        paren = _PAREN.search(rest)
         name = paren.group(1) if paren else rest
     name = header_text(name.strip().strip('"').strip()).strip().strip('"\'').strip()
     name = name.replace('\\"', '"')
@@ -371,4 +406,4 @@ def from_address(message: Message) -> tuple[str | None, str | None]:
 
 
 def message_ids(value: str) -> tuple[str, ...]:
-    return tuple(re.findall(r"<[^<>\s]+>", value))
+    return tuple(_MESSAGE_ID.findall(value))
