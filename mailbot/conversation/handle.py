@@ -518,7 +518,9 @@ class _Turn:
         draft = dict(conversation.draft or {})
         approver, requester = identity.approver, identity.requester
         if awaiting == "deny_reason" and approver and it.intent != "approve":
-            self.deny(conversation, booking, it.comment or self.spoken())
+            # A bare "NEIN" again is no reason; anything else the approver writes is.
+            reason = it.comment if it.intent == "deny" else self.spoken()
+            self.deny(conversation, booking, reason)
         elif awaiting == "deny_confirm" and approver:
             if it.intent == "approve":
                 self.deny(conversation, booking, draft.get("reason"), confirmed=True)

@@ -86,6 +86,10 @@ def test_deny_without_reason_asks_for_it_and_the_reply_completes_it(mail: Mailbo
     assert question.subject == "Begründung fehlt (03.–07.03.2027)"
     assert mail.outbox(ANNA, "booking_denied") == []
 
+    again = mail.reply(INGE, question, "NEIN!")
+    assert again.reason == "asked_deny_reason"
+    assert mail.booking(booking_id).state == State.PENDING
+    question = mail.last(INGE, "question_reason")
     answer = mail.reply(INGE, question, "Da ist der Dachdecker im Haus.\n\nInge")
     assert answer.reason == "denied"
     booking = mail.booking(booking_id)
