@@ -16,13 +16,13 @@ class Reply:
     removed: str   # quoted history, signature and footers, in order
 
 
-def _header_at(lines: list[str], lows: list[str], hinted: list[bool], i: int,
-               vocab: Vocabulary) -> int:
+def _header_at(lines: list[str], lows: list[str], i: int, vocab: Vocabulary) -> int:
     """Number of lines the quote header starting at line i spans (0: none)."""
-    if not any(hinted[i:i + 3]):
-        return 0
     line = lows[i]
     if not line.strip() or _QUOTED.match(line):
+        return 0
+    ahead = " ".join(lows[i:i + 3])
+    if not any(hint in ahead for hint in vocab.header_hints):
         return 0
     joined = line
     for span in range(1, 4):
@@ -83,11 +83,7 @@ def _below_history(lines: list[str], lows: list[str], vocab: Vocabulary) -> list
 def split_reply(text: str, vocab: Vocabulary) -> Reply:
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     lines = text.split("\n")
-    low = fold(text)
-    lows = low.split("\n")
-    # a quote header needs one of the hint words in its first three lines
-    hints = [h for h in vocab.header_hints if h in low or h.strip() in low]
-    hinted = [any(h in f" {x} " for h in hints) for x in lows] if hints else [False] * len(lows)
+    lows = fold(text).split("\n")
     keep: list[str] = []
     kept_lows: list[str] = []
     removed: list[str] = []
@@ -99,7 +95,7 @@ def split_reply(text: str, vocab: Vocabulary) -> Reply:
             removed.append(line)
             i += 1
             continue
-        span = _header_at(lines, lows, hinted, i, vocab)
+        span = _header_at(lines, lows, i, vocab)
         if span:
             # "Am … schrieb …:" followed by "> " lines: drop the header and the quote, keep
             # anything written below it (bottom posting). Otherwise the rest is history.
