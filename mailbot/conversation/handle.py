@@ -78,6 +78,13 @@ def describe(it: Interpretation) -> str:
     return ", ".join(parts)
 
 
+def _greeting(context: dict[str, Any], draft: dict[str, Any]) -> dict[str, Any]:
+    """Greet by the first name a request gave, before the person is known to the store."""
+    if draft.get("first_name"):
+        return {**context, "recipient_name": draft["first_name"]}
+    return context
+
+
 @dataclass
 class _Turn:
     rt: Runtime
@@ -357,7 +364,7 @@ class _Turn:
                             "nothing new learned; question already repeated today")
                 return
             answers.record_answer(self.rt, self.session, key)
-        self.say(kind, context, conversation=conversation)
+        self.say(kind, _greeting(context, draft), conversation=conversation)
         self.finish(PROCESSED, "asked_missing", f"missing: {', '.join(gaps)}")
 
     def submit_draft(self, draft: dict[str, Any], conversation: Conversation | None,
@@ -372,9 +379,9 @@ class _Turn:
         except rj.ConfirmationRequired as exc:
             conversation = conversation or self.draft_thread()
             conversation.draft, conversation.awaiting = dict(draft), "long_stay"
-            self.say("question_long_stay", {
+            self.say("question_long_stay", _greeting({
                 "days": exc.days, "start": start, "end": end,
-                "limit": self.rt.house.limits.long_stay_warn_days}, conversation=conversation)
+                "limit": self.rt.house.limits.long_stay_warn_days}, draft), conversation=conversation)
             self.finish(PROCESSED, "asked_long_stay", f"{exc.days} days (BR-027)")
             return
         except rj.Rejection as exc:
@@ -389,7 +396,7 @@ class _Turn:
             conversation.draft = dict(draft) if retry else None
             conversation.awaiting = retry
             self.rejected(exc, conversation, None, retry,
-                          {"requested_start": start, "requested_end": end})
+                          _greeting({"requested_start": start, "requested_end": end}, draft))
             return
         if conversation is not None:
             conversation.booking_id, conversation.role = booking.id, "requester"
