@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cache
 
 from . import dates, intent, mime, people, quotes
 from .vocabulary import fold, vocabulary
@@ -106,16 +107,28 @@ def interpret(decoded: Decoded, today: date) -> Interpretation:
                               reply.text, reply.removed)
 
     date_text = f"{said}\n{own_subject}"
-    stay = dates.find_stay(date_text, today, vocab)
-    size = people.party_size(date_text, vocab)
-    kind = intent.classify(body, vocab, has_dates=stay.found, has_party=size is not None,
-                           vague=stay.vague is not None, weak_dates=stay.single)
+
+    @cache  # each reader runs at most once, and only when needed
+    def stay_() -> dates.Stay:
+        return dates.find_stay(date_text, today, vocab)
+
+    @cache
+    def size_() -> int | None:
+        return people.party_size(date_text, vocab)
+
+    def facts() -> intent.Facts:
+        stay = stay_()
+        return intent.Facts(stay.found, size_() is not None, stay.vague is not None, stay.single)
+
+    kind = intent.classify(body, vocab, facts)
+    # Dates belong to request, edit, cancel, reopen and status; a party size to request and
+    # edit. An approver's "Ja" or a link request never needs the date search.
+    stay = dates.Stay()
     if kind == "edit":
         stay = dates.find_stay(date_text, today, vocab, newest=True, partial=True)
-    if kind in ("approve", "deny", "recover_link", "unknown"):
-        stay = dates.Stay()
-    if kind not in ("request", "edit"):
-        size = None
+    elif kind in ("request", "cancel", "reopen", "status"):
+        stay = stay_()
+    size = size_() if kind in ("request", "edit") else None
     first_name = None
     if kind != "unknown":
         first_name = closing_name or people.name_from_display(decoded.from_name, vocab)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from .vocabulary import Vocabulary, fold
@@ -53,19 +53,36 @@ def is_machine_mail(headers: Mapping[str, str], subject: str, from_address: str 
     return bool(vocab.auto_subject.match(subject))
 
 
-def classify(body: Body, vocab: Vocabulary, *, has_dates: bool, has_party: bool,
-             vague: bool, weak_dates: bool = False) -> str:
+@dataclass(frozen=True)
+class Facts:
+    """What the dates and party-size readers found in the message."""
+
+    has_dates: bool
+    has_party: bool
+    vague: bool
+    weak_dates: bool = False  # one written day only
+
+
+def classify(body: Body, vocab: Vocabulary, facts: Facts | Callable[[], Facts]) -> str:
+    """The intent. `facts` may be a function: it is called only when the words alone do not
+    decide (an approver's plain "Ja" needs no date search)."""
+    found: list[Facts] = []
+
+    def data() -> Facts:
+        if not found:
+            found.append(facts() if callable(facts) else facts)
+        return found[0]
+
     # addresses and links say nothing about intent ("buchung@…" is not a wish to book)
     text = _NOT_SPOKEN.sub(_spaces, fold(body.text.strip()))
     both = f"{text}\n{fold(body.subject)}".strip()
     if not both:
         return "unknown"
     intents = vocab.intents
-    has_data = has_dates or has_party
     wish = intents["request"].search(both)
     if intents["unknown"].search(both) and not (
-            wish and (has_party or has_dates and not weak_dates)
-            or vocab.request_strong.search(both)):
+            vocab.request_strong.search(both)
+            or wish and (data().has_party or data().has_dates and not data().weak_dates)):
         return "unknown"
     if intents["recover_link"].search(both):
         return "recover_link"
@@ -78,8 +95,12 @@ def classify(body: Body, vocab: Vocabulary, *, has_dates: bool, has_party: bool,
     if vocab.intents_at_start["deny"].match(text):
         return "deny"
     yes = vocab.intents_at_start["approve"].match(text)
-    if yes and (not has_data or _only_yes(text, yes.end())) and len(text) < 600:
+    if yes and len(text) < 600 and (_only_yes(text, yes.end()) or not (
+            data().has_dates or data().has_party)):
         return "approve"
+    has_dates, has_party, vague, weak_dates = (data().has_dates, data().has_party, data().vague,
+                                               data().weak_dates)
+    has_data = has_dates or has_party
     if intents["edit"].search(text) and (has_data or _strong_edit(text)):
         return "edit"
     if body.existing_booking and has_data and not vocab.new_stay.search(text):
