@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 import re
 import threading
 import uuid
@@ -24,6 +25,8 @@ from sqlalchemy.exc import IntegrityError
 
 from mailbot.runtime import Runtime
 from mailbot.store.tables import InboxMessage
+
+log = logging.getLogger(__name__)
 
 SOURCES = ("smtp", "imap", "pipe")
 _MESSAGE_ID = re.compile(r"<[^<>\s]+>")
@@ -119,6 +122,8 @@ def store_raw(rt: Runtime, raw: bytes, source: str, source_id: str | None = None
             raise
         return StoreResult(found.id, True, found.correlation_id)
     arrived.ring()
+    log.info("inbox #%s stored from %s", row.id, source,
+             extra={"correlation_id": row.correlation_id, "size": row.size})
     return StoreResult(row.id, False, row.correlation_id)
 
 

@@ -104,6 +104,9 @@ def _handle(rt: Runtime, session: Session, row: InboxMessage, conversation: Hand
     if row.state == "received":  # the conversation had nothing more to say about it
         row.state = "processed"
     row.processed_at = row.processed_at or rt.now()
+    log.info("inbox #%s %s: %s", row.id, row.state, row.reason or interpretation.intent,
+             extra={"correlation_id": row.correlation_id, "intent": interpretation.intent,
+                    "booking_id": row.booking_id})
 
 
 def _process_one(rt: Runtime, skip: set[int], conversation: Handler | None) -> InboxMessage | None:

@@ -14,7 +14,7 @@ import contextlib
 import logging
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from mailbot.outbound.outbox import FAILED, QUEUED, RETRYING, SENDING, SENT
@@ -28,6 +28,7 @@ DUE = (QUEUED, RETRYING, SENDING)  # SENDING counts only once its lease ran out
 LEASE = timedelta(seconds=60)
 TIMEOUT = 10.0  # seconds a transport may take for one message
 MAX_RETRY_AFTER = 3600.0
+RECORD_EVERY = 20  # results written per transaction
 
 
 def _claim(rt: Runtime, limit: int, timeout: float) -> list[Outgoing]:
@@ -56,61 +57,76 @@ def _claim(rt: Runtime, limit: int, timeout: float) -> list[Outgoing]:
     return rt.store.run(work)
 
 
-def _sent(rt: Runtime, mail: Outgoing, provider_id: str) -> None:
-    def work(session: Session) -> None:
-        row = session.get(OutboxMessage, mail.id)
-        if row is not None:
-            row.state, row.provider_id, row.sent_at = SENT, provider_id, rt.now()
-
-    rt.store.run(work)
+Outcome = tuple[Outgoing, str | None, SendError | None]  # (mail, provider id, error)
 
 
-def _not_sent(rt: Runtime, mail: Outgoing, error: SendError) -> str:
+def _record(rt: Runtime, outcomes: list[Outcome]) -> None:
+    """Write a chunk of results in one transaction; then log each failure."""
+    if not outcomes:
+        return
     delays = rt.house.limits.outbox_retry_delays
-
-    def work(session: Session) -> str:
-        row = session.get(OutboxMessage, mail.id)
-        if row is None:
-            return FAILED
-        row.last_error = str(error)[:2000]
-        if error.permanent or row.attempts > len(delays):
-            row.state = FAILED
+    now = rt.now()
+    sent: list[dict[str, object]] = []
+    unsent: list[dict[str, object]] = []
+    for mail, provider_id, error in outcomes:
+        if error is None:
+            sent.append({"id": mail.id, "state": SENT, "provider_id": provider_id, "sent_at": now})
+            continue
+        if error.permanent or mail.attempts > len(delays):
+            state, wait = FAILED, 0.0
         else:
-            wait = float(delays[row.attempts - 1])
+            wait = float(delays[mail.attempts - 1])
             if error.retry_after is not None:
                 wait = max(wait, min(error.retry_after, MAX_RETRY_AFTER))
-            row.state, row.next_attempt_at = RETRYING, rt.now() + timedelta(seconds=wait)
-        return row.state
+            state = RETRYING
+        unsent.append({"id": mail.id, "state": state, "last_error": str(error)[:2000],
+                       "next_attempt_at": now + timedelta(seconds=wait)})
 
-    state = rt.store.run(work)
-    extra = {"correlation_id": mail.correlation_id, "outbox_id": mail.id, "kind": mail.kind,
-             "outbox_state": state, "error": str(error)}
-    if state == FAILED:
-        log.error("outbound mail %s failed for good: %s", mail.id, error, extra=extra)
-    else:
-        log.warning("outbound mail %s not sent, will retry: %s", mail.id, error, extra=extra)
-    return state
+    def work(session: Session) -> None:
+        for rows in (sent, unsent):
+            if rows:
+                session.execute(update(OutboxMessage), rows)
+
+    rt.store.run(work)
+    for mail, provider_id, error in outcomes:
+        if error is None:
+            log.info("outbound mail %s sent", mail.id,
+                     extra={"correlation_id": mail.correlation_id, "outbox_id": mail.id,
+                            "kind": mail.kind, "attempt": mail.attempts, "provider_id": provider_id})
+    for row, (mail, _, error) in zip(unsent, (o for o in outcomes if o[2] is not None), strict=True):
+        extra = {"correlation_id": mail.correlation_id, "outbox_id": mail.id, "kind": mail.kind,
+                 "attempt": mail.attempts, "outbox_state": row["state"], "error": str(error)}
+        if row["state"] == FAILED:
+            log.error("outbound mail %s failed for good: %s", mail.id, error, extra=extra)
+        else:
+            log.warning("outbound mail %s not sent, will retry: %s", mail.id, error, extra=extra)
 
 
 def send_due(rt: Runtime, limit: int = 100, transport: Transport | None = None,
              timeout: float = TIMEOUT) -> int:
-    """Send up to `limit` due messages; returns how many were attempted."""
+    """Send up to `limit` due messages; returns how many were attempted.
+
+    Results are written every RECORD_EVERY messages: a crash in between only means those
+    few are sent again under their idempotency keys once the lease runs out."""
     claimed = _claim(rt, limit, timeout)
     if not claimed:
         return 0
     own = transport is None
     active = transport or from_settings(rt.settings, timeout)
+    outcomes: list[Outcome] = []
     try:
         for mail in claimed:
             try:
-                provider_id = active.send(mail)
+                outcomes.append((mail, active.send(mail), None))
             except SendError as exc:
-                _not_sent(rt, mail, exc)
+                outcomes.append((mail, None, exc))
             except Exception as exc:  # a transport bug must not strand the row in `sending`
-                _not_sent(rt, mail, SendError(f"{type(exc).__name__}: {exc}"))
-            else:
-                _sent(rt, mail, provider_id)
+                outcomes.append((mail, None, SendError(f"{type(exc).__name__}: {exc}")))
+            if len(outcomes) >= RECORD_EVERY:
+                _record(rt, outcomes)
+                outcomes = []
     finally:
+        _record(rt, outcomes)
         if own:
             active.close()
     return len(claimed)

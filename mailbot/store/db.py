@@ -129,6 +129,9 @@ def migrate(url: str) -> None:
     from alembic import command
     from alembic.config import Config
 
+    parsed = make_url(_normalize(url))
+    if parsed.get_backend_name() == "sqlite" and parsed.database and parsed.database != ":memory:":
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
     config = Config()
     config.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
     config.set_main_option("sqlalchemy.url", _normalize(url).replace("%", "%%"))

@@ -134,8 +134,6 @@ def test_serve_logs_only_json_lines_without_addresses_bodies_or_secrets(
     assert all({"time", "level", "logger", "message"} <= set(e) for e in served_log)
 
 
-@pytest.mark.xfail(strict=True, reason="the inbox and outbox workers log only failures so far; "
-                                       "stored, processed and sent need a line each")
 def test_a_request_by_smtp_leaves_one_correlation_id_from_inbox_to_sent_mails(
         served_log: list[dict[str, Any]]) -> None:
     received = [e for e in served_log if e.get("correlation_id") and "inbound" in e["logger"]]
