@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from functools import cache
 
 from . import dates, intent, mime, people, quotes
 from .vocabulary import fold, vocabulary
@@ -107,14 +106,18 @@ def interpret(decoded: Decoded, today: date) -> Interpretation:
                               reply.text, reply.removed)
 
     date_text = f"{said}\n{own_subject}"
+    stays: list[dates.Stay] = []  # each reader runs at most once, and only when needed
+    sizes: list[int | None] = []
 
-    @cache  # each reader runs at most once, and only when needed
     def stay_() -> dates.Stay:
-        return dates.find_stay(date_text, today, vocab)
+        if not stays:
+            stays.append(dates.find_stay(date_text, today, vocab))
+        return stays[0]
 
-    @cache
     def size_() -> int | None:
-        return people.party_size(date_text, vocab)
+        if not sizes:
+            sizes.append(people.party_size(date_text, vocab))
+        return sizes[0]
 
     def facts() -> intent.Facts:
         stay = stay_()

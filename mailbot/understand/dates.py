@@ -90,8 +90,8 @@ class _Patterns:
     ordinal: re.Pattern[str]
     month_word: re.Pattern[str]
     whole_month: re.Pattern[str]
-    holiday_stems: tuple[str, ...]  # cheap substring checks before the patterns run
-    ordinal_stems: tuple[str, ...]
+    holiday_stems: re.Pattern[str]  # cheap checks before the patterns run
+    ordinal_stems: re.Pattern[str]
 
 
 @cache
@@ -209,14 +209,11 @@ def _patterns(vocab: Vocabulary) -> _Patterns:
                      _stems(vocab.holiday_names), _stems(vocab.ordinals))
 
 
-def _stems(names: Iterable[str]) -> tuple[str, ...]:
+def _stems(names: Iterable[str]) -> re.Pattern[str]:
     """Five-letter beginnings of the longest word of each name: one must occur in a text
-    before any of the names can."""
-    return tuple(sorted({max(re.split(r"[\s/]+", n), key=len)[:5] for n in names}))
-
-
-def _has(text: str, words: tuple[str, ...]) -> bool:
-    return any(w in text for w in words)
+    before any of the names can. Plain literals, so the regex engine scans for them fast."""
+    stems = sorted({max(re.split(r"[\s/]+", n), key=len)[:5] for n in names})
+    return re.compile("|".join(re.escape(s) for s in stems))
 
 
 def _spaces(m: re.Match[str]) -> str:
@@ -290,7 +287,7 @@ _CLAUSE_RIGHT = re.compile(r"[,;!?\n)]|\.\s|\s[-–]\s|\bund\b|\baber\b|\bweil\b
                            r"|\bab\b|\bstatt\b")
 _COMMA_AND = re.compile(r",|\bund\b")
 _DIGIT = re.compile(r"\d")
-_WHOLE = ("ganz", "komplett", "gesamt")
+_WHOLE = re.compile("ganz|komplett|gesamt")
 _DASHES = str.maketrans({"–": "-", "—": "-", "‑": "-", "‐": "-", "−": "-", "\u00a0": " "})
 
 
@@ -382,7 +379,7 @@ def _named(text: str, today: date, pats: _Patterns, vocab: Vocabulary) -> list[_
     """Holidays, whole months, weekends and weekday ranges ("kommenden Freitag bis Sonntag")."""
     found: list[_Candidate] = []
     vague = [m.span() for m in vocab.vague.finditer(text)]
-    holidays = pats.holiday.finditer(text) if _has(text, pats.holiday_stems) else ()
+    holidays = pats.holiday.finditer(text) if pats.holiday_stems.search(text) else ()
     for m in holidays:
         holiday = vocab.holiday_names.get(re.sub(r"\s+", " ", m.group("name").lower()))
         if holiday is None:
@@ -401,7 +398,7 @@ def _named(text: str, today: date, pats: _Patterns, vocab: Vocabulary) -> list[_
             weekday = vocab.weekdays[until.group("w").lower()]
             last = first + timedelta(days=(weekday - first.weekday()) % 7)
         found.append(_Candidate(m.start(), first, last, "named"))
-    wholes = pats.whole_month.finditer(text) if _has(text, _WHOLE) else ()
+    wholes = pats.whole_month.finditer(text) if _WHOLE.search(text) else ()
     for m in wholes:
         month = vocab.months[m.group("m1") or m.group("m2")]
         year = today.year if month >= today.month else today.year + 1
@@ -503,7 +500,7 @@ def find_stay(text: str, today: date, vocab: Vocabulary, *, newest: bool = False
         clean = pats.web.sub(_spaces, clean)
     if _DIGIT.search(clean):
         clean = pats.labelled.sub(_spaces, pats.noise.sub(_spaces, clean))
-    if _has(clean, pats.ordinal_stems):
+    if pats.ordinal_stems.search(clean):
         clean = pats.ordinal.sub(lambda m: f"{vocab.ordinals[m.group('o')]}.".ljust(
             m.end() - m.start()), clean)
     toks = _tokens(clean, pats, vocab)

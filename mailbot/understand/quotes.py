@@ -22,7 +22,7 @@ def _header_at(lines: list[str], lows: list[str], i: int, vocab: Vocabulary) -> 
     if not line.strip() or _QUOTED.match(line):
         return 0
     ahead = " ".join(lows[i:i + 3])
-    if not any(hint in ahead for hint in vocab.header_hints):
+    if not vocab.header_hint.search(ahead):
         return 0
     joined = line
     for span in range(1, 4):

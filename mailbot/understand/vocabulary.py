@@ -82,6 +82,7 @@ class Vocabulary:
     groups: dict[str, int]
     quoted_end: re.Pattern[str]
     header_hints: tuple[str, ...]
+    header_hint: re.Pattern[str]
     not_names: frozenset[str]
     opening: re.Pattern[str]
     quote_headers: re.Pattern[str]
@@ -164,6 +165,7 @@ def _build(data: dict[str, Any]) -> Vocabulary:
         groups={k.lower(): v for k, v in party["groups"].items()},
         quoted_end=_any(quotes["quoted_end"]),
         header_hints=tuple(h.lower() for h in quotes["header_hints"]),
+        header_hint=re.compile("|".join(re.escape(h.lower()) for h in quotes["header_hints"])),
         not_names=frozenset(w.lower() for w in closing["not_names"]),
         opening=_any(data["greeting"]["patterns"], r"^\s*(?:{})"),
         quote_headers=_any(quotes["headers"]),
