@@ -61,7 +61,7 @@ def decode(raw: bytes) -> Decoded:
     """The message as received, decoded; never raises (garbage gives empty fields)."""
     try:
         top = mime.split_part(raw)
-        headers = mime.Headers(list(top.headers))
+        headers = mime.Headers.of_part(top)
         try:
             bodies = mime.fast_text(top)
         except Exception:

@@ -32,6 +32,15 @@ class Headers(Mapping[str, str]):
                 self._raw[key] = value
                 self._names[key] = name
 
+    @classmethod
+    def of_part(cls, part: Part) -> Headers:
+        """The headers of a part split by `split_part`, without splitting them again."""
+        headers = cls([])
+        for key, (name, value) in part.first.items():
+            headers._raw[key] = value
+            headers._names[key] = name
+        return headers
+
     def __getitem__(self, name: str) -> str:
         key = name.lower()
         value = self._decoded.get(key)
@@ -230,17 +239,18 @@ _CHARSET = re.compile(r"""charset\s*=\s*(?:"([^"]+)"|([^\s;]+))""", re.IGNORECAS
 class Part:
     headers: list[tuple[str, str]]
     body: bytes
-    _first: dict[str, str] = field(default_factory=dict, repr=False)
+    first: dict[str, tuple[str, str]] = field(default_factory=dict, repr=False)
+    """lower-case name → (name as written, value) of its first occurrence"""
 
-    def get(self, name: str, default: str = "") -> str:
-        if not self._first:
-            for k, v in reversed(self.headers):
-                self._first[k.lower()] = v
-        return self._first.get(name.lower(), default)
+    def get(self, key: str, default: str = "") -> str:
+        """The value of header `key` (lower-case), as written."""
+        item = self.first.get(key)
+        return item[1] if item is not None else default
 
 
-# One header field: "Name: value", folded lines (starting with blank or tab) included.
-_FIELD = re.compile(r"^([^\s:][^:\n]*):(.*(?:\n[ \t].*)*)", re.MULTILINE)
+# One header field: "Name: value", folded lines (starting with blank or tab) included; the
+# name and the start of the value without the blanks around the colon.
+_FIELD = re.compile(r"^([^\s:][^:\n]*?)[ \t]*:[ \t]*(.*(?:\n[ \t].*)*)", re.MULTILINE)
 
 
 def split_part(raw: bytes) -> Part:
@@ -252,17 +262,20 @@ def split_part(raw: bytes) -> Part:
     text = head.decode("utf-8", "surrogateescape")
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
-    headers = [(name.strip(), value.strip()) for name, value in _FIELD.findall(text)]
-    return Part(headers, body)
+    headers: list[tuple[str, str]] = _FIELD.findall(text)
+    first: dict[str, tuple[str, str]] = {}
+    for item in headers:
+        first.setdefault(item[0].lower(), item)
+    return Part(headers, body, first)
 
 
 def _content_type(part: Part) -> tuple[str, str]:
-    value = part.get("Content-Type", "text/plain")
+    value = part.get("content-type", "text/plain")
     return value.split(";", 1)[0].strip().lower() or "text/plain", value
 
 
 def _decode_body(part: Part) -> bytes:
-    cte = part.get("Content-Transfer-Encoding", "").strip().lower()
+    cte = part.get("content-transfer-encoding", "").strip().lower()
     if cte == "base64":
         return binascii.a2b_base64(_NOT_BASE64.sub(b"", part.body) + b"==")
     if cte == "quoted-printable":
@@ -304,7 +317,7 @@ def _split_at(body: bytes, delimiter: bytes) -> list[bytes]:
 def fast_text(part: Part, depth: int = 0) -> tuple[list[str], list[str]] | None:
     """(plain parts, html parts) of a well-formed message; None to let the email package try."""
     ctype, full = _content_type(part)
-    disposition = part.get("Content-Disposition", "").lower()
+    disposition = part.get("content-disposition", "").lower()
     if disposition.startswith("attachment"):
         return [], []
     if ctype.startswith("multipart/"):
