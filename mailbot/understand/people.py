@@ -87,13 +87,28 @@ def _enumeration(text: str, vocab: Vocabulary) -> tuple[int, int, int] | None:
         first = left[1] if left else w.start()
         last = right[1] if right else w.end()
         return count, first, last
+    # Without "ich": a list of three or more that starts a clause ("…im Haus: Oma, Opa und
+    # die Enkel (4)") names everyone.
+    for k, w in enumerate(words):
+        if w.group(0).lower() not in vocab.relations:
+            continue
+        if k and not _CLAUSE_START.search(text[words[k - 1].end():w.start()]):
+            continue
+        right = _items(text, words, k, +1, vocab)
+        if right is not None and right[2] >= 2:
+            return 1 + right[0], w.start(), right[1]
     return None
 
 
+_CLAUSE_START = re.compile(r"[:(\n]")
+
+
 def _items(text: str, words: list[re.Match[str]], k: int, step: int,
-           vocab: Vocabulary) -> tuple[int, int] | None:
-    """Count the people listed next to "ich" in one direction; None when nothing is listed."""
+           vocab: Vocabulary) -> tuple[int, int, int] | None:
+    """Count the people listed next to "ich" in one direction: (people, where the list ends,
+    items); None when nothing is listed."""
     count = 0
+    items = 0
     edge = -1
     j = k + step
     expect_item = False
@@ -125,12 +140,13 @@ def _items(text: str, words: list[re.Match[str]], k: int, step: int,
                     text[words[nxt - 1].end():words[nxt].start()]):
             break  # "mein Mann und ich, die Kinder haben keine Lust": a new clause
         count += size
+        items += 1
         edge = words[nxt - step].end() if step > 0 else words[nxt - step].start()
         j = nxt
         expect_item = False
     if count == 0:
         return None
-    return count, edge
+    return count, edge, items
 
 
 _LIST_BREAK = re.compile(r"[,.!?;:()\n–-]")
@@ -187,8 +203,15 @@ def _item(words: list[re.Match[str]], j: int, step: int,
             return True, size, j + (pos + 2)
         return False, 0, j
     if pos < len(span) and _person_word(span[pos], vocab):
-        return True, vocab.groups.get(span[pos].lower(), 1), j + pos + 1
+        size, nxt = vocab.groups.get(span[pos].lower(), 1), j + pos + 1
+        if nxt < len(words) and words[nxt].group(0).isdigit() and _IN_PARENS.match(
+                words[nxt].string, words[nxt - 1].end()):
+            size, nxt = int(words[nxt].group(0)), nxt + 1  # "die Enkel (4)"
+        return True, size, nxt
     return False, 0, j
+
+
+_IN_PARENS = re.compile(r"\s*\(\s*\d{1,2}\s*\)")
 
 
 _NOT_BEFORE_NAME = {"zum", "zur", "im", "am", "beim", "vom", "ins", "zu", "nach", "von", "den", "dem",
