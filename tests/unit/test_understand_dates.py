@@ -100,3 +100,39 @@ def test_reply_subject_never_supplies_dates() -> None:
 
 def test_own_subject_supplies_dates() -> None:
     assert _stay("Geht das?", subject="Haus 3.–5. März") == ("2027-03-03", "2027-03-05")
+
+
+@pytest.mark.parametrize(("text", "start", "end"), [
+    ("Hätten gern das Haus Sept 10-12, zu zweit.", "2027-09-10", "2027-09-12"),
+    ("Wir würden gern Okt. 2 bis 4 kommen.", "2027-10-02", "2027-10-04"),
+    ("Anfrage: vom 14/05/2027 bis 16/05/2027, 3 Erw.", "2027-05-14", "2027-05-16"),
+    ("Wir möchten vom zweiten bis vierten Juni kommen.", "2027-06-02", "2027-06-04"),
+    ("ginge es vom 3ten bis 6ten april? wir sind 4", "2027-04-03", "2027-04-06"),
+    ("Im Juli würden wir gern kommen, und zwar vom 9. bis 12., zu dritt.",
+     "2027-07-09", "2027-07-12"),
+    ("Können wir den ganzen August haben? Wir sind vier.", "2027-08-01", "2027-08-31"),
+])
+def test_ranges_written_other_ways(text: str, start: str, end: str) -> None:
+    assert _stay(text) == (start, end)
+
+
+@pytest.mark.parametrize("text", [
+    "Zwischen Weihnachten und Silvester würden wir gern mit 4 Personen kommen.",
+    "Kurz nach Pfingsten hätten wir gern das Haus, zu dritt.",
+    "In der Woche vor Ostern möchten wir zu fünft kommen.",
+])
+def test_time_around_a_holiday_is_vague(text: str) -> None:
+    assert _stay(text) == (None, None)
+
+
+def test_a_shift_is_not_the_length_of_the_stay() -> None:
+    subject = "Re: Anfrage erhalten (03.–06.12.2026)"
+    assert _stay("Können wir einen Tag später kommen, also ab dem 4.?", subject) == (
+        "2026-12-04", None)
+    assert _stay("Wir würden gern zwei Nächte dranhängen, also bis zum 8.12.", subject) == (
+        None, "2026-12-08")
+
+
+def test_a_date_something_else_ends_on_is_not_the_stay() -> None:
+    text = "Wir hätten gern Weihnachten das Haus, die günstigen Tickets sind ab dem 1.12. weg."
+    assert _stay(text) == ("2026-12-24", "2026-12-26")

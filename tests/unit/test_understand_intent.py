@@ -80,3 +80,28 @@ def test_auto_reply_and_newsletters_are_unknown_without_name() -> None:
                   extra="List-Unsubscribe: <mailto:x@example.de>\n")
     assert auto["intent"] == news["intent"] == "unknown"
     assert auto["first_name"] is None
+
+
+@pytest.mark.parametrize(("text", "intent"), [
+    ("Freilich!", "approve"), ("Passt scho.", "approve"),
+    ("Das geht leider nicht, weil wir da selbst oben sind.", "deny"),
+    ("Gibt's schon was Neues?", "status"), ("Hat Cornelia sich schon gemeldet?", "status"),
+    ("Bitte nochmal neu prüfen, diesmal vom 22. bis 24. Januar.", "reopen"),
+    ("Wo finde ich denn meine Buchungen?", "recover_link"),
+    ("Zur Info: das Paket mit den Handtüchern kommt am Montag.", "unknown"),
+])
+def test_intent_other_ways(text: str, intent: str) -> None:
+    assert _parse(text)["intent"] == intent
+
+
+def test_a_mail_address_is_no_wish_to_book() -> None:
+    text = ("Sehr geehrter Kunde, Ihr Postfach buchung@example.de ist voll. Bitte bestätigen "
+            "Sie Ihr Konto bis zum 25.11.2026.")
+    assert _parse(text, subject="Wichtig: Ihr Konto")["intent"] == "unknown"
+
+
+def test_reply_to_a_past_booking_with_a_new_wish_is_a_request() -> None:
+    result = _parse("Letztes Jahr war so schön, wir möchten wieder kommen: vom 7. bis "
+                    "14. August, zu dritt.", subject="Re: Buchung bestätigt (07.–10.08.2026)")
+    assert (result["intent"], result["start"], result["end"]) == (
+        "request", "2027-08-07", "2027-08-14")

@@ -49,3 +49,23 @@ def test_party_size(text: str, size: int | None) -> None:
 def test_first_name_from_closing_else_display_name(body: str, sender: str,
                                                   name: str | None) -> None:
     assert _parse(body, sender)["first_name"] == name
+
+
+@pytest.mark.parametrize(("text", "size"), [
+    ("vom 3. bis 5. März mit drei Familien à 3 Personen", 9),
+    ("ich und 2 kumpels würden gern vom 3. bis 5. märz kommen", 3),
+    ("vom 3. bis 5. März kommen: Opa, Oma und die Kinder (3)", 5),
+    ("vom 3. bis 5. März nur mein Mann und ich, die Kinder bleiben daheim", 2),
+    ("Ist vom 3. bis 5. März frei? Wären 3.", 3),
+    ("vom 3. bis 5. März: 2 Erwachsene, 1 Kind, 1 Baby", 4),
+])
+def test_party_size_other_ways(text: str, size: int) -> None:
+    assert _parse(text)["party_size"] == size
+
+
+@pytest.mark.parametrize(("body", "sender", "name"), [
+    ("Vom 3. bis 5. März bitte.\n\nGruß\nM.", "Markus Weber <m@example.de>", "Markus"),
+    ("Vom 3. bis 5. März bitte.\n\nBussi, Vroni", "Veronika Huber <v@example.de>", "Vroni"),
+])
+def test_first_name_initial_and_dialect_closing(body: str, sender: str, name: str) -> None:
+    assert _parse(body, sender)["first_name"] == name
