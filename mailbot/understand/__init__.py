@@ -99,6 +99,10 @@ def interpret(decoded: Decoded, today: date) -> Interpretation:
     lines = spoken.split("\n")
     said = "\n".join(lines[:closing_at]) if closing_at is not None else spoken
     existing = is_reply and bool(vocab.existing_thread.search(fold(subject)))
+    if existing:
+        # our subjects carry the booking's dates; a booking that is over cannot be edited
+        booked = dates.find_stay(vocab.reply_prefix.sub("", subject), today, vocab)
+        existing = not (booked.end is not None and booked.end < today)
     body = intent.Body(said.strip(), own_subject, existing)
 
     if intent.is_machine_mail(decoded.headers, subject, decoded.from_address, vocab):

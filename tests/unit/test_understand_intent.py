@@ -105,3 +105,10 @@ def test_reply_to_a_past_booking_with_a_new_wish_is_a_request() -> None:
                     "14. August, zu dritt.", subject="Re: Buchung bestätigt (07.–10.08.2026)")
     assert (result["intent"], result["start"], result["end"]) == (
         "request", "2027-08-07", "2027-08-14")
+
+
+def test_new_dates_in_the_thread_of_a_past_booking_are_a_request() -> None:
+    body = "Vom 7. bis 14. August, zu dritt?"
+    past = _parse(body, subject="Re: Buchung bestätigt (07.–10.08.2026)")
+    ahead = _parse(body, subject="Re: Buchung bestätigt (07.–10.08.2027)")
+    assert (past["intent"], ahead["intent"]) == ("request", "edit")
