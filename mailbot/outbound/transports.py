@@ -13,6 +13,8 @@ import os
 import smtplib
 import ssl
 import sys
+import threading
+from collections.abc import Mapping
 from dataclasses import dataclass
 from email import policy
 from email.message import EmailMessage
@@ -44,12 +46,13 @@ class Outgoing:
     text_body: str
     html_body: str
     headers: dict[str, str]
+    attempts: int = 0  # including the one in hand
 
     @staticmethod
     def of(row: OutboxMessage) -> Outgoing:
         return Outgoing(row.id, row.idempotency_key, row.message_id, row.correlation_id, row.kind,
                         row.to_address, row.reply_to, row.subject, row.text_body, row.html_body,
-                        dict(row.headers or {}))
+                        dict(row.headers or {}), row.attempts or 0)
 
     @property
     def sender(self) -> str:
@@ -166,10 +169,10 @@ class SmtpTransport:
         return connection
 
     def send(self, mail: Outgoing) -> str:
-        message = build_message(mail)
+        data = build_message(mail).as_bytes(policy=policy.SMTP)  # flattened once, not per attempt
         for attempt in (1, 2):
             try:
-                refused = self._connect().send_message(message, self.envelope_from, [mail.to_address])
+                refused = self._connect().sendmail(self.envelope_from, [mail.to_address], data)
             except smtplib.SMTPServerDisconnected as exc:
                 self._drop()
                 if attempt == 2:  # a kept-alive connection may have timed out: try one fresh one
@@ -214,13 +217,12 @@ class ResendTransport:
 
     def __init__(self, api_key: str, api_url: str = "", timeout: float = 10.0) -> None:
         import resend
-        from resend.http_client_requests import RequestsClient
 
         self._resend = resend
         resend.api_key = api_key
         if api_url:  # the SDK reads RESEND_API_URL at import; a .env value arrives here
             resend.api_url = api_url.rstrip("/")
-        resend.default_http_client = RequestsClient(timeout=timeout)  # type: ignore[arg-type]
+        resend.default_http_client = _keep_alive_client(timeout)
 
     def send(self, mail: Outgoing) -> str:
         resend = self._resend
@@ -246,6 +248,36 @@ class ResendTransport:
 
     def close(self) -> None:
         pass
+
+
+def _keep_alive_client(timeout: float) -> Any:
+    """The SDK's HTTP client, but reusing one connection per thread (its default opens a
+    new connection for every mail)."""
+    import requests
+    from resend.http_client import HTTPClient
+
+    class KeepAliveClient(HTTPClient):
+        def __init__(self) -> None:
+            self._local = threading.local()
+
+        def request(self, method: str, url: str, headers: Mapping[str, str],
+                    json: dict[str, object] | list[object] | None = None,
+                    files: dict[str, Any] | None = None, data: dict[str, str] | None = None
+                    ) -> tuple[bytes, int, Mapping[str, str]]:
+            session = getattr(self._local, "session", None)
+            if session is None:
+                session = self._local.session = requests.Session()
+            try:
+                body: Any = json if data is None else None
+                response = session.request(method, url, headers=headers, json=body, data=data,
+                                           files=files, timeout=timeout)
+            except requests.RequestException as exc:
+                session.close()
+                self._local.session = None
+                raise RuntimeError(f"Request failed: {exc}") from exc  # the SDK makes it a ResendError
+            return response.content, response.status_code, response.headers
+
+    return KeepAliveClient()
 
 
 def _int(value: object) -> int | None:
