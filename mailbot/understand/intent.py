@@ -129,6 +129,7 @@ def _spaces(m: re.Match[str]) -> str:
     return " " * (m.end() - m.start())
 
 
+_PLEASE = re.compile(r"^bitte\b[\s\W_]*", re.IGNORECASE)
 _REFUSAL = re.compile(
     r"(?<!\w)(?:ablehnen|abgelehnt|lehne\s+\w*\s*ab|muss\s+ich\s+(?:leider\s+)?nein)")
 _THUMBS = re.compile(r"[\W_]*(?:👍|✅|✔️?|👌)+[\W_]*")
@@ -162,6 +163,8 @@ def reason(body: Body, intent: str, vocab: Vocabulary) -> str | None:
     if m is None:
         return None
     rest = re.sub(r"^[\s\W_]+", "", text[m.end():])
+    if intent == "cancel":
+        rest = _PLEASE.sub("", rest)  # "Stornieren bitte, wir haben Corona."
     rest = re.sub(r"\s+", " ", rest).strip()
     # a closing glued to the reason ("Wir sagen ab. Lg") is not part of it
     sentences = re.split(r"(?<=[.!?])\s+", rest)

@@ -111,6 +111,7 @@ def test_own_subject_supplies_dates() -> None:
     ("Im Juli würden wir gern kommen, und zwar vom 9. bis 12., zu dritt.",
      "2027-07-09", "2027-07-12"),
     ("Können wir den ganzen August haben? Wir sind vier.", "2027-08-01", "2027-08-31"),
+    ("Wir würden gern vom 3. auf den 5. März kommen, zu zweit.", "2027-03-03", "2027-03-05"),
 ])
 def test_ranges_written_other_ways(text: str, start: str, end: str) -> None:
     assert _stay(text) == (start, end)

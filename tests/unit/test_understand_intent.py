@@ -89,7 +89,13 @@ def test_auto_reply_and_newsletters_are_unknown_without_name() -> None:
     ("Bitte nochmal neu prüfen, diesmal vom 22. bis 24. Januar.", "reopen"),
     ("Wo finde ich denn meine Buchungen?", "recover_link"),
     ("Zur Info: das Paket mit den Handtüchern kommt am Montag.", "unknown"),
+    ("Sorry, aber da geht es nicht – wir renovieren.", "deny"),
+    ("Was ist eigentlich mit meiner Anfrage?", "status"), ("Und? Schon entschieden?", "status"),
 ])
+
+
+def test_cancel_reason_leaves_out_the_please() -> None:
+    assert _parse("Stornieren bitte, wir haben Corona.")["comment"] == "wir haben Corona."
 def test_intent_other_ways(text: str, intent: str) -> None:
     assert _parse(text)["intent"] == intent
 
