@@ -92,12 +92,12 @@ def test_auto_reply_and_newsletters_are_unknown_without_name() -> None:
     ("Sorry, aber da geht es nicht – wir renovieren.", "deny"),
     ("Was ist eigentlich mit meiner Anfrage?", "status"), ("Und? Schon entschieden?", "status"),
 ])
+def test_intent_other_ways(text: str, intent: str) -> None:
+    assert _parse(text)["intent"] == intent
 
 
 def test_cancel_reason_leaves_out_the_please() -> None:
     assert _parse("Stornieren bitte, wir haben Corona.")["comment"] == "wir haben Corona."
-def test_intent_other_ways(text: str, intent: str) -> None:
-    assert _parse(text)["intent"] == intent
 
 
 def test_a_mail_address_is_no_wish_to_book() -> None:
