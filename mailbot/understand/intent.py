@@ -74,7 +74,9 @@ def classify(body: Body, vocab: Vocabulary, facts: Facts | Callable[[], Facts]) 
         return found[0]
 
     # addresses and links say nothing about intent ("buchung@…" is not a wish to book)
-    text = _NOT_SPOKEN.sub(_spaces, fold(body.text.strip()))
+    text = fold(body.text.strip())
+    if "@" in text or "http" in text or "www." in text:
+        text = _NOT_SPOKEN.sub(_spaces, text)
     both = f"{text}\n{fold(body.subject)}".strip()
     if not both:
         return "unknown"

@@ -76,6 +76,11 @@ class Headers(Mapping[str, str]):
 _FOLD = re.compile(r"\s*[\r\n]+\s*")
 
 
+def _unfold(value: str) -> str:
+    """Folded lines joined by one blank (what `_FOLD.sub(" ", value).strip()` gives)."""
+    return " ".join(line for line in (x.strip() for x in value.splitlines()) if line)
+
+
 _ENCODED_WORD = re.compile(r"=\?([^?]*?)\?([qQbB])\?(.*?)\?=")
 
 
@@ -119,10 +124,10 @@ def header_text(value: object) -> str:
         return ""
     raw = str(value)
     if "=?" not in raw:
-        return _FOLD.sub(" ", raw).strip() if ("\n" in raw or "\r" in raw) else raw.strip()
-    fast = _encoded_words(_FOLD.sub(" ", raw))
+        return _unfold(raw) if ("\n" in raw or "\r" in raw) else raw.strip()
+    fast = _encoded_words(_unfold(raw))
     if fast is not None and "=?" not in fast:
-        return _FOLD.sub(" ", fast).strip()
+        return _unfold(fast)
     try:
         text = str(make_header(decode_header(raw)))
     except Exception:
@@ -230,7 +235,7 @@ def parse_bytes(raw: bytes) -> Message:
     return email.message_from_bytes(raw)
 
 
-_HEADER_END = re.compile(rb"\r?\n\r?\n")
+_HEADER_END = re.compile(rb"\n\r?\n")
 _BOUNDARY = re.compile(r"""boundary\s*=\s*(?:"([^"]+)"|([^\s;]+))""", re.IGNORECASE)
 _CHARSET = re.compile(r"""charset\s*=\s*(?:"([^"]+)"|([^\s;]+))""", re.IGNORECASE)
 
@@ -249,22 +254,28 @@ class Part:
 
 
 # One header field: "Name: value", folded lines (starting with blank or tab) included; the
-# name and the start of the value without the blanks around the colon.
-_FIELD = re.compile(r"^([^\s:][^:\n]*?)[ \t]*:[ \t]*(.*(?:\n[ \t].*)*)", re.MULTILINE)
+# value without the blanks after the colon.
+_FIELD = re.compile(r"^([^\s:][^:\n]*):[ \t]*(.*(?:\n[ \t].*)*)", re.MULTILINE)
 
 
 def split_part(raw: bytes) -> Part:
     """Headers and body of one RFC 5322 entity (the whole message or a MIME part)."""
-    m = _HEADER_END.search(raw)
-    head, body = (raw[:m.start()], raw[m.end():]) if m else (raw, b"")
+    m = _HEADER_END.search(raw)  # "\n\n" or "\n\r\n", with the "\r" before it if any
+    if m:
+        start = m.start() - 1 if m.start() and raw[m.start() - 1] == 0x0D else m.start()
+        head, body = raw[:start], raw[m.end():]
+    else:
+        head, body = raw, b""
     if raw.startswith((b"\n", b"\r\n")):
         head, body = b"", raw.lstrip(b"\r\n")
     text = head.decode("utf-8", "surrogateescape")
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
-    headers: list[tuple[str, str]] = _FIELD.findall(text)
+    headers: list[tuple[str, str]] = []
     first: dict[str, tuple[str, str]] = {}
-    for item in headers:
+    for name, value in _FIELD.findall(text):
+        item = (name.rstrip(), value)
+        headers.append(item)
         first.setdefault(item[0].lower(), item)
     return Part(headers, body, first)
 
@@ -371,7 +382,7 @@ _ADDR = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)+")
 
 def split_from(value: str) -> tuple[str | None, str | None]:
     """Display name and lower-cased address of a From header value (encoded words allowed)."""
-    raw = _FOLD.sub(" ", value).strip()
+    raw = _unfold(value)
     m = _NAME_ADDR.match(raw)
     if m:
         name, addr = m.group(1).strip(), m.group(2).strip()
@@ -387,7 +398,7 @@ def split_from(value: str) -> tuple[str | None, str | None]:
 
 
 def address_list(value: str) -> tuple[str, ...]:
-    return tuple(a.lower() for a in _ADDR.findall(_FOLD.sub(" ", value)))
+    return tuple(a.lower() for a in _ADDR.findall(_unfold(value)))
 
 
 def addresses(message: Message, name: str) -> list[tuple[str, str]]:

@@ -16,13 +16,18 @@ class Reply:
     removed: str   # quoted history, signature and footers, in order
 
 
-def _header_at(lines: list[str], lows: list[str], i: int, vocab: Vocabulary) -> int:
+def _header_at(lines: list[str], lows: list[str], hinted: list[bool | None], i: int,
+               vocab: Vocabulary) -> int:
     """Number of lines the quote header starting at line i spans (0: none)."""
     line = lows[i]
     if not line.strip() or _QUOTED.match(line):
         return 0
-    ahead = " ".join(lows[i:i + 3])
-    if not vocab.header_hint.search(ahead):
+    # a header holds a hint word ("schrieb", "wrote", " am ") in its first three lines; each
+    # line is looked at once, when the scan first reaches it
+    for j in range(i, min(i + 3, len(lows))):
+        if hinted[j] is None:
+            hinted[j] = bool(vocab.header_hint.search(f" {lows[j]} "))
+    if not any(hinted[i:i + 3]):
         return 0
     joined = line
     for span in range(1, 4):
@@ -84,6 +89,7 @@ def split_reply(text: str, vocab: Vocabulary) -> Reply:
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     lines = text.split("\n")
     lows = fold(text).split("\n")
+    hinted: list[bool | None] = [None] * len(lows)
     keep: list[str] = []
     kept_lows: list[str] = []
     removed: list[str] = []
@@ -95,7 +101,7 @@ def split_reply(text: str, vocab: Vocabulary) -> Reply:
             removed.append(line)
             i += 1
             continue
-        span = _header_at(lines, lows, i, vocab)
+        span = _header_at(lines, lows, hinted, i, vocab)
         if span:
             # "Am … schrieb …:" followed by "> " lines: drop the header and the quote, keep
             # anything written below it (bottom posting). Otherwise the rest is history.
