@@ -124,7 +124,9 @@ def _patterns(vocab: Vocabulary) -> _Patterns:
     # "Aug 3-7": the month first, then a range of days
     month_first = re.compile(
         rf"(?P<fm>{month})\.?\s*(?P<fd>\d{{1,2}})(?:st|nd|rd|th)?"
-        r"(?=\s*(?:-|bis|to|until)\s*(?P<fd2>\d{1,2})(?:st|nd|rd|th|\.)?(?!\d|[.,:]\d))",
+        r"(?=\s*(?:-|bis|to|until)\s*(?P<fd2>\d{1,2})(?:st|nd|rd|th|\.)?(?!\d|[.,:]\d)"
+        # not "im Mai 1-2 Wochen", "Sept 3-4 Personen"
+        rf"(?!\s*(?:{units}|{vocab.people_alt}|{vocab.not_people_alt})(?![a-zäöüß])))",
         FLAGS,
     )
     weekday_opt = rf"(?:(?:{wd})\.?,?\s*(?:(?:den|dem)\s+)?)?"

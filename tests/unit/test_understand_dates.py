@@ -121,6 +121,8 @@ def test_ranges_written_other_ways(text: str, start: str, end: str) -> None:
     "Zwischen Weihnachten und Silvester würden wir gern mit 4 Personen kommen.",
     "Kurz nach Pfingsten hätten wir gern das Haus, zu dritt.",
     "In der Woche vor Ostern möchten wir zu fünft kommen.",
+    "Wir würden gern zum 3. Advent kommen, zu zweit.",
+    "Wir würden im Mai 1-2 Wochen kommen, zu zweit.",
 ])
 def test_time_around_a_holiday_is_vague(text: str) -> None:
     assert _stay(text) == (None, None)
