@@ -26,10 +26,12 @@ def blocking_overlaps(session: Session, start: date, end: date, exclude: int | N
 
 
 def booking(session: Session, booking_id: int, lock: bool = False) -> Booking | None:
-    """One booking; with `lock`, its row is locked until the transaction ends (BR-024)."""
+    """One booking; with `lock`, its row is locked until the transaction ends (BR-024).
+    Without `lock`, a booking this session already holds is returned without a query."""
+    if not lock:
+        return session.get(Booking, booking_id)
     query = select(Booking).where(bookings.c.id == booking_id)
-    if lock:
-        query = query.with_for_update().execution_options(populate_existing=True)
+    query = query.with_for_update().execution_options(populate_existing=True)
     return session.scalars(query).first()
 
 
