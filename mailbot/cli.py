@@ -8,7 +8,11 @@ import json
 import sys
 from datetime import date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
+
+if TYPE_CHECKING:
+    from mailbot.runtime import Runtime
 
 EX_TEMPFAIL = 75  # sendmail's "try again later": the MTA keeps the message and retries
 
@@ -17,7 +21,7 @@ def _read(path: str) -> bytes:
     return sys.stdin.buffer.read() if path in ("-", "") else Path(path).read_bytes()
 
 
-def _runtime():  # type: ignore[no-untyped-def]
+def _runtime() -> Runtime:
     from mailbot.config import ConfigError, Settings
     from mailbot.runtime import Runtime
 

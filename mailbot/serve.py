@@ -6,13 +6,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 from mailbot.runtime import Runtime
 from mailbot.store.db import migrate
 
 log = logging.getLogger("mailbot.serve")
-Component = Callable[[Runtime, asyncio.Event], Awaitable[None]]
+Component = Callable[[Runtime, asyncio.Event], Coroutine[Any, Any, None]]
 
 
 def components(rt: Runtime) -> dict[str, Component]:
@@ -41,15 +42,15 @@ async def _main(rt: Runtime) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    tasks = {asyncio.create_task(run(rt, stop), name=name): name
+    tasks: dict[asyncio.Task[None], str] = {asyncio.create_task(run(rt, stop), name=name): name
              for name, run in components(rt).items()}
     log.info("mailbot läuft", extra={"components": sorted(tasks.values()),
                                      "smtp": rt.settings.smtp_listen, "web": rt.settings.web_listen})
     stopper = asyncio.create_task(stop.wait())
-    done, _ = await asyncio.wait({*tasks, stopper}, return_when=asyncio.FIRST_COMPLETED)
-    for task in done:
-        if task is not stopper and task.exception() is not None:
-            log.error("component %s failed", tasks[task], exc_info=task.exception())
+    await asyncio.wait({*tasks, stopper}, return_when=asyncio.FIRST_COMPLETED)
+    for task, name in tasks.items():
+        if task.done() and task.exception() is not None:
+            log.error("component %s failed", name, exc_info=task.exception())
     stop.set()
     await asyncio.gather(*tasks, return_exceptions=True)
 
