@@ -37,7 +37,8 @@ def components(rt: Runtime) -> dict[str, Component]:
     return parts
 
 
-async def _main(rt: Runtime) -> None:
+async def _main(rt: Runtime) -> bool:
+    """Runs until a signal or a component failure; True when everything ended cleanly."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -48,11 +49,13 @@ async def _main(rt: Runtime) -> None:
                                      "smtp": rt.settings.smtp_listen, "web": rt.settings.web_listen})
     stopper = asyncio.create_task(stop.wait())
     await asyncio.wait({*tasks, stopper}, return_when=asyncio.FIRST_COMPLETED)
+    failed = [name for task, name in tasks.items() if task.done() and task.exception() is not None]
     for task, name in tasks.items():
-        if task.done() and task.exception() is not None:
+        if name in failed:
             log.error("component %s failed", name, exc_info=task.exception())
     stop.set()
     await asyncio.gather(*tasks, return_exceptions=True)
+    return not failed
 
 
 def serve(rt: Runtime) -> int:
@@ -60,5 +63,4 @@ def serve(rt: Runtime) -> int:
 
     setup_logging()
     migrate(rt.settings.database_url)  # the embedded default needs no separate step
-    asyncio.run(_main(rt))
-    return 0
+    return 0 if asyncio.run(_main(rt)) else 1

@@ -93,6 +93,7 @@ class MaildirTransport:
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
         mailbox.Maildir(self.path, create=True)  # makes tmp/, new/ and cur/
         self._cur_stamp: int | None = None
         self._cur_keys: frozenset[str] = frozenset()
