@@ -291,7 +291,23 @@ _CLAUSE_RIGHT = re.compile(r"[,;!?\n)]|\.\s|\s[-–]\s|\bund\b|\baber\b|\bweil\b
 _COMMA_AND = re.compile(r",|\bund\b")
 _DIGIT = re.compile(r"\d")
 _WHOLE = re.compile("ganz|komplett|gesamt")
-_DASHES = str.maketrans({"–": "-", "—": "-", "‑": "-", "‐": "-", "−": "-", "\u00a0": " "})
+_DASHES = (("–", "-"), ("—", "-"), ("‑", "-"), ("‐", "-"), ("−", "-"), ("\u00a0", " "))
+
+
+def _plain_dashes(text: str) -> str:
+    """Dashes as "-" and no-break spaces as " " (str.replace is much faster than translate)."""
+    if text.isascii():
+        return text
+    for dash, plain in _DASHES:
+        if dash in text:
+            text = text.replace(dash, plain)
+    return text
+
+
+# "3-7", "3 bis 7": days side by side, as a range written month first has them ("Aug 3-7")
+_DAY_RANGE = re.compile(r"\d(?:st|nd|rd|th)?\s*(?:-|bis|to|until)\s*\d")
+# words that label a number as a phone, account or reference number
+_LABELS = re.compile(r"tel|fon|mobil|handy|fax|phone|mob|nr|no|nummer|kto|iban|plz")
 
 
 def _context_ok(masked: str, start: int, end: int, vocab: Vocabulary, single: bool) -> bool:
@@ -313,7 +329,8 @@ def _tokens(text: str, pats: _Patterns, vocab: Vocabulary) -> list[_Token]:
     found: list[_Token] = []
     covered = 0  # the end of a range written month first ("Aug 3-7")
     firsts = [m for m in pats.month_first.finditer(text)
-              if not (m.start() and text[m.start() - 1].isalnum())]
+              if not (m.start() and text[m.start() - 1].isalnum())] \
+        if _DAY_RANGE.search(text) else []
     matches = sorted([*pats.tokens.finditer(text), *firsts], key=lambda m: m.start()) \
         if firsts else pats.tokens.finditer(text)
     for m in matches:
@@ -498,11 +515,13 @@ def find_stay(text: str, today: date, vocab: Vocabulary, *, newest: bool = False
     partial: an edit may name only a new first day ("doch erst ab dem 5.") or last day.
     """
     pats = _patterns(vocab)
-    clean = fold(text).translate(_DASHES)
+    clean = _plain_dashes(fold(text))
     if "@" in clean or "http" in clean or "www." in clean:
         clean = pats.web.sub(_spaces, clean)
     if _DIGIT.search(clean):
-        clean = pats.labelled.sub(_spaces, pats.noise.sub(_spaces, clean))
+        clean = pats.noise.sub(_spaces, clean)
+        if _LABELS.search(clean):
+            clean = pats.labelled.sub(_spaces, clean)
     if pats.ordinal_stems.search(clean):
         clean = pats.ordinal.sub(lambda m: f"{vocab.ordinals[m.group('o')]}.".ljust(
             m.end() - m.start()), clean)
@@ -586,6 +605,6 @@ def find_stay(text: str, today: date, vocab: Vocabulary, *, newest: bool = False
         return Stay(pick.start, pick.end)
     vague = vocab.vague.search(masked)
     if vague:
-        phrase = text[vague.start():vague.end()].translate(_DASHES)  # as written, not folded
+        phrase = _plain_dashes(text[vague.start():vague.end()])  # as written, not folded
         return Stay(None, None, re.sub(r"\s+", " ", phrase.strip()))
     return Stay()
