@@ -17,6 +17,8 @@ class _Patterns:
     we_n: re.Pattern[str]
     swap: re.Pattern[str]
     times: re.Pattern[str]
+    self_word: re.Pattern[str]  # on the text as written
+    relation_word: re.Pattern[str]
 
 
 @cache
@@ -49,7 +51,15 @@ def _patterns(vocab: Vocabulary) -> _Patterns:
         rf"(?<![\w-])(?P<a>{number})\s+(?:familien|paare|pärchen|haushalte|gruppen|zimmer)\s+"
         rf"(?:{vocab.each_alt})\s+(?P<b>{number})(?![\w-])"
         rf"(?!\s*(?:{vocab.not_people_alt})(?![\w]))", FLAGS)
-    return _Patterns(counted, collective, we_are, we_n, swap, times)
+    self_word = re.compile(
+        rf"(?<![\w&+])(?:{_alternation_of(vocab.self_words)})(?![\w&+])", re.IGNORECASE)
+    relation_word = re.compile(
+        rf"(?<![\w&+])(?:{_alternation_of(vocab.relations)})(?![\w&+])", re.IGNORECASE)
+    return _Patterns(counted, collective, we_are, we_n, swap, times, self_word, relation_word)
+
+
+def _alternation_of(words: frozenset[str]) -> str:
+    return "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
 
 
 def _value(word: str, vocab: Vocabulary) -> int | None:
@@ -69,10 +79,11 @@ _SELF = re.compile(r"(?<!\w)(?:ich|mir)(?!\w)")
 def _enumeration(text: str, vocab: Vocabulary) -> tuple[int, int, int] | None:
     """People listed around "ich": "Paul, Lea und ich", "mein Mann, ich und die Zwillinge",
     "ich und meine zwei Kinder" → (count, start, end)."""
-    words = list(re.finditer(r"[\w&+]+", text))
-    for k, w in enumerate(words):
-        if w.group(0).lower() not in vocab.self_words:
-            continue
+    pats = _patterns(vocab)
+    for found in pats.self_word.finditer(text):
+        words = _words_around(text, found.start())
+        k = next(i for i, w in enumerate(words) if w.start() == found.start())
+        w = words[k]
         if w.group(0) == "I" or w.group(0).lower() in ("i", "mir", "me"):
             # "i"/"mir" only count as "ich" next to a conjunction ("mei Ma ond i")
             neighbours = [words[j].group(0).lower() for j in (k - 1, k + 1)
@@ -89,15 +100,28 @@ def _enumeration(text: str, vocab: Vocabulary) -> tuple[int, int, int] | None:
         return count, first, last
     # Without "ich": a list of three or more that starts a clause ("…im Haus: Oma, Opa und
     # die Enkel (4)") names everyone.
-    for k, w in enumerate(words):
-        if w.group(0).lower() not in vocab.relations:
-            continue
+    for found in pats.relation_word.finditer(text):
+        words = _words_around(text, found.start())
+        k = next(i for i, w in enumerate(words) if w.start() == found.start())
+        w = words[k]
         if k and not _CLAUSE_START.search(text[words[k - 1].end():w.start()]):
             continue
         right = _items(text, words, k, +1, vocab)
         if right is not None and right[2] >= 2:
             return 1 + right[0], w.start(), right[1]
     return None
+
+
+_WORD = re.compile(r"[\w&+]+")
+
+
+def _words_around(text: str, at: int) -> list[re.Match[str]]:
+    """The words of the line holding position `at` and of the lines next to it (a list never
+    reaches further); positions stay those in `text`."""
+    start = text.rfind("\n", 0, max(0, text.rfind("\n", 0, at))) + 1
+    end = text.find("\n", at)
+    end = len(text) if end < 0 else text.find("\n", end + 1)
+    return list(_WORD.finditer(text, start, len(text) if end < 0 else end))
 
 
 _CLAUSE_START = re.compile(r"[:(\n]")
