@@ -17,8 +17,9 @@ class _Patterns:
     we_n: re.Pattern[str]
     swap: re.Pattern[str]
     times: re.Pattern[str]
-    self_word: re.Pattern[str]  # on the text as written
-    relation_word: re.Pattern[str]
+    self_word: re.Pattern[str]
+    relation_word: re.Pattern[str]  # a relative at the start of a clause
+    relation_first: re.Pattern[str]  # … or of the text
 
 
 @cache
@@ -51,11 +52,12 @@ def _patterns(vocab: Vocabulary) -> _Patterns:
         rf"(?<![\w-])(?P<a>{number})\s+(?:familien|paare|pärchen|haushalte|gruppen|zimmer)\s+"
         rf"(?:{vocab.each_alt})\s+(?P<b>{number})(?![\w-])"
         rf"(?!\s*(?:{vocab.not_people_alt})(?![\w]))", FLAGS)
-    self_word = re.compile(
-        rf"(?<![\w&+])(?:{_alternation_of(vocab.self_words)})(?![\w&+])", re.IGNORECASE)
-    relation_word = re.compile(
-        rf"(?<![\w&+])(?:{_alternation_of(vocab.relations)})(?![\w&+])", re.IGNORECASE)
-    return _Patterns(counted, collective, we_are, we_n, swap, times, self_word, relation_word)
+    self_word = re.compile(rf"(?<![\w&+])(?:{_alternation_of(vocab.self_words)})(?![\w&+])")
+    relatives = _alternation_of(vocab.relations)
+    relation_word = re.compile(rf"[:(\n][^\w&+:(\n]*(?P<r>{relatives})(?![\w&+])")
+    relation_first = re.compile(rf"[^\w&+:(\n]*(?P<r>{relatives})(?![\w&+])")
+    return _Patterns(counted, collective, we_are, we_n, swap, times, self_word, relation_word,
+                     relation_first)
 
 
 def _alternation_of(words: frozenset[str]) -> str:
@@ -80,7 +82,8 @@ def _enumeration(text: str, vocab: Vocabulary) -> tuple[int, int, int] | None:
     """People listed around "ich": "Paul, Lea und ich", "mein Mann, ich und die Zwillinge",
     "ich und meine zwei Kinder" → (count, start, end)."""
     pats = _patterns(vocab)
-    for found in pats.self_word.finditer(text):
+    low = fold(text)
+    for found in pats.self_word.finditer(low):
         words = _words_around(text, found.start())
         k = next(i for i, w in enumerate(words) if w.start() == found.start())
         w = words[k]
@@ -100,12 +103,14 @@ def _enumeration(text: str, vocab: Vocabulary) -> tuple[int, int, int] | None:
         return count, first, last
     # Without "ich": a list of three or more that starts a clause ("…im Haus: Oma, Opa und
     # die Enkel (4)") names everyone.
-    for found in pats.relation_word.finditer(text):
-        words = _words_around(text, found.start())
-        k = next(i for i, w in enumerate(words) if w.start() == found.start())
+    starts = [m.start("r") for m in pats.relation_word.finditer(low)]
+    first = pats.relation_first.match(low)
+    if first:
+        starts.insert(0, first.start("r"))
+    for at in starts:
+        words = _words_around(text, at)
+        k = next(i for i, w in enumerate(words) if w.start() == at)
         w = words[k]
-        if k and not _CLAUSE_START.search(text[words[k - 1].end():w.start()]):
-            continue
         right = _items(text, words, k, +1, vocab)
         if right is not None and right[2] >= 2:
             return 1 + right[0], w.start(), right[1]
@@ -122,9 +127,6 @@ def _words_around(text: str, at: int) -> list[re.Match[str]]:
     end = text.find("\n", at)
     end = len(text) if end < 0 else text.find("\n", end + 1)
     return list(_WORD.finditer(text, start, len(text) if end < 0 else end))
-
-
-_CLAUSE_START = re.compile(r"[:(\n]")
 
 
 def _items(text: str, words: list[re.Match[str]], k: int, step: int,
