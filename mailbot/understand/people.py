@@ -104,9 +104,9 @@ def _enumeration(text: str, vocab: Vocabulary) -> tuple[int, int, int] | None:
     # Without "ich": a list of three or more that starts a clause ("…im Haus: Oma, Opa und
     # die Enkel (4)") names everyone.
     starts = [m.start("r") for m in pats.relation_word.finditer(low)]
-    first = pats.relation_first.match(low)
-    if first:
-        starts.insert(0, first.start("r"))
+    opening = pats.relation_first.match(low)
+    if opening:
+        starts.insert(0, opening.start("r"))
     for at in starts:
         words = _words_around(text, at)
         k = next(i for i, w in enumerate(words) if w.start() == at)
