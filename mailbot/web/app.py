@@ -21,6 +21,7 @@ from mailbot.config import Settings
 from mailbot.runtime import Runtime
 from mailbot.store.db import DatabaseUnavailable
 from mailbot.web import admin, approver, calendar, metrics, person, recovery
+from mailbot.web.cache import PageCache, cached
 from mailbot.web.context import Web, web
 from mailbot.web.views import TEMPLATES, Views
 
@@ -129,14 +130,14 @@ def create_app(rt: Runtime) -> Starlette:
         Route("/metrics", metrics.metrics),
         Route("/link", recovery.form, methods=["GET"]),
         Route("/link", recovery.submit, methods=["POST"]),
-        Route("/p/{token}", person.overview),
-        Route("/p/{token}/buchung/{booking_id:int}", person.booking_page),
+        Route("/p/{token}", cached(person.overview)),
+        Route("/p/{token}/buchung/{booking_id:int}", cached(person.booking_page)),
         Route("/p/{token}/buchung/{booking_id:int}/{action}", person.action, methods=["GET", "POST"]),
-        Route("/a/{token}", approver.overview),
-        Route("/a/{token}/buchung/{booking_id:int}", approver.booking_page),
+        Route("/a/{token}", cached(approver.overview)),
+        Route("/a/{token}/buchung/{booking_id:int}", cached(approver.booking_page)),
         Route("/a/{token}/buchung/{booking_id:int}/{action}", approver.action,
               methods=["GET", "POST"]),
-        Route("/kalender/{token}", calendar.page),
+        Route("/kalender/{token}", cached(calendar.page)),
         Route("/admin", admin.log_page),
         Route("/admin/anmelden", admin.login, methods=["POST"]),
         Route("/admin/abmelden", admin.logout, methods=["POST"]),
@@ -150,6 +151,7 @@ def create_app(rt: Runtime) -> Starlette:
         HTTPException: _http_error, DatabaseUnavailable: _unavailable, Exception: _crash})
     app.state.web = Web(rt, Views(rt))
     app.state.style = STYLE + _colours(rt)
+    app.state.pages = PageCache(rt.store)
     app.add_middleware(SecurityHeaders, https=rt.settings.base_url.startswith("https://"))
     return app
 

@@ -68,3 +68,15 @@ def test_approver_colours_mark_who_said_yes(rt: Runtime, client: WebClient) -> N
     assert '<span class="c-cornelia"><span class="dot">' in page
     css = client.get("/stil.css").text
     assert ".c-ingeborg { --bar: #c0392b;" in css
+
+
+def test_a_new_booking_shows_up_at_once(rt: Runtime, client: WebClient) -> None:
+    url = links.calendar_url(rt) + "?monat=2026-12"
+    assert "Anna" not in client.get(url).text  # rendered once, now kept
+    booking_id, _ = book(rt, "anna@example.org", "Anna", date(2026, 12, 1), date(2026, 12, 3))
+    assert "Anna" in client.get(url).text and "Ausstehend" in client.get(url).text
+    for key in ("ingeborg", "cornelia", "angelika"):
+        act(rt, "approve", booking_id, key)
+    assert "Bestätigt" in client.get(url).text
+    act(rt, "cancel", booking_id, "anna@example.org", "Krank", confirmed=True)
+    assert "Anna" not in client.get(url).text
