@@ -35,7 +35,9 @@ def _header_at(lines: list[str], lows: list[str], hinted: list[bool | None], i: 
             if i + span - 1 >= len(lines) or not lines[i + span - 1].strip():
                 break
             joined = joined + " " + lows[i + span - 1].strip()
-        if len(joined) < 400 and vocab.quote_headers.match(joined):
+        if len(joined) < 400 and (
+                vocab.quote_headers.match(joined) if joined.rstrip().endswith(":")
+                else vocab.quote_rules.match(joined)):
             return span
     return 0
 

@@ -38,6 +38,9 @@ def _any(patterns: list[str], template: str = "{}") -> re.Pattern[str]:
     return re.compile(template.format(body), FLAGS | re.MULTILINE)
 
 
+_ENDS_IN_COLON = r":\s*$"
+
+
 @dataclass(frozen=True)
 class Holiday:
     key: str
@@ -85,7 +88,8 @@ class Vocabulary:
     header_hint: re.Pattern[str]
     not_names: frozenset[str]
     opening: re.Pattern[str]
-    quote_headers: re.Pattern[str]
+    quote_headers: re.Pattern[str]  # the headers that end in ":" ("Am … schrieb …:")
+    quote_rules: re.Pattern[str]  # the others ("-----Ursprüngliche Nachricht-----")
     block_field: re.Pattern[str]
     signature: re.Pattern[str]
     intents: dict[str, re.Pattern[str]]
@@ -168,7 +172,8 @@ def _build(data: dict[str, Any]) -> Vocabulary:
         header_hint=re.compile("|".join(re.escape(h.lower()) for h in quotes["header_hints"])),
         not_names=frozenset(w.lower() for w in closing["not_names"]),
         opening=_any(data["greeting"]["patterns"], r"^\s*(?:{})"),
-        quote_headers=_any(quotes["headers"]),
+        quote_headers=_any([h for h in quotes["headers"] if h.endswith(_ENDS_IN_COLON)]),
+        quote_rules=_any([h for h in quotes["headers"] if not h.endswith(_ENDS_IN_COLON)]),
         block_field=re.compile(
             r"^\s*\*?(?:" + _alternation(quotes["block_fields"]) + r")\*?\s*:", FLAGS),
         signature=_any(quotes["signature"]),
