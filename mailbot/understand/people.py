@@ -49,7 +49,7 @@ def _patterns(vocab: Vocabulary) -> _Patterns:
                       rf"(?!\s*(?:{vocab.not_people_alt})(?![\w]))", FLAGS)
     swap = re.compile(rf"(?P<n>{number})\s+(?:statt|anstatt|anstelle\s+von)\s+$", FLAGS)
     times = re.compile(
-        rf"(?<![\w-])(?P<a>{number})\s+(?:familien|paare|pärchen|haushalte|gruppen|zimmer)\s+"
+        rf"(?<![\w-])(?P<a>{number})\s+(?:{_GROUP_NOUNS.pattern})\s+"
         rf"(?:{vocab.each_alt})\s+(?P<b>{number})(?![\w-])"
         rf"(?!\s*(?:{vocab.not_people_alt})(?![\w]))", FLAGS)
     self_word = re.compile(rf"(?<![\w&+])(?:{_alternation_of(vocab.self_words)})(?![\w&+])")
@@ -71,6 +71,7 @@ def _value(word: str, vocab: Vocabulary) -> int | None:
     return vocab.number_words.get(w)
 
 
+_GROUP_NOUNS = re.compile("familien|paare|pärchen|haushalte|gruppen|zimmer")
 _CHILD = re.compile(r"kind|kids|jugendlich|teenager|enkel|bab|klein|söhn|töcht|nicht|neff|child")
 _OLD = re.compile(r"(?<!\w)(?:statt|anstatt|anstelle\s+von|nicht\s+mehr|bisher|ursprünglich)"
                   r"\W+(?:\w+\W+)?$")
@@ -268,7 +269,7 @@ def party_size(text: str, vocab: Vocabulary) -> int | None:
     original = text
     text = fold(text)
     extra = 1 if vocab.plus_one.search(text) else 0
-    times = pats.times.search(text)
+    times = pats.times.search(text) if _GROUP_NOUNS.search(text) else None
     if times:  # "zwei Familien à 4 Personen"
         groups, each = _value(times.group("a"), vocab), _value(times.group("b"), vocab)
         if groups and each:
