@@ -281,15 +281,15 @@ class _Turn:
     def recover_link(self) -> None:
         """BR-021/BR-012: the same answer whether or not the address is known."""
         limits, now = self.rt.house.limits, self.rt.now()
-        last = queries.last_recent(self.session, "recover", self.sender)
+        last = queries.last_recent(self.session, queries.LINK_RECOVERY, self.sender)
         if last is not None and now - last < timedelta(seconds=limits.recovery_cooldown_seconds):
             self.finish(IGNORED, "recovery_cooldown", "link asked for again within the cooldown")
             return
-        if queries.count_recent(self.session, "recover", self.sender,
+        if queries.count_recent(self.session, queries.LINK_RECOVERY, self.sender,
                                 answers.within_hour(self.rt)) >= limits.recoveries_per_hour:
             self.finish(IGNORED, "recovery_rate_limited", "too many link recoveries this hour")
             return
-        queries.count_use(self.session, "recover", self.sender, now)
+        queries.count_use(self.session, queries.LINK_RECOVERY, self.sender, now)
         person = self.session.scalars(select(Person).where(Person.email == self.sender)).first()
         approver = self.rt.house.approver_for_address(self.sender)
         self.say("link_recovery", {

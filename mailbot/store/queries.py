@@ -13,6 +13,7 @@ from mailbot.core.model import Booking, State
 from mailbot.store.tables import Person, RateEvent, bookings
 
 BLOCKING = (State.PENDING, State.CONFIRMED)
+LINK_RECOVERY = "recovery_address"  # BR-012/BR-021 rate kind, shared by mail and web
 
 
 def blocking_overlaps(session: Session, start: date, end: date, exclude: int | None = None

@@ -23,7 +23,7 @@ from mailbot.web.context import web
 
 _ADDRESS = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
 IP_COOLDOWN = "recovery_ip"
-ADDRESS_USE = "recovery_address"
+ADDRESS_USE = queries.LINK_RECOVERY
 
 
 class Answer(Enum):
