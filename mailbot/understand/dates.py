@@ -285,10 +285,12 @@ def _resolve_single(t: _Token, today: date) -> date | None:
     return _make(year, month, t.day)
 
 
-_CLAUSE_LEFT = re.compile(r"[;!?\n(]|\.\s|\s[-–]\s|\baber\b|\bweil\b|\bda\b|:")
-_CLAUSE_RIGHT = re.compile(r"[,;!?\n)]|\.\s|\s[-–]\s|\bund\b|\baber\b|\bweil\b|\bda\b|\bvom\b"
-                           r"|\bab\b|\bstatt\b")
-_COMMA_AND = re.compile(r",|\bund\b")
+# Clause boundaries around a date. Each starts with one character of a small set (so the regex
+# engine skips straight to those); a word boundary counts after a blank.
+_CLAUSE_LEFT = re.compile(r"[;!?\n(:.\s](?:(?<=[;!?\n(:])|(?<=\.)\s|(?<=\s)(?:[-–]\s|(?:aber|weil|da)\b))")
+_CLAUSE_RIGHT = re.compile(r"[,;!?\n).\s](?:(?<=[,;!?\n)])|(?<=\.)\s"
+                           r"|(?<=\s)(?:[-–]\s|(?:und|aber|weil|da|vom|ab|statt)\b))")
+_COMMA_AND = re.compile(r"[,\s](?:(?<=,)|(?<=\s)und\b)")
 _DIGIT = re.compile(r"\d")
 _WHOLE = re.compile("ganz|komplett|gesamt")
 _DASHES = (("–", "-"), ("—", "-"), ("‑", "-"), ("‐", "-"), ("−", "-"), ("\u00a0", " "))

@@ -274,7 +274,7 @@ def party_size(text: str, vocab: Vocabulary) -> int | None:
         groups, each = _value(times.group("a"), vocab), _value(times.group("b"), vocab)
         if groups and each:
             return groups * each + extra
-    for m in pats.collective.finditer(text):
+    for m in pats.collective.finditer(text) if "zu" in text else ():  # "zu dritt"
         if _OLD.search(text[max(0, m.start() - 25):m.start()]):
             continue
         n = vocab.collective.get(m.group("n")) or _value(m.group("n"), vocab)
