@@ -607,10 +607,7 @@ class _Turn:
             self.ask_reason(conversation, booking, "deny")
             return
         except rj.ConfirmationRequired:
-            conversation.awaiting, conversation.draft = "deny_confirm", {"reason": reason}
-            self.say("question_confirm", {"action": "deny", "reason": reason}, conversation=conversation,
-                     booking_id=booking.id)
-            self.finish(PROCESSED, "asked_deny_confirm", "deny of a Confirmed booking (BR-004)")
+            self.ask_confirm(conversation, booking, "deny", reason, "deny of a Confirmed booking (BR-004)")
             return
         except rj.Rejection as exc:
             self._rejected_action(exc, conversation, booking, "deny_reason")
@@ -639,10 +636,15 @@ class _Turn:
         if booking.state == State.CONFIRMED and not reason:
             self.ask_reason(conversation, booking, "cancel")
             return
-        conversation.awaiting, conversation.draft = "cancel_confirm", {"reason": reason}
-        self.say("question_confirm", {"action": "cancel", "reason": reason}, conversation=conversation,
+        self.ask_confirm(conversation, booking, "cancel", reason, f"booking #{booking.id} found by address")
+
+    def ask_confirm(self, conversation: Conversation, booking: Booking, action: str, reason: str | None,
+                    note: str) -> None:
+        """Deny or cancel that needs an explicit JA in the booking's thread (BR-004/BR-007)."""
+        conversation.awaiting, conversation.draft = f"{action}_confirm", {"reason": reason}
+        self.say("question_confirm", {"action": action, "reason": reason}, conversation=conversation,
                  booking_id=booking.id)
-        self.finish(PROCESSED, "asked_cancel_confirm", f"booking #{booking.id} found by address")
+        self.finish(PROCESSED, f"asked_{action}_confirm", note)
 
     def cancel(self, conversation: Conversation, booking: Booking, reason: str | None,
                confirmed: bool = False) -> None:
@@ -655,10 +657,8 @@ class _Turn:
             self.ask_reason(conversation, booking, "cancel")
             return
         except rj.ConfirmationRequired:
-            conversation.awaiting, conversation.draft = "cancel_confirm", {"reason": reason}
-            self.say("question_confirm", {"action": "cancel", "reason": reason}, conversation=conversation,
-                     booking_id=booking.id)
-            self.finish(PROCESSED, "asked_cancel_confirm", "cancel of a Confirmed booking (BR-007)")
+            self.ask_confirm(conversation, booking, "cancel", reason,
+                             "cancel of a Confirmed booking (BR-007)")
             return
         except rj.Rejection as exc:
             self._rejected_action(exc, conversation, booking, "cancel_reason")

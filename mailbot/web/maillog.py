@@ -69,24 +69,32 @@ def _bounds(rt: Runtime, filters: Filters) -> tuple[datetime | None, datetime | 
     return since, until
 
 
+def _filtered(query: Any, rt: Runtime, filters: Filters, after: int,
+              only: Sequence[int] | None, id_: Any, address: Any, state: Any, at: Any) -> Any:
+    """The admin's filters (address, state, date range) on one direction of the log."""
+    since, until = _bounds(rt, filters)
+    if filters.address:
+        query = query.where(address.ilike(f"%{filters.address.strip()}%"))
+    if filters.state:
+        query = query.where(state == filters.state)
+    if since:
+        query = query.where(at >= since)
+    if until:
+        query = query.where(at < until)
+    if after:
+        query = query.where(id_ > after)
+    if only is not None:
+        query = query.where(id_.in_(only))
+    return query
+
+
 def inbound(session: Session, rt: Runtime, filters: Filters, limit: int, after: int = 0,
             only: Sequence[int] | None = None) -> list[Entry]:
     query = select(InboxMessage.id, InboxMessage.received_at, InboxMessage.from_address,
                    InboxMessage.subject, InboxMessage.state, InboxMessage.reason,
                    InboxMessage.correlation_id, InboxMessage.booking_id)
-    since, until = _bounds(rt, filters)
-    if filters.address:
-        query = query.where(InboxMessage.from_address.ilike(f"%{filters.address.strip()}%"))
-    if filters.state:
-        query = query.where(InboxMessage.state == filters.state)
-    if since:
-        query = query.where(InboxMessage.received_at >= since)
-    if until:
-        query = query.where(InboxMessage.received_at < until)
-    if after:
-        query = query.where(InboxMessage.id > after)
-    if only is not None:
-        query = query.where(InboxMessage.id.in_(only))
+    query = _filtered(query, rt, filters, after, only, InboxMessage.id, InboxMessage.from_address,
+                      InboxMessage.state, InboxMessage.received_at)
     rows = session.execute(query.order_by(InboxMessage.id.desc()).limit(limit)).all()
     return [Entry("in", r.id, r.received_at, r.from_address, r.subject, r.state, r.reason,
                   r.correlation_id, r.booking_id) for r in rows]
@@ -103,19 +111,8 @@ def outbound(session: Session, rt: Runtime, filters: Filters, limit: int, after:
                    OutboxMessage.subject, OutboxMessage.state, OutboxMessage.kind,
                    OutboxMessage.last_error, OutboxMessage.attempts, OutboxMessage.correlation_id,
                    OutboxMessage.booking_id)
-    since, until = _bounds(rt, filters)
-    if filters.address:
-        query = query.where(OutboxMessage.to_address.ilike(f"%{filters.address.strip()}%"))
-    if filters.state:
-        query = query.where(OutboxMessage.state == filters.state)
-    if since:
-        query = query.where(OutboxMessage.created_at >= since)
-    if until:
-        query = query.where(OutboxMessage.created_at < until)
-    if after:
-        query = query.where(OutboxMessage.id > after)
-    if only is not None:
-        query = query.where(OutboxMessage.id.in_(only))
+    query = _filtered(query, rt, filters, after, only, OutboxMessage.id, OutboxMessage.to_address,
+                      OutboxMessage.state, OutboxMessage.created_at)
     rows = session.execute(query.order_by(OutboxMessage.id.desc()).limit(limit)).all()
     return [Entry("out", r.id, r.created_at, r.to_address, r.subject, r.state,
                   _outbound_note(r.kind, r.last_error, r.attempts), r.correlation_id, r.booking_id)
