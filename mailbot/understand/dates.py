@@ -107,6 +107,10 @@ def _patterns(vocab: Vocabulary) -> _Patterns:
     units = "|".join(sorted(vocab.duration_units, key=len, reverse=True))
     # A written date starts with its first digit `f` (consumed first, so that the regex engine
     # can skip straight to digits); the groups hold the digits after it.
+    # holiday names that start with a day ("2. Weihnachtsfeiertag"): that day is no date
+    numbered_holidays = "|".join(sorted(
+        (re.escape(n.split(" ", 1)[1]) for n in vocab.holiday_names if n[:1].isdigit() and " " in n),
+        key=len, reverse=True)) or "(?!)"
     tokens = re.compile(
         r"(?P<f>\d)(?<![\d.,:]\d)(?:"
         r"(?P<iy>\d{3})-(?P<im>\d{1,2})-(?P<id>\d{1,2})(?!\d)"
@@ -117,7 +121,7 @@ def _patterns(vocab: Vocabulary) -> _Patterns:
         r"(?:,?\s*(?P<wy>(?:19|20)\d{2})(?!\d))?"
         rf"|(?P<bd>\d?)(?:ten|ter|sten|ste)?(?=\s*(?:-|bis|to|until|till)\s*"
         rf"(?:zum\s+|the\s+)?\d{{1,2}}(?:\.|ten|ter|sten|ste)?\s*(?:{month})(?![a-zäöüß]))"
-        r"|(?P<dd>\d?)\.(?!\s?\d)"
+        rf"|(?P<dd>\d?)\.(?!\s?\d)(?!\s*(?:{numbered_holidays})(?![\w-]))"  # "2. Weihnachtstag"
         r")",
         FLAGS,
     )
@@ -419,6 +423,12 @@ def _named(text: str, today: date, pats: _Patterns, vocab: Vocabulary) -> list[_
             # "von Fronleichnam bis Sonntag": from the holiday to the next such weekday
             weekday = vocab.weekdays[until.group("w").lower()]
             last = first + timedelta(days=(weekday - first.weekday()) % 7)
+        lead = pats.lead.search(text, max(0, m.start("name") - 30), m.start("name"))
+        if lead and lead.group("lead") == "bis" and found and found[-1].kind == "named" \
+                and found[-1].start is not None and found[-1].start < first:
+            # "am 2. Weihnachtsfeiertag anreisen und bis Neujahr bleiben": one stay
+            found[-1] = _Candidate(found[-1].pos, found[-1].start, last, "named")
+            continue
         found.append(_Candidate(m.start(), first, last, "named"))
     wholes = pats.whole_month.finditer(text) if _WHOLE.search(text) else ()
     for m in wholes:

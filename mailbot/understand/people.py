@@ -17,6 +17,7 @@ class _Patterns:
     we_n: re.Pattern[str]
     swap: re.Pattern[str]
     times: re.Pattern[str]
+    labelled: re.Pattern[str]
     self_word: re.Pattern[str]
     relation_word: re.Pattern[str]  # a relative at the start of a clause
     relation_first: re.Pattern[str]  # … or of the text
@@ -56,8 +57,12 @@ def _patterns(vocab: Vocabulary) -> _Patterns:
     relatives = _alternation_of(vocab.relations)
     relation_word = re.compile(rf"[:(\n][^\w&+:(\n]*(?P<r>{relatives})(?![\w&+])")
     relation_first = re.compile(rf"[^\w&+:(\n]*(?P<r>{relatives})(?![\w&+])")
-    return _Patterns(counted, collective, we_are, we_n, swap, times, self_word, relation_word,
-                     relation_first)
+    labelled = re.compile(
+        r"(?<![\w-])(?:personenzahl|personenanzahl|anzahl\s+(?:der\s+)?(?:personen|gäste|leute)"
+        rf"|anzahl|personen|gäste|teilnehmer)\s*:\s*(?P<n>{number})(?![\w,-])"
+        rf"(?!\s*{adjectives}(?:{vocab.not_people_alt}|{vocab.people_alt})(?![\w]))", FLAGS)
+    return _Patterns(counted, collective, we_are, we_n, swap, times, labelled, self_word,
+                     relation_word, relation_first)
 
 
 def _alternation_of(words: frozenset[str]) -> str:
@@ -296,6 +301,11 @@ def party_size(text: str, vocab: Vocabulary) -> int | None:
     totals = [c for c in counts if _TOTAL.match(c[3])]
     if totals:
         return totals[0][2] + extra
+    labelled = pats.labelled.search(text)
+    if labelled:  # "Personenzahl: 6"
+        n = _value(labelled.group("n"), vocab)
+        if n:
+            return n + extra
     said = pats.we_are.search(text)
     if said:
         n = _value(said.group("n"), vocab)
@@ -431,4 +441,17 @@ def closing_name(reply: str, vocab: Vocabulary) -> tuple[str | None, int | None]
         if name and not vocab.intents_at_start["approve"].match(fold(last)) and not \
                 vocab.intents_at_start["deny"].match(fold(last)):
             return name, nonempty[-1]
+    # A closing that ends the last sentence ("… Wären zu zweit. Grüße Tom"): the name only,
+    # the line stays what was said. Thanks are not a closing here ("Danke Inge" thanks her).
+    tail = _SENTENCE_END.split(last)[-1]
+    m = vocab.greetings.match(fold(tail))
+    if m and tail != last and not _THANKS.match(fold(tail)):
+        signed = tail[m.end():].split()
+        if 1 <= len(signed) <= 2 and signed[0][:1].isupper() and \
+                signed[0].lower() not in _NOT_BEFORE_NAME:  # not "Grüße aus Berlin"
+            return _looks_like_name_line(" ".join(signed), vocab), None
     return None, None
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+_THANKS = re.compile(r"\s*(?:danke|vielen\s+dank|besten\s+dank|herzlichen\s+dank|merci|thank)")

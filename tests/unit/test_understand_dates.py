@@ -139,3 +139,8 @@ def test_a_shift_is_not_the_length_of_the_stay() -> None:
 def test_a_date_something_else_ends_on_is_not_the_stay() -> None:
     text = "Wir hätten gern Weihnachten das Haus, die günstigen Tickets sind ab dem 1.12. weg."
     assert _stay(text) == ("2026-12-24", "2026-12-26")
+
+
+def test_second_christmas_day_to_new_year() -> None:
+    text = "Wir würden gerne am 2. Weihnachtsfeiertag anreisen und bis Neujahr bleiben, zu viert."
+    assert _stay(text) == ("2026-12-26", "2027-01-01")

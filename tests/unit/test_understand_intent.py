@@ -91,6 +91,7 @@ def test_auto_reply_and_newsletters_are_unknown_without_name() -> None:
     ("Zur Info: das Paket mit den Handtüchern kommt am Montag.", "unknown"),
     ("Sorry, aber da geht es nicht – wir renovieren.", "deny"),
     ("Was ist eigentlich mit meiner Anfrage?", "status"), ("Und? Schon entschieden?", "status"),
+    ("Da bin ich leider dagegen, weil das Dach repariert wird.", "deny"),
 ])
 def test_intent_other_ways(text: str, intent: str) -> None:
     assert _parse(text)["intent"] == intent

@@ -58,6 +58,7 @@ def test_first_name_from_closing_else_display_name(body: str, sender: str,
     ("vom 3. bis 5. März nur mein Mann und ich, die Kinder bleiben daheim", 2),
     ("Ist vom 3. bis 5. März frei? Wären 3.", 3),
     ("vom 3. bis 5. März: 2 Erwachsene, 1 Kind, 1 Baby", 4),
+    ("Wir möchten gern 3.–5. März. Personenzahl: 6.", 6),
 ])
 def test_party_size_other_ways(text: str, size: int) -> None:
     assert _parse(text)["party_size"] == size
@@ -66,6 +67,9 @@ def test_party_size_other_ways(text: str, size: int) -> None:
 @pytest.mark.parametrize(("body", "sender", "name"), [
     ("Vom 3. bis 5. März bitte.\n\nGruß\nM.", "Markus Weber <m@example.de>", "Markus"),
     ("Vom 3. bis 5. März bitte.\n\nBussi, Vroni", "Veronika Huber <v@example.de>", "Vroni"),
+    ("Habt ihr vom 3. bis 5. März was frei? Grüße Tom", "t@example.de", "Tom"),
+    ("Habt ihr vom 3. bis 5. März was frei? Grüße aus Berlin", "Anna Roth <a@example.de>",
+     "Anna"),
 ])
 def test_first_name_initial_and_dialect_closing(body: str, sender: str, name: str) -> None:
     assert _parse(body, sender)["first_name"] == name
