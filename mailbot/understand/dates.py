@@ -401,10 +401,10 @@ def _next_weekday(today: date, weekday: int, strictly_after: bool = True) -> dat
     return today + timedelta(days=ahead)
 
 
-def _named(text: str, today: date, pats: _Patterns, vocab: Vocabulary) -> list[_Candidate]:
+def _named(text: str, today: date, pats: _Patterns, vocab: Vocabulary,
+           vague: list[tuple[int, int]]) -> list[_Candidate]:
     """Holidays, whole months, weekends and weekday ranges ("kommenden Freitag bis Sonntag")."""
     found: list[_Candidate] = []
-    vague = [m.span() for m in vocab.vague.finditer(text)]
     holidays = pats.holiday.finditer(text) if pats.holiday_stems.search(text) else ()
     for m in holidays:
         holiday = vocab.holiday_names.get(re.sub(r"\s+", " ", m.group("name").lower()))
@@ -582,7 +582,8 @@ def find_stay(text: str, today: date, vocab: Vocabulary, *, newest: bool = False
         pick = ranges[-1] if newest else ranges[0]
         return Stay(pick.start, pick.end)
     singles = [c for c in candidates if c.kind == "single"]
-    named = _named(masked, today, pats, vocab)
+    vagues = list(vocab.vague.finditer(masked))
+    named = _named(masked, today, pats, vocab, [m.span() for m in vagues])
     spans = [c for c in named if c.kind == "named"]
     if spans and not singles:
         pick = spans[-1] if newest else spans[0]
@@ -615,7 +616,7 @@ def find_stay(text: str, today: date, vocab: Vocabulary, *, newest: bool = False
     if spans or weekends:
         pick = (spans or weekends)[0]
         return Stay(pick.start, pick.end)
-    vague = vocab.vague.search(masked)
+    vague = vagues[0] if vagues else None
     if vague:
         phrase = _plain_dashes(text[vague.start():vague.end()])  # as written, not folded
         return Stay(None, None, re.sub(r"\s+", " ", phrase.strip()))
