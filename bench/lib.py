@@ -88,9 +88,19 @@ def machine() -> dict[str, str]:
                 mem = f"{int(line.split()[1]) // 1024} MiB"
     except OSError:
         pass
-    return {"nproc": str(os.cpu_count()), "cpu": model, "memory": mem,
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    return {"nproc": str(os.cpu_count()), "cpu": model, "memory": mem, "loadavg_at_start": load,
             "python": sys.version.split()[0],
             "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")}
+
+
+def exit_on_sigterm() -> None:
+    """SIGTERM (e.g. from `timeout`) unwinds like Ctrl-C, so the service and the database
+    are cleaned up."""
+    def _raise(signum: int, frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, _raise)
 
 
 def rss_kib(pid: int) -> int:
