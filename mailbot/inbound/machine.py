@@ -59,7 +59,10 @@ def classify(settings: Settings, raw: bytes, decoded: Decoded, known_own_id: boo
     """Why this message is not from a person, or None when it may be.
 
     `known_own_id`: the Message-ID is one we generated (looked up by the caller)."""
-    message = email.message_from_bytes(raw)
+    try:
+        message = email.message_from_bytes(raw)
+    except RecursionError:  # multiparts nested deeper than the stdlib parser can walk
+        message = HeaderParser().parsestr(raw.decode("ascii", "surrogateescape"))
     for check in (_own, _loop, _bounce, _auto_reply, _mailing_list):
         found = check(settings, message, decoded, known_own_id)
         if found is not None:
