@@ -3,6 +3,7 @@ with a controllable clock, and the house rules of rules/house.toml."""
 
 from __future__ import annotations
 
+import atexit
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -38,6 +39,7 @@ class Clock:
 def _postgres_url() -> str:
     if "url" not in _template:
         template_url = postgres.create_database()
+        atexit.register(postgres.drop_database, template_url)
         migrate(template_url)
         _template["url"] = template_url
     return postgres.create_database(template=_template["url"].rsplit("/", 1)[1])
