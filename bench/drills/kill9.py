@@ -1,11 +1,13 @@
 """Drill: kill -9 of `mailbot serve` every few seconds during a burst.
 
 Clients retry like a real MTA (4xx and lost connections are tried again, with back-off).
-After the burst the service runs undisturbed until inbox and outbox are settled, then:
+The kills go on until the inbox is worked through (or --max-kills), so they also land while
+messages are being processed and mails are being written. Then the service runs undisturbed
+until inbox and outbox are settled, and:
 - every message that got a 250 is stored exactly once (its Message-ID once in the inbox),
   reached a final state, and was handled once (no recipient got the same kind of mail twice
   for one inbound message; one booking per request);
-- every outbox row is sent, and the Maildir holds exactly one file per sent row (the file is
+- every outbox row is sent within --outbox-wait seconds, and the Maildir holds exactly one file per sent row (the file is
   named by the idempotency key, so a second delivery would need a second key), and no two
   files carry the same Message-ID.
 
@@ -60,7 +62,7 @@ def build(count: int, slots: lib.Slots, service: lib.Service, rng: random.Random
 
 def run(kind: str, messages: int, interval: float, max_kills: int, seed: int,
         timeout: float, concurrency: int = 16, keep: bool = False, outbox_wait: float = 120.0,
-        wait_leases: bool = False) -> int:
+        wait_leases: bool = False, through_processing: bool = True) -> int:
     checks = lib.Checks(f"kill -9 drill on {kind}: {messages} messages, a kill every ~{interval} s")
     rng = random.Random(seed)
     with lib.served(kind, f"kill9-{kind}", keep=keep) as (service, db):
@@ -80,6 +82,11 @@ def run(kind: str, messages: int, interval: float, max_kills: int, seed: int,
         thread.start()
         deliveries = lib.send(service.smtp_port, mix, concurrency=concurrency,
                               policy=lib.RetryPolicy(max_attempts=200), time_limit=timeout)
+        if through_processing:  # go on killing while the inbox is being worked through
+            ends = time.monotonic() + timeout
+            while (thread.is_alive() and time.monotonic() < ends
+                   and db.states("inbox_messages").get("received", 0) > 0):
+                time.sleep(0.5)
         stop.set()
         thread.join(60)
         if not service.alive():
@@ -174,11 +181,15 @@ def main(argv: list[str] | None = None) -> int:
                         help="seconds the outbox may take to drain after the last kill")
     parser.add_argument("--wait-leases", action="store_true",
                         help="also wait for the leases of rows a killed process had claimed")
+    parser.add_argument("--only-while-sending", action="store_true",
+                        help="stop killing once every message is acknowledged (default: go on "
+                             "until the inbox is processed)")
     parser.add_argument("--keep", action="store_true")
     args = parser.parse_args(argv)
     lib.exit_on_sigterm()
     return run(args.db, args.messages, args.interval, args.max_kills, args.seed, args.timeout,
-               args.concurrency, args.keep, args.outbox_wait, args.wait_leases)
+               args.concurrency, args.keep, args.outbox_wait, args.wait_leases,
+               not args.only_while_sending)
 
 
 if __name__ == "__main__":
