@@ -145,7 +145,7 @@ def header_injection(rng: random.Random, n: int) -> lib.Outgoing:
         raw = (f"From: Haus <{TO}>{CRLF}Reply-To: {VICTIM}{CRLF}To: {TO}{CRLF}Subject: loop{CRLF}"
                f"Message-ID: <fuzz-{n}@loop>{CRLF}{CRLF}{body}")
     elif variant == 3:  # Reply-To with hundreds of addresses
-        many = ", ".join(f"v{k}@evil.example" for k in range(300))
+        many = f",{CRLF} ".join(f"v{k}@evil.example" for k in range(300))
         raw = _headers(rng, n, f"Reply-To: {many}{CRLF}{CRLF}") + body
     elif variant == 4:  # a reply key that is not ours, and a forged approver
         raw = (f"From: Ingeborg <ingeborg@example.org>{CRLF}"
@@ -156,7 +156,8 @@ def header_injection(rng: random.Random, n: int) -> lib.Outgoing:
         return _out(raw, n, "header_injection", [f"buchung+deadbeef.x@{lib.MAIL_DOMAIN}"])
     else:  # Message-ID and other headers full of junk
         raw = (f"From: {_sender(n)}{CRLF}To: {TO}{CRLF}Subject: {'=?' * 500}{CRLF}"
-               f"Message-ID: <a b c\t{n}>>>{CRLF}In-Reply-To: <<<{CRLF}References: {'<r@x> ' * 2000}{CRLF}"
+               f"Message-ID: <a b c\t{n}>>>{CRLF}In-Reply-To: <<<{CRLF}"
+               f"References: {('<r@x>' + CRLF + ' ') * 2000}x{CRLF}"
                f"Content-Type: text/plain; charset=\"{'u' * 3000}\"{CRLF}{CRLF}{body}")
     return _out(raw, n, "header_injection")
 
@@ -204,7 +205,7 @@ def zip_bomb(rng: random.Random, n: int) -> lib.Outgoing:
 
 def huge_recipients(rng: random.Random, n: int) -> lib.Outgoing:
     count = rng.choice((500, 2000, 5000))
-    to = ", ".join(f"person{k}@gaeste.example" for k in range(count))
+    to = f",{CRLF} ".join(f"person{k}@gaeste.example" for k in range(count))
     raw = (f"From: {_sender(n)}{CRLF}To: {TO}, {to}{CRLF}Cc: {to}{CRLF}Subject: an alle{CRLF}"
            f"Message-ID: <fuzz-{n}@many>{CRLF}{CRLF}{_request_text(rng)}{CRLF}")
     rcpts = [TO] + [f"buchung+{k}@{lib.MAIL_DOMAIN}" for k in range(50)] + \
@@ -216,13 +217,13 @@ def huge_recipients(rng: random.Random, n: int) -> lib.Outgoing:
 def endless_quoting(rng: random.Random, n: int) -> lib.Outgoing:
     variant = rng.randrange(3)
     if variant == 0:  # quote depth in the thousands
-        body = CRLF.join(">" * k + " vom 3. bis 6. August" for k in range(1, 3000))
+        body = CRLF.join(">" * (k % 400) + " vom 3. bis 6. August" for k in range(1, 1200))
     elif variant == 1:  # thousands of quote headers
-        body = CRLF.join(f"Am 1.1.2026 schrieb X{k} <x{k}@y.example>:{CRLF}> JA" for k in range(5000))
+        body = CRLF.join(f"Am 1.1.2026 schrieb X{k} <x{k}@y.example>:{CRLF}> JA" for k in range(3000))
     else:  # Outlook headers nested forever
         block = (f"-----Ursprüngliche Nachricht-----{CRLF}Von: a{CRLF}Gesendet: b{CRLF}"
                  f"An: c{CRLF}Betreff: d{CRLF}")
-        body = "NEIN" + CRLF + block * 3000
+        body = "NEIN" + CRLF + block * 2000
     return _out(_headers(rng, n, CRLF) + body + CRLF, n, "endless_quoting")
 
 
@@ -243,12 +244,13 @@ def garbage(rng: random.Random, n: int) -> lib.Outgoing:
 def odd_unicode(rng: random.Random, n: int) -> lib.Outgoing:
     alphabet = ("\u202e", "\u200b", "\ufeff", "🏠", "👨‍👩‍👧‍👦", "ﷺ", "Z̷̧̛a̸l̶g̴o", "𝔄𝔫𝔫𝔞", "İı", "ß", "\U0010ffff")
     text = "".join(rng.choice(alphabet) for _ in range(rng.randrange(10, 2000)))
+    lines = CRLF.join(text[k:k + 120] for k in range(0, len(text), 120))
     name = "".join(rng.choice(alphabet) for _ in range(8))
     raw = (f"From: =?utf-8?B?{base64.b64encode(name.encode()).decode()}?= <{_sender(n)}>{CRLF}To: {TO}{CRLF}"
-           f"Subject: =?utf-8?B?{base64.b64encode(text[:200].encode()).decode()}?={CRLF}"
+           f"Subject: =?utf-8?B?{base64.b64encode(text[:40].encode()).decode()}?={CRLF}"
            f"Message-ID: <fuzz-{n}@uni>{CRLF}MIME-Version: 1.0{CRLF}"
            f"Content-Type: text/plain; charset=utf-8{CRLF}Content-Transfer-Encoding: 8bit{CRLF}{CRLF}"
-           f"vom 3. bis {text} 6. August{CRLF}")
+           f"vom 3. bis {lines} 6. August{CRLF}")
     return _out(raw, n, "odd_unicode")
 
 
@@ -270,10 +272,26 @@ def generate(count: int, seed: int) -> list[lib.Outgoing]:
     return out
 
 
-def pipe_ingest(service: lib.Service, raw: bytes) -> int:
-    done = subprocess.run([str(lib.VENV_BIN / "mailbot"), "ingest", "-"], input=raw, cwd=service.workdir,
-                          env=service.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=120)
-    return done.returncode
+def pipe_ingest(service: lib.Service, messages: list[bytes]) -> Counter[int]:
+    """What `mailbot ingest` does for each message, in one process (starting the command
+    once per message would take most of the drill)."""
+    code = ("import sys, json\nfrom mailbot.config import Settings\nfrom mailbot.runtime import Runtime\n"
+            "from mailbot.inbound.ingest import ingest\n"
+            "rt = Runtime.from_settings(Settings.from_env())\n"
+            "codes = [ingest(rt, open(p, 'rb').read()) for p in sys.argv[1:]]\n"
+            "print(json.dumps(codes))\n")
+    folder = service.workdir / "pipe"
+    folder.mkdir(exist_ok=True)
+    paths = []
+    for k, raw in enumerate(messages):
+        path = folder / f"{k}.eml"
+        path.write_bytes(raw)
+        paths.append(str(path))
+    if not paths:
+        return Counter()
+    done = subprocess.run([str(lib.VENV_BIN / "python"), "-c", code, *paths], cwd=service.workdir,
+                          env=service.env, capture_output=True, text=True, timeout=1800, check=True)
+    return Counter(json.loads(done.stdout.strip().splitlines()[-1]))
 
 
 def _headers_of(value: object) -> dict[str, str]:
@@ -326,7 +344,7 @@ def run(kind: str, count: int, seed: int, rss_limit_mib: int, timeout: float, ke
                 checks.note(f"   {n} × {reason}")
             # what the SMTP edge refused only for its line length goes through the pipe
             piped = [d for d in refused if "Line too long" in str(d.final)]
-            codes = Counter(pipe_ingest(service, d.outgoing.data) for d in piped)
+            codes = pipe_ingest(service, [d.outgoing.data for d in piped])
             checks.note(f"{len(piped)} refused for line length went in through `mailbot ingest`: "
                         f"exit codes {dict(codes)}")
             stored_expected = sum(1 for d in deliveries if d.accepted) + codes.get(0, 0)

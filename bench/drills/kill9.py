@@ -7,9 +7,9 @@ until inbox and outbox are settled, and:
 - every message that got a 250 is stored exactly once (its Message-ID once in the inbox),
   reached a final state, and was handled once (no recipient got the same kind of mail twice
   for one inbound message; one booking per request);
-- every outbox row is sent within --outbox-wait seconds, and the Maildir holds exactly one file per sent row (the file is
-  named by the idempotency key, so a second delivery would need a second key), and no two
-  files carry the same Message-ID.
+- every outbox row is sent within --outbox-wait seconds, and the Maildir holds exactly one
+  file per sent row (the file is named by the idempotency key, so a second delivery would
+  need a second key), and no two files carry the same Message-ID.
 
     .venv/bin/python -m bench.drills.kill9 --db postgres --messages 2000
 """
