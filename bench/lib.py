@@ -238,6 +238,14 @@ def as_utc(value: Any) -> datetime | None:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+def utc(value: Any) -> datetime:
+    """`as_utc` for a value that is known to be there."""
+    found = as_utc(value)
+    if found is None:
+        raise ValueError("no timestamp")
+    return found
+
+
 # ---------------------------------------------------------------- the service
 
 class Service:

@@ -374,7 +374,7 @@ def run(kind: str, count: int, seed: int, rss_limit_mib: int, timeout: float, ke
                      f"{len(no_reason)} without, e.g. {no_reason[:5]}")
         slowest = db.rows("SELECT id, size, reason, processed_at, received_at FROM inbox_messages "
                           "WHERE processed_at IS NOT NULL")
-        durations = sorted(((lib.as_utc(r.processed_at) - lib.as_utc(r.received_at)).total_seconds(), r.id,
+        durations = sorted(((lib.utc(r.processed_at) - lib.utc(r.received_at)).total_seconds(), r.id,
                             r.size, r.reason) for r in slowest)[-3:]
         checks.note(f"slowest from stored to processed (s, id, bytes, reason): "
                     f"{[(round(d, 2), i, s, r) for d, i, s, r in durations]}")

@@ -100,14 +100,14 @@ def run(kind: str, messages: int, interval: float, max_kills: int, seed: int,
         if wait_leases:
             lease_end = db.scalar("SELECT max(next_attempt_at) FROM outbox_messages WHERE state = 'sending'")
             if lease_end is not None:
-                outbox_wait = max(outbox_wait, lib.as_utc(lease_end).timestamp() - time.time() + 30)
+                outbox_wait = max(outbox_wait, lib.utc(lease_end).timestamp() - time.time() + 30)
         drained = db.settle(len(seeds) + messages, outbox_wait, outbox=True)
         stranded = db.rows("SELECT count(*), min(next_attempt_at), max(next_attempt_at) "
                            "FROM outbox_messages WHERE state = 'sending'")[0]
         checks.check(drained, f"the outbox drained within {outbox_wait:.0f} s after the last kill",
                      f"outbox {dict(db.states('outbox_messages'))}"
                      + (f"; {stranded[0]} rows claimed by a killed process wait for their lease "
-                        f"to end ({lib.as_utc(stranded[1]):%H:%M:%S}–{lib.as_utc(stranded[2]):%H:%M:%S} "
+                        f"to end ({lib.utc(stranded[1]):%H:%M:%S}–{lib.utc(stranded[2]):%H:%M:%S} "
                         f"UTC, now {time.strftime('%H:%M:%S', time.gmtime(last_kill))})"
                         if stranded[0] else ""))
         failures = verify(checks, db, service, deliveries, len(seeds))

@@ -41,11 +41,13 @@ def one_round(checks: lib.Checks, service: lib.Service, db: lib.Db, slots: lib.S
     sent = lib.send(service.smtp_port, [request])
     db.settle(before + 1, timeout, outbox=True)
     row = lib.inbox_by_correlation(db).get(sent[0].queued_as or "")
-    if not checks.check(row is not None and row.booking_id is not None,
-                        f"round {n}: the request made a booking", str(row and row.reason)):
+    if row is None or row.booking_id is None:
+        checks.check(False, f"round {n}: the request made a booking", str(row and row.reason))
         return
+    checks.check(True, f"round {n}: the request made a booking", str(row.reason))
     booking_id = row.booking_id
-    asks = [m for m in lib.read_sent(service, {"request_submitted"}) if m.correlation == row.correlation_id]
+    asks = [m for m in lib.read_sent(service, {"request_submitted"})
+            if m.correlation == row.correlation_id]
     checks.check(len(asks) == 3, f"round {n}: three approvers were asked", f"{len(asks)} mails")
     storm = []
     for k in range(replies):
