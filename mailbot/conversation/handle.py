@@ -35,7 +35,7 @@ from mailbot.outbound import outbox
 from mailbot.outbound.render import date_range
 from mailbot.runtime import Cause, Runtime
 from mailbot.store import queries
-from mailbot.store.tables import Conversation, InboxMessage, Person
+from mailbot.store.tables import Conversation, InboxMessage, OutboxMessage, Person
 from mailbot.understand import Decoded, Interpretation, dates, intent, people
 from mailbot.understand.vocabulary import vocabulary
 from mailbot.web import links
@@ -528,7 +528,7 @@ class _Turn:
             # A bare "NEIN" again is no reason; anything else the approver writes is.
             reason = it.comment if it.intent == "deny" else self.spoken()
             self.deny(conversation, booking, reason)
-        elif awaiting == "deny_confirm" and approver:
+        elif awaiting == "deny_confirm" and approver and self.answers_last_question(conversation):
             if it.intent == "approve":
                 self.deny(conversation, booking, draft.get("reason"), confirmed=True)
             else:
@@ -536,7 +536,7 @@ class _Turn:
         elif awaiting == "cancel_reason" and requester and it.intent != "approve":
             reason = it.comment if it.intent == "cancel" else self.spoken()
             self.cancel(conversation, booking, reason)
-        elif awaiting == "cancel_confirm" and requester:
+        elif awaiting == "cancel_confirm" and requester and self.answers_last_question(conversation):
             if it.intent == "approve":
                 self.cancel(conversation, booking, draft.get("reason"), confirmed=True)
             else:
@@ -567,6 +567,19 @@ class _Turn:
             self.rejected(rj.NotPermitted(it.intent), conversation, booking)
         else:
             self.help(conversation, booking)
+
+    def answers_last_question(self, conversation: Conversation) -> bool:
+        """A JA confirms a deny or cancel only when it answers the question mail itself (or
+        names no mail at all): a late JA to the original request mail is not a confirmation."""
+        named = {ref for ref in (self.decoded.in_reply_to, *self.decoded.references) if ref}
+        if not named:
+            return True
+        question = self.session.scalar(
+            select(OutboxMessage.message_id)
+            .where(OutboxMessage.conversation_id == conversation.id,
+                   OutboxMessage.kind == "question_confirm")
+            .order_by(OutboxMessage.id.desc()).limit(1))
+        return question in named
 
     def _done(self, conversation: Conversation, reason: str, note: str) -> None:
         conversation.awaiting, conversation.draft = None, None

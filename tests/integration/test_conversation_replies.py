@@ -115,6 +115,18 @@ def test_br004_deny_of_a_confirmed_booking_needs_a_ja(mail: Mailbox) -> None:
     assert {m.to_address for m in mail.outbox(kind="booking_denied")} == {ANNA, *APPROVERS}
 
 
+def test_br024_a_late_ja_to_the_request_mail_does_not_confirm_a_pending_deny(mail: Mailbox) -> None:
+    booking_id = request(mail)
+    first_request = mail.last(GELI, "request_submitted")
+    approve_all(mail)
+    mail.reply(GELI, mail.last(GELI, "booking_confirmed"), "NEIN, weil das Dach undicht ist.")
+    late = mail.reply(GELI, first_request, "JA")  # an old answer to the request mail
+    assert late.reason != "denied"
+    assert mail.booking(booking_id).state == State.CONFIRMED
+    assert mail.outbox(kind="booking_denied") == []
+    assert "bestätigt" in mail.last(GELI).text_body  # "Schon erledigt: bereits bestätigt"
+
+
 def test_deny_confirmation_answered_nein_changes_nothing(mail: Mailbox) -> None:
     booking_id = request(mail)
     approve_all(mail)
