@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import socket
 from datetime import timedelta
 
 from sqlalchemy import select, update
@@ -47,6 +48,7 @@ def _claim(rt: Runtime, limit: int, timeout: float) -> list[Outgoing]:
             row.state = SENDING
             row.attempts += 1
             row.next_attempt_at = lease_until
+            row.claimed_by = instance(rt)
         return [Outgoing.of(row) for row in rows]
 
     with rt.store.reading() as session:  # cheap look first: an idle poll takes no write lock
@@ -146,9 +148,30 @@ def resend(rt: Runtime, outbox_id: int) -> bool:
     return rt.store.run(work)
 
 
+def instance(rt: Runtime) -> str:
+    """This service instance: the host and its SMTP port (stable across restarts)."""
+    return f"{socket.gethostname()}:{rt.settings.smtp_listen}"
+
+
+def take_back_claims(rt: Runtime) -> int:
+    """After a crash, the mails this instance had in hand are due again at once instead of
+    waiting for their lease; their idempotency keys keep a second send from delivering twice."""
+    def work(session: Session) -> int:
+        result = session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.state == SENDING, OutboxMessage.claimed_by == instance(rt))
+            .values(state=RETRYING, next_attempt_at=rt.now(), claimed_by=None))
+        return int(getattr(result, "rowcount", 0) or 0)
+    taken = rt.store.run(work)
+    if taken:
+        log.warning("outbox: took back %s mails claimed before a restart", taken)
+    return taken
+
+
 async def run(rt: Runtime, stop: asyncio.Event, poll: float = 0.1,
               transport: Transport | None = None) -> None:
     """Send until `stop` is set; new rows are picked up within about `poll` seconds."""
+    await asyncio.to_thread(take_back_claims, rt)
     active = transport if transport is not None else await asyncio.to_thread(
         from_settings, rt.settings, TIMEOUT)
     try:

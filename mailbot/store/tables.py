@@ -167,6 +167,7 @@ class OutboxMessage(Model):
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     last_error: Mapped[str | None] = mapped_column(Text)
     provider_id: Mapped[str | None] = mapped_column(String(200))
+    claimed_by: Mapped[str | None] = mapped_column(String(200))  # the instance sending it now
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     booking_id: Mapped[int | None] = mapped_column(Integer, index=True)

@@ -62,7 +62,7 @@ def test_mailbot_migrate_on_an_empty_postgres_database() -> None:
         assert result.returncode == 0, result.stderr
         engine = create_engine(_normalize(url))
         with engine.connect() as connection:
-            assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0001"
+            assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0002"
         engine.dispose()
     finally:
         postgres.drop_database(url)

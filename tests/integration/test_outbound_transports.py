@@ -219,3 +219,14 @@ def test_the_worker_loop_ends_when_asked_to_stop(rt: Runtime) -> None:
     stop = asyncio.Event()
     stop.set()
     asyncio.run(worker.run(rt, stop))  # returns at once when asked to stop
+
+
+def test_a_restarted_instance_sends_the_mails_it_had_in_hand_at_once_and_once(rt: Runtime) -> None:
+    request_booking(rt)
+    claimed = worker._claim(rt, 100, worker.TIMEOUT)  # the process dies right after this claim
+    assert len(claimed) == 4 and {r.state for r in rows(rt)} == {"sending"}
+    assert worker.send_due(rt) == 0  # another worker must not touch rows whose lease runs
+    assert worker.take_back_claims(rt) == 4  # the restarted instance, before its first round
+    assert worker.send_due(rt) == 4
+    assert {r.state for r in rows(rt)} == {"sent"}
+    assert len(mailbox.Maildir(Path(rt.settings.maildir), factory=None, create=False)) == 4
