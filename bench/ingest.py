@@ -183,14 +183,14 @@ def run_phase(name: str, service: lib.Service, db: lib.Db, messages: list[lib.Ou
     spy = None
     if profile is not None:
         spy = start_profile(service.pid, profile)
-    cpu_before = lib.cpu_seconds(service.pid)
+    cpu_before = sum(lib.cpu_seconds(pid) for pid in service.pids())
     started = time.time()
     deliveries = lib.send(service.smtp_port, messages, concurrency=concurrency, rate=rate,
                           time_limit=settle_timeout)
     send_seconds = time.time() - started
     settled = db.settle(expected, settle_timeout, outbox=False)
     processed_seconds = time.time() - started
-    cpu_processed = lib.cpu_seconds(service.pid) - cpu_before
+    cpu_processed = sum(lib.cpu_seconds(pid) for pid in service.pids()) - cpu_before
     drained = db.settle(expected, settle_timeout, outbox=True)
     drained_seconds = time.time() - started
     if spy is not None:
@@ -203,7 +203,7 @@ def run_phase(name: str, service: lib.Service, db: lib.Db, messages: list[lib.Ou
         "outbox_drained_seconds": round(drained_seconds, 2),
         "end_to_end_incl_sending_per_s": round(len(messages) / drained_seconds, 1),
         "server_cpu_s_per_msg_to_processed": round(cpu_processed / max(len(messages), 1) * 1000, 2),
-        "server_rss_mib": round(lib.rss_kib(service.pid) / 1024, 1),
+        "server_rss_mib": round(sum(lib.rss_kib(pid) for pid in service.pids()) / 1024, 1),
         "outbox_rows": outbox_kinds(db, before_inbox),
     })
     print(f"  {name}: {result['accepted']}/{result['sent']} accepted, "
@@ -292,7 +292,8 @@ def bench_database(kind: str, args: argparse.Namespace) -> dict[str, Any]:
     print(f"[{kind}] starting mailbot serve on a fresh database", flush=True)
     rate_count = int(args.rate * args.rate_seconds)
     total = rate_count + args.messages
-    with lib.served(kind, f"ingest-{kind}", keep=args.keep) as (service, db):
+    workers = args.workers if kind == "postgres" else 0
+    with lib.served(kind, f"ingest-{kind}", keep=args.keep, workers=workers) as (service, db):
         slots = lib.Slots()
         seeds = min(seeds_needed(total), args.max_seeds)
         print(f"[{kind}] seeding {seeds} requests", flush=True)
@@ -336,6 +337,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--db", default="sqlite,postgres", help="comma list: sqlite, postgres")
     parser.add_argument("--messages", type=int, default=3000, help="burst size (0: no burst)")
     parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--workers", type=int, default=0,
+                        help="extra `mailbot work` processes beside serve (PostgreSQL only)")
     parser.add_argument("--rate", type=float, default=50.0, help="fixed-rate run, msg/s")
     parser.add_argument("--rate-seconds", type=float, default=30.0, help="0: no fixed-rate run")
     parser.add_argument("--max-seeds", type=int, default=2000)

@@ -252,8 +252,10 @@ class Service:
     """`mailbot serve` as a child process, on free loopback ports, logging to a file."""
 
     def __init__(self, workdir: Path, database_url: str, transport: str = "maildir",
-                 env: dict[str, str] | None = None, rules: Path = RULES) -> None:
+                 env: dict[str, str] | None = None, rules: Path = RULES, workers: int = 0) -> None:
         self.workdir = workdir
+        self.workers = workers  # extra `mailbot work` processes (PostgreSQL)
+        self.worker_processes: list[subprocess.Popen[bytes]] = []
         self.maildir = workdir / "outbox"
         self.smtp_port = free_port()
         self.web_port = free_port()
@@ -299,6 +301,15 @@ class Service:
                 raise RuntimeError(f"mailbot serve did not answer SMTP within {timeout} s; "
                                    f"see {self.log_path}:\n{self.tail()}")
             time.sleep(0.05)
+        while len(self.worker_processes) < self.workers:
+            with self.log_path.open("ab") as log:
+                self.worker_processes.append(subprocess.Popen(
+                    [str(VENV_BIN / "mailbot"), "work"], cwd=self.workdir, env=self.env,
+                    stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL))
+
+    def pids(self) -> list[int]:
+        """serve and its extra workers."""
+        return [self.pid, *(p.pid for p in self.worker_processes if p.poll() is None)]
 
     def alive(self) -> bool:
         return self.process is not None and self.process.poll() is None
@@ -310,6 +321,14 @@ class Service:
             self.process.wait(10)
 
     def stop(self, timeout: float = 20.0) -> None:
+        for worker in self.worker_processes:
+            worker.terminate()
+        for worker in self.worker_processes:
+            try:
+                worker.wait(timeout)
+            except subprocess.TimeoutExpired:
+                worker.kill()
+        self.worker_processes = []
         if not self.alive():
             return
         assert self.process is not None
@@ -361,11 +380,11 @@ def workspace(prefix: str, keep: bool = False) -> Iterator[Path]:
 
 @contextmanager
 def served(kind: str, prefix: str, transport: str = "maildir", env: dict[str, str] | None = None,
-           keep: bool = False) -> Iterator[tuple[Service, Db]]:
+           keep: bool = False, workers: int = 0) -> Iterator[tuple[Service, Db]]:
     """A running service on a fresh database, and a reader of that database."""
     with workspace(prefix, keep) as workdir:
         db_handle = database(kind, workdir)
-        service = Service(workdir, db_handle.url, transport, env)
+        service = Service(workdir, db_handle.url, transport, env, workers=workers)
         db: Db | None = None
         try:
             service.start()

@@ -46,6 +46,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return serve(_runtime())
 
 
+def cmd_work(args: argparse.Namespace) -> int:
+    from mailbot.serve import work
+
+    return work(_runtime())
+
+
 def cmd_ingest(args: argparse.Namespace) -> int:
     from mailbot.inbound.ingest import ingest
     from mailbot.store.db import DatabaseUnavailable
@@ -99,6 +105,9 @@ def main(argv: list[str] | None = None) -> int:
     parse.set_defaults(run=cmd_parse)
 
     commands.add_parser("serve", help="run SMTP, web, workers and scheduler").set_defaults(run=cmd_serve)
+
+    commands.add_parser("work", help="run one more inbox worker (PostgreSQL)").set_defaults(
+        run=cmd_work)
 
     ingest = commands.add_parser("ingest", help="store one message from a file or stdin")
     ingest.add_argument("file", nargs="?", default="-")

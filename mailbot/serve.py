@@ -1,11 +1,16 @@
 """`mailbot serve`: SMTP, IMAP (when configured), the inbox and outbox workers, the web
-view and the scheduler in one process and one event loop."""
+view and the scheduler in one process and one event loop.
+
+`mailbot work`: only the inbox worker, for more cores on PostgreSQL. Workers claim messages
+with SKIP LOCKED and hear of new ones through LISTEN/NOTIFY, so any number of them can run
+beside `serve`; on SQLite, whose writers take turns, they would only wait for each other."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import signal
+import sys
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -37,14 +42,14 @@ def components(rt: Runtime) -> dict[str, Component]:
     return parts
 
 
-async def _main(rt: Runtime) -> bool:
+async def _main(rt: Runtime, parts: dict[str, Component]) -> bool:
     """Runs until a signal or a component failure; True when everything ended cleanly."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     tasks: dict[asyncio.Task[None], str] = {asyncio.create_task(run(rt, stop), name=name): name
-             for name, run in components(rt).items()}
+             for name, run in parts.items()}
     log.info("mailbot läuft", extra={"components": sorted(tasks.values()),
                                      "smtp": rt.settings.smtp_listen, "web": rt.settings.web_listen})
     stopper = asyncio.create_task(stop.wait())
@@ -63,4 +68,17 @@ def serve(rt: Runtime) -> int:
 
     setup_logging()
     migrate(rt.settings.database_url)  # the embedded default needs no separate step
-    return 0 if asyncio.run(_main(rt)) else 1
+    return 0 if asyncio.run(_main(rt, components(rt))) else 1
+
+
+def work(rt: Runtime) -> int:
+    from mailbot.inbound import worker as inbox_worker
+    from mailbot.logs import setup_logging
+
+    if rt.store.is_sqlite:
+        print("mailbot work: nur mit PostgreSQL sinnvoll; mit SQLite erledigt `mailbot serve` alles.",
+              file=sys.stderr)
+        return 2
+    setup_logging()
+    migrate(rt.settings.database_url)
+    return 0 if asyncio.run(_main(rt, {"inbox": inbox_worker.run})) else 1

@@ -21,14 +21,16 @@ from email.parser import BytesHeaderParser
 from email.utils import parseaddr
 
 from sqlalchemy import or_, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects import postgresql, sqlite
 
 from mailbot.runtime import Runtime
+from mailbot.store.db import DatabaseUnavailable
 from mailbot.store.tables import InboxMessage
 
 log = logging.getLogger(__name__)
 
 SOURCES = ("smtp", "imap", "pipe")
+CHANNEL = "mailbot_inbox"  # PostgreSQL: told on every commit of a new message
 _MESSAGE_ID = re.compile(r"<[^<>\s]+>")
 
 
@@ -95,10 +97,8 @@ def store_raw(rt: Runtime, raw: bytes, source: str, source_id: str | None = None
     source_id = source_id or content_id(raw)
     summary = summarize(raw)
     message_id = summary.message_id
-    found = _existing(rt, source, source_id, message_id)
-    if found is not None:
-        return StoreResult(found.id, True, found.correlation_id)
-    row = InboxMessage(
+    correlation_id = uuid.uuid4().hex[:16]
+    values = dict(
         source=source,
         source_id=source_id,
         message_id=message_id,
@@ -108,23 +108,26 @@ def store_raw(rt: Runtime, raw: bytes, source: str, source_id: str | None = None
         from_address=summary.from_address,
         subject=summary.subject,
         state="received",
-        correlation_id=uuid.uuid4().hex[:16],
+        correlation_id=correlation_id,
         attempts=0,
     )
-    try:
-        with rt.store.transaction() as session:
-            session.add(row)
-            session.flush()
-    except IntegrityError:
-        # Someone stored the same message a moment ago (another connection or instance).
+    # one statement: a message stored before (same source id or Message-ID, by this or
+    # another connection or instance) inserts nothing and is a duplicate
+    dialect = sqlite if rt.store.is_sqlite else postgresql
+    statement = dialect.insert(InboxMessage).values(**values).on_conflict_do_nothing()
+    with rt.store.transaction() as session:
+        stored = session.scalar(statement.returning(InboxMessage.id))
+        rt.store.notify(session, CHANNEL)
+    if stored is None:
         found = _existing(rt, source, source_id, message_id)
         if found is None:
-            raise
+            raise DatabaseUnavailable("the inbox refused a message that it does not hold")
         return StoreResult(found.id, True, found.correlation_id)
+    row = StoreResult(stored, False, correlation_id)
     arrived.ring()
     log.info("inbox #%s stored from %s", row.id, source,
-             extra={"correlation_id": row.correlation_id, "size": row.size})
-    return StoreResult(row.id, False, row.correlation_id)
+             extra={"correlation_id": row.correlation_id, "size": len(raw)})
+    return row
 
 
 class Doorbell:
@@ -155,3 +158,21 @@ class Doorbell:
 
 
 arrived = Doorbell()
+
+
+async def listen(rt: Runtime, bell: asyncio.Event, stop: asyncio.Event) -> None:
+    """PostgreSQL: set `bell` whenever any process (another worker, `mailbot ingest`,
+    another instance) stores a message. Reconnects by itself; SQLite has no such channel
+    (its writers are one process's threads, which ring `arrived`)."""
+    if rt.store.is_sqlite:
+        return
+    while not stop.is_set():
+        try:
+            async with await rt.store.listener(CHANNEL) as connection:
+                bell.set()  # whatever arrived while we were not listening
+                async for _ in connection.notifies():
+                    bell.set()
+        except Exception as exc:
+            log.warning("inbox: not listening for new messages, retrying: %s", exc)
+        with suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=1.0)

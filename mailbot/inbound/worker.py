@@ -110,7 +110,9 @@ def _handle(rt: Runtime, session: Session, row: InboxMessage, conversation: Hand
 
 
 def _process_one(rt: Runtime, skip: set[int], conversation: Handler | None) -> InboxMessage | None:
-    with rt.store.transaction() as session:
+    # Not durable: a lost outcome is worked out again from the stored message, and nothing
+    # it queued can be sent before a later durable commit (the outbox claim) flushed it.
+    with rt.store.transaction(durable=False) as session:
         row = _claim(session, skip)
         if row is None:
             return None
@@ -162,17 +164,29 @@ async def _first(*events: asyncio.Event, timeout: float) -> None:
 
 async def run(rt: Runtime, stop: asyncio.Event, sweep_seconds: float = SWEEP_SECONDS,
               conversation: Handler | None = None, limit: int = 100) -> None:
-    """Work through the inbox until `stop` is set: at once when this process stores a
-    message, otherwise every `sweep_seconds` (picks up pipe ingest and earlier failures)."""
+    """Work through the inbox until `stop` is set: at once when a message is stored (by
+    this process, or on PostgreSQL by any), otherwise every `sweep_seconds` (picks up
+    pipe ingest on SQLite and earlier failures)."""
     with inbox.arrived.listen() as bell:
-        while not stop.is_set():
-            bell.clear()
-            try:
-                while await asyncio.to_thread(process_pending, rt, limit, conversation) >= limit:
-                    if stop.is_set():
-                        break
-            except DatabaseUnavailable as exc:
-                log.warning("inbox worker: database unavailable, retrying later: %s", exc)
-            except Exception:
-                log.exception("inbox worker pass failed")
-            await _first(bell, stop, timeout=sweep_seconds)
+        listening = asyncio.create_task(inbox.listen(rt, bell, stop))
+        try:
+            await _work(rt, stop, bell, sweep_seconds, conversation, limit)
+        finally:
+            listening.cancel()
+            with suppress(asyncio.CancelledError):
+                await listening
+
+
+async def _work(rt: Runtime, stop: asyncio.Event, bell: asyncio.Event, sweep_seconds: float,
+                conversation: Handler | None, limit: int) -> None:
+    while not stop.is_set():
+        bell.clear()
+        try:
+            while await asyncio.to_thread(process_pending, rt, limit, conversation) >= limit:
+                if stop.is_set():
+                    break
+        except DatabaseUnavailable as exc:
+            log.warning("inbox worker: database unavailable, retrying later: %s", exc)
+        except Exception:
+            log.exception("inbox worker pass failed")
+        await _first(bell, stop, timeout=sweep_seconds)

@@ -9,9 +9,8 @@ from sqlalchemy.orm import Session
 
 from mailbot.core import events as ev
 from mailbot.core.model import Booking, State
-from mailbot.outbound.outbox import queue
+from mailbot.outbound.outbox import Mail, queue_all
 from mailbot.runtime import Cause, Runtime
-from mailbot.store import queries
 
 
 def _name(rt: Runtime, key: str) -> str:
@@ -32,8 +31,6 @@ class _Mails:
         self.told: dict[str, tuple[str, dict[str, Any]]] = {}
 
     def requester(self, kind: str, **context: Any) -> None:
-        # the requester's personal link must exist before the mail that carries it
-        queries.person(self.session, self.booking.requester_email, self.rt.now())
         self.told.setdefault(self.booking.requester_email, (kind, context))
 
     def approvers(self, kind: str, skip_self: bool = False, **context: Any) -> None:
@@ -43,8 +40,9 @@ class _Mails:
                 self.told.setdefault(approver.email, (kind, context))
 
     def send(self) -> None:
-        for address, (kind, context) in self.told.items():
-            queue(self.rt, self.session, kind, address, context, self.cause, booking_id=self.booking.id)
+        if self.told:
+            queue_all(self.rt, self.session, [Mail(kind, address, context) for address, (kind, context)
+                                              in self.told.items()], self.cause, self.booking.id)
 
 
 def notify(rt: Runtime, session: Session, events: Sequence[ev.Event], cause: Cause) -> None:

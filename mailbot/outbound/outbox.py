@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from email.utils import format_datetime, formataddr
 from typing import Any
 
@@ -16,6 +18,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mailbot import tokens
+from mailbot.core.model import Booking
+from mailbot.outbound.render import Rendered, render
 from mailbot.runtime import Cause, Runtime
 from mailbot.store import queries
 from mailbot.store.tables import Conversation, OutboxMessage, Person
@@ -32,19 +36,29 @@ def thread_for(rt: Runtime, session: Session, participant: str, role: str,
                booking_id: int | None = None, approver: str | None = None) -> Conversation:
     """The one conversation of this person about this booking (or about no booking yet)."""
     participant = participant.strip().lower()
-    query = select(Conversation).where(Conversation.participant == participant)
+    return _threads(session, {participant: (role, approver)}, booking_id, rt.now())[participant]
+
+
+def _threads(session: Session, wanted: dict[str, tuple[str, str | None]],
+             booking_id: int | None, now: datetime) -> dict[str, Conversation]:
+    """`thread_for` for several participants (address → role, approver key): one query,
+    one flush for those who have none yet."""
+    query = select(Conversation).where(Conversation.participant.in_(wanted))
     query = query.where(Conversation.booking_id.is_(None) if booking_id is None
                         else Conversation.booking_id == booking_id)
-    found = session.scalars(query.order_by(Conversation.id)).first()
-    if found is not None:
-        return found
-    now = rt.now()
-    conversation = Conversation(key=tokens.new_id(), participant=participant, role=role,
-                                approver=approver, booking_id=booking_id, created_at=now,
-                                updated_at=now)
-    session.add(conversation)
-    session.flush()
-    return conversation
+    found: dict[str, Conversation] = {}
+    for conversation in session.scalars(query.order_by(Conversation.id)):
+        found.setdefault(conversation.participant, conversation)
+    missing = [address for address in wanted if address not in found]
+    if missing:
+        for address in missing:
+            role, approver = wanted[address]
+            found[address] = Conversation(key=tokens.new_id(), participant=address, role=role,
+                                          approver=approver, booking_id=booking_id,
+                                          created_at=now, updated_at=now)
+        session.add_all([found[address] for address in missing])
+        session.flush()
+    return found
 
 
 def reply_address(rt: Runtime, conversation: Conversation) -> str:
@@ -57,12 +71,11 @@ def sender(rt: Runtime) -> str:
     return formataddr((rt.house.name, rt.settings.booking_address))
 
 
-def common_context(rt: Runtime, session: Session, to: str, booking_id: int | None) -> dict[str, Any]:
+def common_context(rt: Runtime, to: str, person: Person | None, booking_id: int | None,
+                   booking: Booking | None) -> dict[str, Any]:
     """What every template may use. Links a recipient does not have are None."""
     approver = rt.house.approver_for_address(to)
-    person = session.scalars(select(Person).where(Person.email == to)).first()
     link_id = person.link_id if person else None
-    booking = queries.booking(session, booking_id) if booking_id is not None else None
     # requester links only for the booking's own requester
     own_link = link_id if booking is not None and booking.requester_email == to else None
 
@@ -98,24 +111,62 @@ def common_context(rt: Runtime, session: Session, to: str, booking_id: int | Non
     }
 
 
+@dataclass(frozen=True)
+class Mail:
+    """One email to queue. `context` is laid over the common values (see `common_context`);
+    `in_reply_to` is the Message-ID we answer, `references` that message's own References
+    (oldest first). Without `conversation`, the recipient's thread about the booking."""
+
+    kind: str
+    to: str
+    context: dict[str, Any]
+    conversation: Conversation | None = None
+    in_reply_to: str | None = None
+    references: Sequence[str] = ()
+
+
 def queue(rt: Runtime, session: Session, kind: str, to: str, context: dict[str, Any], cause: Cause,
           booking_id: int | None = None, conversation: Conversation | None = None,
           in_reply_to: str | None = None, references: Sequence[str] = ()) -> OutboxMessage:
-    """Render `kind` for `to` now and add it to the outbox in the caller's transaction.
+    """Render `kind` for `to` now and add it to the outbox in the caller's transaction."""
+    mail = Mail(kind, to, context, conversation, in_reply_to, tuple(references))
+    return queue_all(rt, session, [mail], cause, booking_id)[0]
 
-    `context` is laid over the common values (see `common_context`). `in_reply_to` is the
-    Message-ID we answer; `references` that message's own References (oldest first)."""
-    from mailbot.outbound.render import render
 
-    to = to.strip().lower()
-    if conversation is None:
-        approver = rt.house.approver_for_address(to)
-        booking = queries.booking(session, booking_id) if booking_id is not None else None
-        role = ("approver" if approver else
-                "requester" if booking is not None and booking.requester_email == to else "other")
-        conversation = thread_for(rt, session, to, role, booking_id, approver.key if approver else None)
-    rendered = render(kind, {**common_context(rt, session, to, booking_id), **context})
+def queue_all(rt: Runtime, session: Session, mails: Sequence[Mail], cause: Cause,
+              booking_id: int | None = None) -> list[OutboxMessage]:
+    """Render each mail now and add them all to the outbox in the caller's transaction,
+    with one query for the recipients, one for their threads and one insert."""
+    targets = [(mail, mail.to.strip().lower()) for mail in mails]
+    people = {p.email: p for p in session.scalars(
+        select(Person).where(Person.email.in_({to for _, to in targets})))}
+    booking = queries.booking(session, booking_id) if booking_id is not None else None
     now = rt.now()
+    requester = booking.requester_email if booking is not None else None
+    if requester is not None and requester not in people and any(to == requester for _, to in targets):
+        # the requester's personal link must exist before the mail that carries it
+        people[requester] = queries.person(session, requester, now)
+    wanted: dict[str, tuple[str, str | None]] = {}
+    for mail, to in targets:
+        if mail.conversation is None:
+            approver = rt.house.approver_for_address(to)
+            role = ("approver" if approver else
+                    "requester" if booking is not None and booking.requester_email == to else "other")
+            wanted[to] = (role, approver.key if approver else None)
+    threads = _threads(session, wanted, booking_id, now) if wanted else {}
+    rows = []
+    for mail, to in targets:
+        conversation = mail.conversation or threads[to]
+        rendered = render(mail.kind, {**common_context(rt, to, people.get(to), booking_id, booking),
+                                      **mail.context})
+        rows.append(_row(rt, mail, to, rendered, conversation, cause, now, booking_id))
+    session.add_all(rows)
+    session.flush()
+    return rows
+
+
+def _row(rt: Runtime, mail: Mail, to: str, rendered: Rendered, conversation: Conversation,
+         cause: Cause, now: datetime, booking_id: int | None) -> OutboxMessage:
     token = uuid.uuid4().hex
     message_id = f"<{token}@{rt.settings.mail_domain}>"
     reply_to = reply_address(rt, conversation)
@@ -126,20 +177,21 @@ def queue(rt: Runtime, session: Session, kind: str, to: str, context: dict[str, 
         "Subject": rendered.subject,
         "Date": format_datetime(now),
         "Message-ID": message_id,
-        "Auto-Submitted": "auto-replied" if in_reply_to else "auto-generated",
+        "Auto-Submitted": "auto-replied" if mail.in_reply_to else "auto-generated",
         "X-Auto-Response-Suppress": "All",
         "X-Mailbot-Correlation": cause.correlation_id,
-        "X-Mailbot-Kind": kind,
+        "X-Mailbot-Kind": mail.kind,
     }
-    if in_reply_to:
-        headers["In-Reply-To"] = in_reply_to
-        headers["References"] = " ".join([*references, in_reply_to])
-    conversation.updated_at = now
-    row = OutboxMessage(
+    if mail.in_reply_to:
+        headers["In-Reply-To"] = mail.in_reply_to
+        headers["References"] = " ".join([*mail.references, mail.in_reply_to])
+    if conversation.updated_at != now:
+        conversation.updated_at = now
+    return OutboxMessage(
         idempotency_key=f"mailbot-{token}",
         message_id=message_id,
         correlation_id=cause.correlation_id,
-        kind=kind,
+        kind=mail.kind,
         to_address=to,
         reply_to=reply_to,
         subject=rendered.subject,
@@ -154,6 +206,3 @@ def queue(rt: Runtime, session: Session, kind: str, to: str, context: dict[str, 
         conversation_id=conversation.id,
         inbox_id=cause.inbox_id,
     )
-    session.add(row)
-    session.flush()
-    return row

@@ -70,6 +70,7 @@ def environment(folder: str = str(TEMPLATES)) -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        auto_reload=False,  # templates are read once per process
     )
     env.filters.update(date_range=date_range, party=party, day=day, names=names, days=days)
     return env

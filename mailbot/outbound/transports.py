@@ -16,9 +16,11 @@ import sys
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
-from email import policy
-from email.message import EmailMessage
-from email.utils import parseaddr
+from email import charset, policy
+from email.header import Header
+from email.mime.multipart import MIMEMultipart
+from email.mime.nonmultipart import MIMENonMultipart
+from email.utils import formataddr, parseaddr
 from pathlib import Path
 from typing import Any, Protocol, TextIO
 from urllib.parse import unquote, urlsplit
@@ -28,7 +30,8 @@ from mailbot.store.tables import OutboxMessage
 
 # Headers the providers let us set ourselves; From/To/Subject/Reply-To travel as fields.
 _ADDRESS_HEADERS = ("From", "To", "Reply-To", "Subject")
-_FILE_POLICY = policy.SMTP.clone(linesep="\n")  # files on disk end lines the Unix way
+_UTF8_QP = charset.Charset("utf-8")
+_UTF8_QP.body_encoding = charset.QP
 
 
 @dataclass(frozen=True)
@@ -66,15 +69,33 @@ class SendError(Exception):
         self.retry_after = retry_after
 
 
-def build_message(mail: Outgoing) -> EmailMessage:
-    message = EmailMessage(policy=policy.SMTP)
+def _header(name: str, value: str) -> str | Header:
+    value = " ".join(value.splitlines())  # a header never carries a line break of its own
+    if value.isascii():
+        return value
+    if name in ("From", "To", "Reply-To"):
+        return formataddr(parseaddr(value), charset="utf-8")
+    return Header(value, "utf-8", header_name=name)
+
+
+def _part(body: str, subtype: str) -> MIMENonMultipart:
+    part = MIMENonMultipart("text", subtype, charset="utf-8")
+    part.set_payload(body, _UTF8_QP)
+    return part
+
+
+def build_message(mail: Outgoing, linesep: str = "\r\n") -> bytes:
+    """The message as sent: multipart/alternative (text, then HTML), UTF-8 in
+    quoted-printable, every recorded header; non-ASCII headers RFC 2047-encoded. Built
+    with the email package's compat32 classes, a third of the cost of `EmailMessage`."""
+    message = MIMEMultipart("alternative")
     headers = {"From": mail.sender, "To": mail.to_address, "Reply-To": mail.reply_to,
                "Subject": mail.subject, **mail.headers}
     for name, value in headers.items():
-        message[name] = value
-    message.set_content(mail.text_body, charset="utf-8", cte="quoted-printable")
-    message.add_alternative(mail.html_body, subtype="html", charset="utf-8", cte="quoted-printable")
-    return message
+        message[name] = _header(name, value)  # type: ignore[assignment]  # compat32 takes a Header
+    message.attach(_part(mail.text_body, "plain"))
+    message.attach(_part(mail.html_body, "html"))
+    return message.as_bytes(policy=policy.compat32.clone(linesep=linesep))
 
 
 class Transport(Protocol):
@@ -116,7 +137,7 @@ class MaildirTransport:
         key = "".join(c for c in mail.idempotency_key if c.isalnum() or c in "-_")
         if (self.path / "new" / key).exists() or self._in_cur(key):
             return key
-        data = build_message(mail).as_bytes(policy=_FILE_POLICY)
+        data = build_message(mail, linesep="\n")  # files on disk end lines the Unix way
         tmp = self.path / "tmp" / key
         try:
             with open(tmp, "wb") as handle:
@@ -170,7 +191,7 @@ class SmtpTransport:
         return connection
 
     def send(self, mail: Outgoing) -> str:
-        data = build_message(mail).as_bytes(policy=policy.SMTP)  # flattened once, not per attempt
+        data = build_message(mail)  # flattened once, not per attempt
         for attempt in (1, 2):
             try:
                 refused = self._connect().sendmail(self.envelope_from, [mail.to_address], data)
@@ -306,7 +327,7 @@ class ConsoleTransport:
 
     def send(self, mail: Outgoing) -> str:
         stream = self.stream or sys.stdout
-        stream.write(build_message(mail).as_string(policy=_FILE_POLICY))
+        stream.write(build_message(mail, linesep="\n").decode("ascii"))
         stream.write("\n")
         stream.flush()
         return f"console-{mail.idempotency_key}"

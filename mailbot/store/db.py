@@ -12,12 +12,15 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
+
+if TYPE_CHECKING:
+    import psycopg
 
 T = TypeVar("T")
 _RANGE_LOCK = 7_100_001  # advisory lock id for "someone is changing booked dates"
@@ -56,10 +59,17 @@ class Store:
                                      expire_on_commit=False)
 
     @contextmanager
-    def transaction(self) -> Iterator[Session]:
-        """A write transaction: commits when the block ends, rolls back on an exception."""
+    def transaction(self, durable: bool = True) -> Iterator[Session]:
+        """A write transaction: commits when the block ends, rolls back on an exception.
+
+        `durable=False` (PostgreSQL) lets the commit return before its WAL reaches the disk.
+        Only for work that is simply done again if a server crash loses it: the WAL is
+        written in order, so any later durable commit (a 250's inbox row, the outbox
+        worker's claim before it sends) makes this one durable first."""
         try:
             with self._sessions() as session, session.begin():
+                if not durable and not self.is_sqlite:
+                    session.execute(text("SET LOCAL synchronous_commit TO OFF"))
                 yield session
         except OperationalError as exc:
             if _is_retryable(exc):
@@ -91,6 +101,20 @@ class Store:
         """BR-029: serialize everyone who creates or widens a date range (PostgreSQL)."""
         if not self.is_sqlite:
             session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _RANGE_LOCK})
+
+    def notify(self, session: Session, channel: str) -> None:
+        """PostgreSQL: tell the listeners of `channel` when this transaction commits."""
+        if not self.is_sqlite:
+            session.execute(text(f"NOTIFY {channel}"))
+
+    async def listener(self, channel: str) -> psycopg.AsyncConnection[Any]:
+        """PostgreSQL: a connection of its own that listens on `channel`."""
+        import psycopg
+
+        url = make_url(self.url).set(drivername="postgresql").render_as_string(hide_password=False)
+        connection = await psycopg.AsyncConnection.connect(url, autocommit=True, connect_timeout=5)
+        await connection.execute(f"LISTEN {channel}")
+        return connection
 
     def ping(self) -> None:
         try:
