@@ -90,6 +90,21 @@ def test_maildir_writing_the_same_mail_twice_leaves_one_file(rt: Runtime) -> Non
     assert len(mailbox.Maildir(rt.settings.maildir, create=False)) == 4
 
 
+def test_a_house_name_with_umlauts_and_a_broken_subject_still_make_a_clean_message(rt: Runtime) -> None:
+    request_booking(rt)
+    row = Outgoing.of(rows(rt)[0])
+    subject = "Anfrage\r\nBcc: fremd@example.net"
+    row = dataclasses.replace(row, subject=subject, headers={
+        **row.headers, "Subject": subject, "From": "Häuschen am Sée <buchung@haus-betzenstein.de>"})
+    MaildirTransport(rt.settings.maildir).send(row)
+    box = mailbox.Maildir(rt.settings.maildir, factory=None, create=False)
+    message = message_from_bytes(box.get_bytes(next(box.iterkeys())), policy=policy.default)
+    assert message["From"].addresses[0].display_name == "Häuschen am Sée"
+    assert message["From"].addresses[0].addr_spec == "buchung@haus-betzenstein.de"
+    assert message["Subject"] == "Anfrage Bcc: fremd@example.net"  # one line, no header of its own
+    assert message["Bcc"] is None
+
+
 class Recorder:
     """An aiosmtpd handler that keeps what it receives; some recipients are refused."""
 
