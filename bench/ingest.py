@@ -180,9 +180,11 @@ def run_phase(name: str, service: lib.Service, db: lib.Db, messages: list[lib.Ou
               settle_timeout: float) -> dict[str, Any]:
     before_inbox = db.scalar("SELECT coalesce(max(id), 0) FROM inbox_messages") or 0
     expected = (db.scalar("SELECT count(*) FROM inbox_messages") or 0) + len(messages)
-    spy = None
-    if profile is not None:
-        spy = start_profile(service.pid, profile)
+    spies = []
+    if profile is not None:  # serve, then each `mailbot work`: profile-<db>.txt, profile-<db>-1.txt, …
+        for old in profile.parent.glob(f"{profile.stem}-*{profile.suffix}"):
+            old.unlink()
+        spies = [start_profile(pid, _process_file(profile, i)) for i, pid in enumerate(service.pids())]
     cpu_before = sum(lib.cpu_seconds(pid) for pid in service.pids())
     started = time.time()
     deliveries = lib.send(service.smtp_port, messages, concurrency=concurrency, rate=rate,
@@ -193,7 +195,7 @@ def run_phase(name: str, service: lib.Service, db: lib.Db, messages: list[lib.Ou
     cpu_processed = sum(lib.cpu_seconds(pid) for pid in service.pids()) - cpu_before
     drained = db.settle(expected, settle_timeout, outbox=True)
     drained_seconds = time.time() - started
-    if spy is not None:
+    for spy in spies:
         stop_profile(spy)
     result = measure(deliveries, db, started)
     result.update({
@@ -231,16 +233,23 @@ def stop_profile(spy: subprocess.Popen[bytes]) -> None:
         spy.kill()
 
 
+def _process_file(path: Path, index: int) -> Path:
+    return path if index == 0 else path.with_name(f"{path.stem}-{index}{path.suffix}")
+
+
 def summarize_profile(path: Path, top: int = 25) -> dict[str, Any]:
-    """Collapsed stacks → share of samples per function: self (on top of the stack) and
-    inclusive (anywhere on it). Idle threads are not sampled by py-spy."""
+    """Collapsed stacks of serve and its workers (see `_process_file`) → share of samples
+    per function: self (on top of the stack) and inclusive (anywhere on it). Idle threads
+    are not sampled by py-spy."""
+    files = [path, *sorted(path.parent.glob(f"{path.stem}-*{path.suffix}"))]
     if not path.exists():
         return {"error": f"no profile at {path}"}
     total = 0
     own: Counter[str] = Counter()
     inclusive: Counter[str] = Counter()
     module: Counter[str] = Counter()
-    for line in path.read_text(errors="replace").splitlines():
+    lines = [line for file in files for line in file.read_text(errors="replace").splitlines()]
+    for line in lines:
         stack, _, count_text = line.rpartition(" ")
         if not stack or not count_text.isdigit():
             continue

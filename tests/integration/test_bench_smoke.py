@@ -31,7 +31,7 @@ def test_wire_format_dot_stuffs_and_ends_with_a_lone_dot() -> None:
 @pytest.mark.parametrize("kind", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def test_ingest_processes_the_realistic_mix_and_joins_every_250_to_its_outcome(kind: str) -> None:
     args = argparse.Namespace(seed=1, rate=4.0, rate_seconds=1.0, messages=8, max_seeds=6,
-                              concurrency=4, timeout=120.0, profile=False, keep=False)
+                              concurrency=4, timeout=120.0, profile=False, keep=False, workers=1)
     results = ingest.bench_database(kind, args)
     for phase in ("seed", "fixed_rate", "burst"):
         got = results[phase]
