@@ -131,6 +131,7 @@ def measure(deliveries: list[lib.Delivery], db: lib.Db, started: float) -> dict[
     """Join the client's 250s with the inbox rows by correlation id."""
     rows = lib.inbox_by_correlation(db)
     latencies: list[float] = []
+    by_kind: dict[str, list[float]] = {}
     states: Counter[str] = Counter()
     reasons: Counter[str] = Counter()
     kinds: Counter[str] = Counter()
@@ -149,6 +150,7 @@ def measure(deliveries: list[lib.Delivery], db: lib.Db, started: float) -> dict[
         if done is not None and delivery.accepted_at is not None:
             processed_at.append(done.timestamp())
             latencies.append((done.timestamp() - delivery.accepted_at) * 1000)
+            by_kind.setdefault(delivery.outgoing.kind, []).append(latencies[-1])
     accepted = [d for d in deliveries if d.accepted]
     last_250 = max((d.accepted_at or 0 for d in accepted), default=started)
     last_done = max(processed_at, default=started)
@@ -165,6 +167,7 @@ def measure(deliveries: list[lib.Delivery], db: lib.Db, started: float) -> dict[
         "processed_per_s": round(len(processed_at) / max(last_done - started, 1e-9), 1),
         "seconds_to_processed": round(last_done - started, 2),
         "latency": lib.latency_summary(latencies),
+        "latency_by_kind": {kind: lib.latency_summary(values) for kind, values in sorted(by_kind.items())},
     }
     return result
 
@@ -186,6 +189,7 @@ def run_phase(name: str, service: lib.Service, db: lib.Db, messages: list[lib.Ou
             old.unlink()
         spies = [start_profile(pid, _process_file(profile, i)) for i, pid in enumerate(service.pids())]
     cpu_before = sum(lib.cpu_seconds(pid) for pid in service.pids())
+    pg_before, client_before = lib.postgres_cpu_seconds(), time.process_time()
     started = time.time()
     deliveries = lib.send(service.smtp_port, messages, concurrency=concurrency, rate=rate,
                           time_limit=settle_timeout)
@@ -193,6 +197,7 @@ def run_phase(name: str, service: lib.Service, db: lib.Db, messages: list[lib.Ou
     settled = db.settle(expected, settle_timeout, outbox=False)
     processed_seconds = time.time() - started
     cpu_processed = sum(lib.cpu_seconds(pid) for pid in service.pids()) - cpu_before
+    pg_cpu, client_cpu = lib.postgres_cpu_seconds() - pg_before, time.process_time() - client_before
     drained = db.settle(expected, settle_timeout, outbox=True)
     drained_seconds = time.time() - started
     for spy in spies:
@@ -204,7 +209,10 @@ def run_phase(name: str, service: lib.Service, db: lib.Db, messages: list[lib.Ou
         "send_seconds": round(send_seconds, 2),
         "outbox_drained_seconds": round(drained_seconds, 2),
         "end_to_end_incl_sending_per_s": round(len(messages) / drained_seconds, 1),
-        "server_cpu_s_per_msg_to_processed": round(cpu_processed / max(len(messages), 1) * 1000, 2),
+        "server_cpu_ms_per_msg": round(cpu_processed / max(len(messages), 1) * 1000, 2),
+        # the same span: PostgreSQL's processes (SQLite: ~0) and this load generator
+        "postgres_cpu_ms_per_msg": round(pg_cpu / max(len(messages), 1) * 1000, 2),
+        "client_cpu_ms_per_msg": round(client_cpu / max(len(messages), 1) * 1000, 2),
         "server_rss_mib": round(sum(lib.rss_kib(pid) for pid in service.pids()) / 1024, 1),
         "outbox_rows": outbox_kinds(db, before_inbox),
     })
@@ -320,9 +328,12 @@ def bench_database(kind: str, args: argparse.Namespace) -> dict[str, Any]:
             mix = build_mix(rate_count, slots, pool, rng, next_n, used, status_count)
             next_n += len(mix)
             print(f"[{kind}] fixed rate: {len(mix)} messages at {args.rate}/s", flush=True)
+            profile = OUT / f"profile-{kind}-fixed-rate.txt" if args.profile else None
             results["fixed_rate"] = run_phase("fixed_rate", service, db, mix,
-                                              max(4, int(args.rate // 5)), args.rate, None,
+                                              max(4, int(args.rate // 5)), args.rate, profile,
                                               args.timeout)
+            if profile is not None:
+                results["fixed_rate"]["profile"] = summarize_profile(profile)
             pool = Pool.read(service, used)
         if args.messages:
             mix = build_mix(args.messages, slots, pool, rng, next_n, used, status_count)
@@ -354,7 +365,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=600.0, help="bound per phase, seconds")
     parser.add_argument("--ceiling", action=argparse.BooleanOptionalAction, default=True,
                         help="measure smtp-source → smtp-sink")
-    parser.add_argument("--profile", action="store_true", help="py-spy during the burst")
+    parser.add_argument("--profile", action="store_true", help="py-spy during the fixed rate and the burst")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--keep", action="store_true", help="keep the work directory")
     parser.add_argument("--json", type=Path, help="write all figures here")

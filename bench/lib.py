@@ -114,6 +114,20 @@ def rss_kib(pid: int) -> int:
     return 0
 
 
+def postgres_cpu_seconds() -> float:
+    """CPU time used so far by this machine's PostgreSQL server processes (all of them:
+    the backends come and go, so take the difference of two readings over a quiet run)."""
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            name = stat.read_text().split("(", 1)[1].split(")", 1)[0]
+        except (OSError, IndexError):
+            continue
+        if name.startswith("postgres"):
+            total += cpu_seconds(int(stat.parent.name))
+    return total
+
+
 def cpu_seconds(pid: int) -> float:
     """User + system CPU time a process has used so far."""
     try:

@@ -131,9 +131,6 @@ class _Turn:
 
     def run(self) -> None:
         it = self.it
-        self.message.interpretation = {**it.as_json(), "vague": it.vague}
-        self.message.reply_text = it.reply_text
-        self.message.removed_text = it.removed_text
         self.story.append(f"understood as: {describe(it)}")
         self.sender = (self.decoded.from_address or "").strip().lower()
         if not self.sender or "@" not in self.sender:

@@ -4,9 +4,9 @@ A `received` row is claimed with SELECT … FOR UPDATE SKIP LOCKED (PostgreSQL; 
 writers are serial anyway), so two workers never take the same message. Machine mail is
 recorded and never answered; everything else goes to the conversation, which sets the final
 state and writes its answers to the outbox in the same transaction. When handling fails,
-the savepoint rolls back everything it did, the row stays `received` with one more attempt
-counted, and a later pass tries again; after `MAX_ATTEMPTS` it is `failed`, with the error,
-for the admin log.
+that transaction rolls back everything it did, a second one counts the attempt on the row,
+which stays `received`, and a later pass tries again; after `MAX_ATTEMPTS` it is `failed`,
+with the error, for the admin log.
 """
 
 from __future__ import annotations
@@ -96,11 +96,12 @@ def _handle(rt: Runtime, session: Session, row: InboxMessage, conversation: Hand
                  extra={"correlation_id": row.correlation_id})
         return
     interpretation = interpret(decoded, rt.today())
+    (conversation or _conversation())(rt, session, row, decoded, interpretation,
+                                      Cause(row.correlation_id, row.id))
+    # set last, so the row is written once, with the outcome
     row.interpretation = {**interpretation.as_json(), "vague": interpretation.vague}
     row.reply_text = interpretation.reply_text
     row.removed_text = interpretation.removed_text
-    (conversation or _conversation())(rt, session, row, decoded, interpretation,
-                                      Cause(row.correlation_id, row.id))
     if row.state == "received":  # the conversation had nothing more to say about it
         row.state = "processed"
     row.processed_at = row.processed_at or rt.now()
@@ -110,28 +111,41 @@ def _handle(rt: Runtime, session: Session, row: InboxMessage, conversation: Hand
 
 
 def _process_one(rt: Runtime, skip: set[int], conversation: Handler | None) -> InboxMessage | None:
-    # Not durable: a lost outcome is worked out again from the stored message, and nothing
-    # it queued can be sent before a later durable commit (the outbox claim) flushed it.
-    with rt.store.transaction(durable=False) as session:
-        row = _claim(session, skip)
-        if row is None:
-            return None
+    claimed: tuple[int, str] | None = None
+    try:
+        with rt.store.transaction() as session:
+            row = _claim(session, skip)
+            if row is None:
+                return None
+            claimed = (row.id, row.correlation_id)
+            rt.store.without_durable_wait(session)  # a lost outcome is simply worked out again
+            _handle(rt, session, row, conversation)
+            row.attempts = (row.attempts or 0) + 1
+            return row
+    except (OperationalError, DatabaseUnavailable):
+        raise  # the database, not the message: nothing is counted, a later pass retries
+    except Exception as exc:
+        if claimed is None:
+            raise
+        return _failed(rt, *claimed, exc, skip)
+
+
+def _failed(rt: Runtime, row_id: int, correlation_id: str, exc: Exception, skip: set[int]
+            ) -> InboxMessage | None:
+    """Everything the attempt did is rolled back; count it on the row, which stays
+    `received` for a later pass (unless another worker has handled it meanwhile)."""
+    skip.add(row_id)
+    with rt.store.transaction() as session:
+        row = session.get(InboxMessage, row_id, with_for_update=True)
+        if row is None or row.state != "received":
+            return row
         row.attempts = (row.attempts or 0) + 1
-        session.flush()
-        try:
-            with session.begin_nested():
-                _handle(rt, session, row, conversation)
-        except (OperationalError, DatabaseUnavailable):
-            raise  # the database, not the message: nothing is counted, a later pass retries
-        except Exception as exc:
-            error = f"{type(exc).__name__}: {exc}"
-            log.exception("inbox #%s failed (attempt %s of %s)", row.id, row.attempts, MAX_ATTEMPTS,
-                          extra={"correlation_id": row.correlation_id})
-            row.detail = f"attempt {row.attempts} of {MAX_ATTEMPTS} failed: {error}"[:4000]
-            if row.attempts >= MAX_ATTEMPTS:
-                row.state, row.reason = "failed", "processing_failed"
-                row.processed_at = rt.now()
-            skip.add(row.id)
+        log.exception("inbox #%s failed (attempt %s of %s)", row_id, row.attempts, MAX_ATTEMPTS,
+                      extra={"correlation_id": correlation_id})
+        row.detail = f"attempt {row.attempts} of {MAX_ATTEMPTS} failed: {type(exc).__name__}: {exc}"[:4000]
+        if row.attempts >= MAX_ATTEMPTS:
+            row.state, row.reason = "failed", "processing_failed"
+            row.processed_at = rt.now()
         return row
 
 

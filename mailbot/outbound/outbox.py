@@ -14,7 +14,7 @@ from datetime import datetime
 from email.utils import format_datetime, formataddr
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from mailbot import tokens
@@ -112,6 +112,18 @@ def common_context(rt: Runtime, to: str, person: Person | None, booking_id: int 
 
 
 @dataclass(frozen=True)
+class Queued:
+    """What was written to the outbox."""
+
+    id: int
+    kind: str
+    to_address: str
+    subject: str
+    text_body: str
+    html_body: str
+
+
+@dataclass(frozen=True)
 class Mail:
     """One email to queue. `context` is laid over the common values (see `common_context`);
     `in_reply_to` is the Message-ID we answer, `references` that message's own References
@@ -127,14 +139,14 @@ class Mail:
 
 def queue(rt: Runtime, session: Session, kind: str, to: str, context: dict[str, Any], cause: Cause,
           booking_id: int | None = None, conversation: Conversation | None = None,
-          in_reply_to: str | None = None, references: Sequence[str] = ()) -> OutboxMessage:
+          in_reply_to: str | None = None, references: Sequence[str] = ()) -> Queued:
     """Render `kind` for `to` now and add it to the outbox in the caller's transaction."""
     mail = Mail(kind, to, context, conversation, in_reply_to, tuple(references))
     return queue_all(rt, session, [mail], cause, booking_id)[0]
 
 
 def queue_all(rt: Runtime, session: Session, mails: Sequence[Mail], cause: Cause,
-              booking_id: int | None = None) -> list[OutboxMessage]:
+              booking_id: int | None = None) -> list[Queued]:
     """Render each mail now and add them all to the outbox in the caller's transaction,
     with one query for the recipients, one for their threads and one insert."""
     targets = [(mail, mail.to.strip().lower()) for mail in mails]
@@ -160,13 +172,15 @@ def queue_all(rt: Runtime, session: Session, mails: Sequence[Mail], cause: Cause
         rendered = render(mail.kind, {**common_context(rt, to, people.get(to), booking_id, booking),
                                       **mail.context})
         rows.append(_row(rt, mail, to, rendered, conversation, cause, now, booking_id))
-    session.add_all(rows)
-    session.flush()
-    return rows
+    # a bulk INSERT … RETURNING: the rows are not needed as objects in this session
+    ids = session.scalars(insert(OutboxMessage).returning(OutboxMessage.id, sort_by_parameter_order=True),
+                          rows).all()
+    return [Queued(id, row["kind"], row["to_address"], row["subject"], row["text_body"], row["html_body"])
+            for id, row in zip(ids, rows, strict=True)]
 
 
 def _row(rt: Runtime, mail: Mail, to: str, rendered: Rendered, conversation: Conversation,
-         cause: Cause, now: datetime, booking_id: int | None) -> OutboxMessage:
+         cause: Cause, now: datetime, booking_id: int | None) -> dict[str, Any]:
     token = uuid.uuid4().hex
     message_id = f"<{token}@{rt.settings.mail_domain}>"
     reply_to = reply_address(rt, conversation)
@@ -187,7 +201,7 @@ def _row(rt: Runtime, mail: Mail, to: str, rendered: Rendered, conversation: Con
         headers["References"] = " ".join([*mail.references, mail.in_reply_to])
     if conversation.updated_at != now:
         conversation.updated_at = now
-    return OutboxMessage(
+    return dict(
         idempotency_key=f"mailbot-{token}",
         message_id=message_id,
         correlation_id=cause.correlation_id,

@@ -59,17 +59,10 @@ class Store:
                                      expire_on_commit=False)
 
     @contextmanager
-    def transaction(self, durable: bool = True) -> Iterator[Session]:
-        """A write transaction: commits when the block ends, rolls back on an exception.
-
-        `durable=False` (PostgreSQL) lets the commit return before its WAL reaches the disk.
-        Only for work that is simply done again if a server crash loses it: the WAL is
-        written in order, so any later durable commit (a 250's inbox row, the outbox
-        worker's claim before it sends) makes this one durable first."""
+    def transaction(self) -> Iterator[Session]:
+        """A write transaction: commits when the block ends, rolls back on an exception."""
         try:
             with self._sessions() as session, session.begin():
-                if not durable and not self.is_sqlite:
-                    session.execute(text("SET LOCAL synchronous_commit TO OFF"))
                 yield session
         except OperationalError as exc:
             if _is_retryable(exc):
@@ -101,6 +94,14 @@ class Store:
         """BR-029: serialize everyone who creates or widens a date range (PostgreSQL)."""
         if not self.is_sqlite:
             session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _RANGE_LOCK})
+
+    def without_durable_wait(self, session: Session) -> None:
+        """PostgreSQL: this transaction's commit returns before its WAL reaches the disk.
+        Only for work that is simply done again if a server crash loses it: the WAL is
+        written in order, so any later durable commit (a 250's inbox row, the outbox
+        worker's claim before it sends) makes this one durable first."""
+        if not self.is_sqlite:
+            session.execute(text("SET LOCAL synchronous_commit TO OFF"))
 
     def notify(self, session: Session, channel: str) -> None:
         """PostgreSQL: tell the listeners of `channel` when this transaction commits."""
