@@ -51,7 +51,7 @@ class Store:
             _serialize_sqlite_writers(self.engine)
         else:
             self.engine = create_engine(
-                self.url, pool_size=pool_size, max_overflow=20, pool_pre_ping=True,
+                self.url, pool_size=pool_size, max_overflow=20, pool_pre_ping=False,
                 connect_args={"connect_timeout": 5},
             )
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
