@@ -329,6 +329,11 @@ class Service:
         return self.process is not None and self.process.poll() is None
 
     def kill9(self) -> None:
+        """kill -9 of serve and of its extra workers; `start` brings them all back."""
+        for worker in self.worker_processes:
+            worker.kill()
+            worker.wait(10)
+        self.worker_processes = []
         if self.alive():
             assert self.process is not None
             self.process.send_signal(signal.SIGKILL)
