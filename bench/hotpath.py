@@ -1,8 +1,9 @@
 """The inbox worker's hot path in isolation: N booking requests are stored, then
-`process_pending` works them through in this process, with no SMTP and no sending.
+`process_pending` works them through in this process, with no SMTP; then the outbox worker
+sends the mails they caused to a Maildir.
 
 Prints wall and CPU time per message, SQL statements per message, and (with --profile)
-the top functions by cumulative time. This is the per-message cost that bounds what
+the top functions; then the cost per mail sent. These per-message costs bound what
 `mailbot serve` can process.
 
     .venv/bin/python -m bench.hotpath --db postgres --messages 300 --profile
@@ -37,6 +38,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from mailbot.config import Settings
     from mailbot.inbound import inbox, worker
+    from mailbot.outbound import worker as outbox_worker
     from mailbot.runtime import Runtime
     from mailbot.store.db import migrate
 
@@ -47,6 +49,7 @@ def main(argv: list[str] | None = None) -> int:
             settings = Settings.from_env({"DATABASE_URL": database.url, "MAIL_DOMAIN": lib.MAIL_DOMAIN,
                                           "BOOKING_ADDRESS": lib.BOOKING_ADDRESS,
                                           "RULES_FILE": str(lib.RULES),
+                                          "MAILDIR": str(workdir / "outbox"),
                                           "SECRET_KEY": "hotpath-secret-key-0123456789abcdef"})
             rt = Runtime.from_settings(settings)
             slots = lib.Slots()
@@ -77,6 +80,13 @@ def main(argv: list[str] | None = None) -> int:
                   f"{statements / done:.1f} statements per message")
             if profile:
                 pstats.Stats(profile).sort_stats(args.sort).print_stats(args.top)
+            # then what sending those mails to the Maildir costs (MIME, file, fsync, records)
+            wall, cpu, sent = time.perf_counter(), time.process_time(), 0
+            while batch := outbox_worker.send_due(rt, limit=100):
+                sent += batch
+            wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+            print(f"{args.db}: sent {sent} mails to the Maildir, {wall / sent * 1000:.2f} ms wall and "
+                  f"{cpu / sent * 1000:.2f} ms CPU per mail")
             rt.store.dispose()
         finally:
             database.drop()
