@@ -161,11 +161,9 @@ arrived = Doorbell()
 
 
 async def listen(rt: Runtime, bell: asyncio.Event, stop: asyncio.Event) -> None:
-    """PostgreSQL: set `bell` whenever any process (another worker, `mailbot ingest`,
-    another instance) stores a message. Reconnects by itself; SQLite has no such channel
-    (its writers are one process's threads, which ring `arrived`)."""
-    if rt.store.is_sqlite:
-        return
+    """PostgreSQL: set `bell` whenever any process (this one, another worker, `mailbot
+    ingest`, another instance) stores a message. Reconnects by itself. (SQLite has no such
+    channel: its writers are one process's threads, which ring `arrived`.)"""
     while not stop.is_set():
         try:
             async with await rt.store.listener(CHANNEL) as connection:

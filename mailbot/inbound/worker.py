@@ -181,14 +181,20 @@ async def run(rt: Runtime, stop: asyncio.Event, sweep_seconds: float = SWEEP_SEC
     """Work through the inbox until `stop` is set: at once when a message is stored (by
     this process, or on PostgreSQL by any), otherwise every `sweep_seconds` (picks up
     pipe ingest on SQLite and earlier failures)."""
-    with inbox.arrived.listen() as bell:
-        listening = asyncio.create_task(inbox.listen(rt, bell, stop))
-        try:
+    if rt.store.is_sqlite:  # every writer is a thread of this process
+        with inbox.arrived.listen() as bell:
             await _work(rt, stop, bell, sweep_seconds, conversation, limit)
-        finally:
-            listening.cancel()
-            with suppress(asyncio.CancelledError):
-                await listening
+        return
+    # PostgreSQL: the notification reaches every process, this one too; also listening to
+    # the doorbell would wake this worker twice per message
+    bell = asyncio.Event()
+    listening = asyncio.create_task(inbox.listen(rt, bell, stop))
+    try:
+        await _work(rt, stop, bell, sweep_seconds, conversation, limit)
+    finally:
+        listening.cancel()
+        with suppress(asyncio.CancelledError):
+            await listening
 
 
 async def _work(rt: Runtime, stop: asyncio.Event, bell: asyncio.Event, sweep_seconds: float,
