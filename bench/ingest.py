@@ -279,7 +279,40 @@ def summarize_profile(path: Path, top: int = 25) -> dict[str, Any]:
         return [(name, round(100 * n / total, 1)) for name, n in counter.most_common(top)]
 
     return {"samples": total, "self_pct": share(own), "inclusive_pct": share(inclusive),
-            "area_inclusive_pct": share(module)}
+            "area_inclusive_pct": share(module),
+            "stages_pct_per_process": {file.name: stages(file) for file in files}}
+
+
+_STAGES = (  # (bucket, a piece of a frame that puts a stack there); the first match wins
+    ("process: rendering mail", "render (render.py"),
+    ("process: understanding", "mailbot/understand/"),
+    ("process: queueing mail (database)", "queue_all ("),
+    ("process: psycopg", "psycopg/"),
+    ("process: SQLAlchemy", "sqlalchemy/"),
+    ("process: other", "process_pending ("),
+    ("send: MIME", "build_message ("),
+    ("send: Maildir file", "MaildirTransport.send ("),
+    ("send: claiming and recording", "send_due ("),
+    ("SMTP: storing", "store_raw ("),
+    ("SMTP: aiosmtpd", "aiosmtpd/"),
+    ("event loop", "asyncio/"),
+)
+
+
+def stages(path: Path) -> dict[str, float]:
+    """Share of one process's samples per stage of the mail's way (see `_STAGES`)."""
+    counts: Counter[str] = Counter()
+    total = 0
+    for line in path.read_text(errors="replace").splitlines():
+        stack, _, count_text = line.rpartition(" ")
+        if not count_text.isdigit():
+            continue
+        total += int(count_text)
+        bucket = next((name for name, frame in _STAGES
+                       if ("process:" not in name or "process_pending" in stack) and frame in stack),
+                      "other")
+        counts[bucket] += int(count_text)
+    return {name: round(100 * n / max(total, 1), 1) for name, n in counts.most_common()}
 
 
 def _frame(raw: str) -> str:
