@@ -84,6 +84,5 @@ def work(rt: Runtime) -> int:
         print("mailbot work: nur mit PostgreSQL sinnvoll; mit SQLite erledigt `mailbot serve` alles.",
               file=sys.stderr)
         return 2
-    setup_logging()
-    migrate(rt.settings.database_url)
+    setup_logging()  # no migration here: `serve` (or `mailbot migrate`) owns the schema
     return 0 if asyncio.run(_main(rt, {"inbox": inbox_worker.run})) else 1

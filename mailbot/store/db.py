@@ -50,10 +50,9 @@ class Store:
             self.engine = create_engine(self.url, connect_args={"timeout": 30, "check_same_thread": False})
             _serialize_sqlite_writers(self.engine)
         else:
-            self.engine = create_engine(
-                self.url, pool_size=pool_size, max_overflow=20, pool_pre_ping=False,
-                connect_args={"connect_timeout": 5},
-            )
+            # no ping before each use: a dead connection fails on use and the pool is renewed
+            self.engine = create_engine(self.url, pool_size=pool_size, max_overflow=20,
+                                        connect_args={"connect_timeout": 5})
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._readers = sessionmaker(self.engine.execution_options(mailbot_read=True),
                                      expire_on_commit=False)
