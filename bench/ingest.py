@@ -184,8 +184,8 @@ def run_phase(name: str, service: lib.Service, db: lib.Db, messages: list[lib.Ou
     before_inbox = db.scalar("SELECT coalesce(max(id), 0) FROM inbox_messages") or 0
     expected = (db.scalar("SELECT count(*) FROM inbox_messages") or 0) + len(messages)
     spies = []
-    if profile is not None:  # serve, then each `mailbot work`: profile-<db>.txt, profile-<db>-1.txt, …
-        for old in profile.parent.glob(f"{profile.stem}-*{profile.suffix}"):
+    if profile is not None:  # serve, then each `mailbot work` (see `_process_file`)
+        for old in _worker_files(profile):
             old.unlink()
         spies = [start_profile(pid, _process_file(profile, i)) for i, pid in enumerate(service.pids())]
     cpu_before = sum(lib.cpu_seconds(pid) for pid in service.pids())
@@ -242,16 +242,21 @@ def stop_profile(spy: subprocess.Popen[bytes]) -> None:
 
 
 def _process_file(path: Path, index: int) -> Path:
-    return path if index == 0 else path.with_name(f"{path.stem}-{index}{path.suffix}")
+    """profile-<db>.txt for serve, profile-<db>.worker-<n>.txt for the n-th `mailbot work`."""
+    return path if index == 0 else path.with_name(f"{path.stem}.worker-{index}{path.suffix}")
+
+
+def _worker_files(path: Path) -> list[Path]:
+    return sorted(path.parent.glob(f"{path.stem}.worker-*{path.suffix}"))
 
 
 def summarize_profile(path: Path, top: int = 25) -> dict[str, Any]:
     """Collapsed stacks of serve and its workers (see `_process_file`) → share of samples
     per function: self (on top of the stack) and inclusive (anywhere on it). Idle threads
     are not sampled by py-spy."""
-    files = [path, *sorted(path.parent.glob(f"{path.stem}-*{path.suffix}"))]
     if not path.exists():
         return {"error": f"no profile at {path}"}
+    files = [path, *_worker_files(path)]
     total = 0
     own: Counter[str] = Counter()
     inclusive: Counter[str] = Counter()
