@@ -741,10 +741,12 @@ class SentMail:
     correlation: str
 
 
-def read_sent(service: Service, kinds: Iterable[str] | None = None) -> list[SentMail]:
+def read_sent(source: Service | Path, kinds: Iterable[str] | None = None) -> list[SentMail]:
+    """The mails a service (or a Maildir) holds, of the given kinds."""
     wanted = set(kinds) if kinds else None
     found = []
-    for path in service.sent_files():
+    files = source.sent_files() if isinstance(source, Service) else sorted((source / "new").iterdir())
+    for path in files:
         with path.open("rb") as handle:
             headers = email.message_from_binary_file(handle, policy=email.policy.default)
         kind = str(headers.get("X-Mailbot-Kind", ""))

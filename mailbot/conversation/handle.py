@@ -97,6 +97,8 @@ class _Turn:
     thread: Thread | None = None
     identity: Identity | None = None
     story: list[str] = field(default_factory=list)
+    conversation_id: int | None = None  # written to the message with the outcome
+    booking_id: int | None = None
 
     # ── the outcome ─────────────────────────────────────────────────────────────────────
 
@@ -130,6 +132,12 @@ class _Turn:
     # ── entry ───────────────────────────────────────────────────────────────────────────
 
     def run(self) -> None:
+        self._act()
+        # set last: the message row is written once, not on every query in between
+        self.message.conversation_id = self.conversation_id
+        self.message.booking_id = self.booking_id
+
+    def _act(self) -> None:
         it = self.it
         self.story.append(f"understood as: {describe(it)}")
         self.sender = (self.decoded.from_address or "").strip().lower()
@@ -140,9 +148,9 @@ class _Turn:
         conversation = thread.conversation
         booking = None
         if conversation is not None:
-            self.message.conversation_id = conversation.id
-            if conversation.booking_id is not None:
-                booking = queries.booking(self.session, conversation.booking_id)
+            self.conversation_id = conversation.id
+            if conversation.booking_id is not None:  # locked now, so it stays as read (BR-024)
+                booking = queries.booking(self.session, conversation.booking_id, lock=True)
         identity = self.identity = establish(self.rt, self.decoded, thread, booking)
         self.story.append(self._thread_story(thread, booking, identity))
 
@@ -306,7 +314,7 @@ class _Turn:
             return
         if len(picked) == 1:
             booking = picked[0]
-            self.message.booking_id = booking.id
+            self.booking_id = booking.id
             thread = outbox.thread_for(self.rt, self.session, self.sender, "requester", booking.id)
             self.ask_cancel(thread, booking, self.it.comment)
             return
@@ -398,7 +406,7 @@ class _Turn:
         if conversation is not None:
             conversation.booking_id, conversation.role = booking.id, "requester"
             conversation.awaiting, conversation.draft = None, None
-        self.message.booking_id = booking.id
+        self.booking_id = booking.id
         self.finish(PROCESSED, "submitted",
                     f"submitted booking #{booking.id} ({date_range(booking.start, booking.end)}, "
                     f"{booking.party_size} Personen, {booking.first_name}): Pending")
@@ -508,7 +516,7 @@ class _Turn:
             return
         conversation.awaiting, conversation.draft = None, None
         booking = picked[0]
-        self.message.booking_id = booking.id
+        self.booking_id = booking.id
         thread = outbox.thread_for(self.rt, self.session, self.sender, "requester", booking.id)
         self.ask_cancel(thread, booking, draft.get("reason"))
 
@@ -517,7 +525,7 @@ class _Turn:
     def in_booking(self, conversation: Conversation, booking: Booking) -> None:
         identity, it = self.identity, self.it
         assert identity is not None and booking.id is not None
-        self.message.booking_id = booking.id
+        self.booking_id = booking.id
         awaiting = conversation.awaiting
         draft = dict(conversation.draft or {})
         approver, requester = identity.approver, identity.requester

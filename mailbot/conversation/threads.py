@@ -79,14 +79,13 @@ def _by_reference(session: Session, decoded: Decoded) -> Conversation | None:
     ids = [i for i in (decoded.in_reply_to, *reversed(decoded.references)) if i]
     if not ids:
         return None
-    rows = session.scalars(
-        select(OutboxMessage).where(OutboxMessage.message_id.in_(ids),
-                                    OutboxMessage.conversation_id.is_not(None))).all()
-    by_id = {row.message_id: row for row in rows}
+    rows = session.execute(
+        select(OutboxMessage.message_id, OutboxMessage.conversation_id)
+        .where(OutboxMessage.message_id.in_(ids), OutboxMessage.conversation_id.is_not(None))).all()
+    by_id = {message_id: conversation_id for message_id, conversation_id in rows}
     for message_id in ids:  # the message answered directly wins over older references
-        row = by_id.get(message_id)
-        if row is not None and row.conversation_id is not None:
-            return session.get(Conversation, row.conversation_id)
+        if by_id.get(message_id) is not None:
+            return session.get(Conversation, by_id[message_id])
     return None
 
 
@@ -95,7 +94,8 @@ def find_thread(rt: Runtime, session: Session, decoded: Decoded, raw: bytes | No
     keys, bad = plus_keys(rt, decoded, raw)
     referenced = _by_reference(session, decoded)
     for key in keys:
-        found = session.scalars(select(Conversation).where(Conversation.key == key)).first()
+        found = (referenced if referenced is not None and referenced.key == key else
+                 session.scalars(select(Conversation).where(Conversation.key == key)).first())
         if found is not None:
             return Thread(found, KeyState.VALID,
                           referenced is not None and referenced.id == found.id)

@@ -27,13 +27,26 @@ def blocking_overlaps(session: Session, start: date, end: date, exclude: int | N
 
 
 def booking(session: Session, booking_id: int, lock: bool = False) -> Booking | None:
-    """One booking; with `lock`, its row is locked until the transaction ends (BR-024).
-    Without `lock`, a booking this session already holds is returned without a query."""
-    if not lock:
+    """One booking; with `lock`, its row is locked until the transaction ends (BR-024) and
+    read afresh, unless this transaction already locked it. Without `lock`, a booking this
+    session already holds is returned without a query."""
+    locked = _locked_in_this_transaction(session)
+    if not lock or booking_id in locked:
         return session.get(Booking, booking_id)
     query = select(Booking).where(bookings.c.id == booking_id)
     query = query.with_for_update().execution_options(populate_existing=True)
-    return session.scalars(query).first()
+    found = session.scalars(query).first()
+    if found is not None and not session.in_nested_transaction():
+        locked.add(booking_id)  # a lock taken in a savepoint ends with its rollback
+    return found
+
+
+def _locked_in_this_transaction(session: Session) -> set[int]:
+    transaction = session.get_transaction()
+    memo = session.info.get("locked_bookings")
+    if memo is None or memo[0] is not transaction:
+        memo = session.info["locked_bookings"] = (transaction, set())
+    return memo[1]
 
 
 def bookings_of(session: Session, email: str) -> Sequence[Booking]:
