@@ -149,8 +149,8 @@ class _Turn:
         booking = None
         if conversation is not None:
             self.conversation_id = conversation.id
-            if conversation.booking_id is not None:  # locked now, so it stays as read (BR-024)
-                booking = queries.booking(self.session, conversation.booking_id, lock=True)
+            if conversation.booking_id is not None:
+                booking = self.read_booking(conversation)
         identity = self.identity = establish(self.rt, self.decoded, thread, booking)
         self.story.append(self._thread_story(thread, booking, identity))
 
@@ -176,6 +176,15 @@ class _Turn:
             self.not_accepted(BAD_KEY)
         else:
             self.new_message()
+
+    def read_booking(self, conversation: Conversation) -> Booking | None:
+        """The thread's booking, locked at this first read so it stays as read until the
+        action (BR-024). A message that may change dates takes the date lock first (BR-029):
+        dates, then booking, always in that order, so two writers never wait on each other."""
+        assert conversation.booking_id is not None
+        if self.it.intent in ("edit", "reopen", "request") or conversation.awaiting == "edit":
+            self.rt.store.lock_dates(self.session)
+        return queries.booking(self.session, conversation.booking_id, lock=True)
 
     def _thread_story(self, thread: Thread, booking: Booking | None, identity: Identity) -> str:
         conversation = thread.conversation

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 import threading
+import time
 from collections.abc import Callable, Iterator
 from datetime import date, timedelta
 from pathlib import Path
@@ -12,17 +13,20 @@ from typing import Any
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from mailbot import actions
 from mailbot.config import load_house
 from mailbot.core.booking import Request
 from mailbot.core.model import Booking, State, Verdict
 from mailbot.core.rejections import AlreadyDone, ConfirmationRequired, Conflict, Rejection
+from mailbot.inbound import inbox, worker
 from mailbot.runtime import Cause, Runtime
 from mailbot.store import queries
 from mailbot.store.db import Store, migrate
-from mailbot.store.tables import OutboxMessage, bookings
+from mailbot.store.tables import InboxMessage, OutboxMessage, bookings
 from tests.conftest import Clock, make_settings
+from tests.support.conversation import Mailbox
 
 WRITERS = 24
 ROUNDS = 50
@@ -179,3 +183,42 @@ def test_br024_late_actions_on_sqlite_are_already_done(sqlite_rt: Runtime) -> No
     with rt.store.reading() as session:
         found = session.get(Booking, booking_id)
         assert found is not None and found.state == State.DENIED
+
+
+@pytest.mark.postgres
+def test_a_mail_and_a_web_change_of_one_booking_never_deadlock(pg_url: str, tmp_path: Path,
+                                                               clock: Clock) -> None:
+    """Both take the date lock before the booking's row (BR-029, BR-024): in every round the
+    mail is handled in its pass and the web change goes through, in either order."""
+    rt = _runtime(pg_url, tmp_path, clock)
+    mail = Mailbox(rt)
+    for round_ in range(5):
+        anna = f"anna.{round_}@example.net"  # BR-012 allows ten requests a day per address
+        start = date(2027, 1, 4) + timedelta(days=10 * round_)
+        asked = mail.send(anna, f"Hallo,\nwir würden gern vom {start:%d.%m.%Y} bis "
+                                f"{start + timedelta(days=3):%d.%m.%Y} zu viert kommen.\n\nLG Anna")
+        assert asked.reason == "submitted", asked.detail
+        booking_id = asked.booking_id
+        assert booking_id is not None
+        longer = start + timedelta(days=4)
+        stored = inbox.store_raw(rt, mail.raw(anna, f"Wir möchten doch bis zum {longer:%d.%m.%Y} bleiben",
+                                              reply_to=mail.last(anna, "request_received")), "smtp")
+
+        def by_mail() -> int:
+            return worker.process_pending(rt)
+
+        def on_the_web(booking_id: int = booking_id, anna: str = anna) -> str:
+            def change(session: Session) -> None:
+                rt.store.lock_dates(session)
+                time.sleep(0.2)  # holds the date lock while the mail is read
+                actions.edit(rt, session, booking_id, anna, Cause.new(), party_size=5)
+            rt.store.run(change)
+            return "edited"
+
+        assert _race([by_mail, on_the_web]) == [1, "edited"]
+        with rt.store.reading() as session:
+            row = session.get(InboxMessage, stored.id)
+            assert row is not None and row.reason == "edited", row.detail if row else None
+            booking = queries.booking(session, booking_id)
+            assert booking is not None and (booking.end, booking.party_size) == (longer, 5)
+    rt.store.dispose()
