@@ -68,8 +68,15 @@ def main(argv: list[str] | None = None) -> int:
 
             def measure(kind: str, mails: list[lib.Outgoing]) -> None:
                 nonlocal statements, showing
+                wall, cpu, pg = time.perf_counter(), time.process_time(), lib.postgres_cpu_seconds()
                 for mail in mails:
                     inbox.store_raw(rt, mail.data, "smtp")
+                wall, cpu, pg = (time.perf_counter() - wall, time.process_time() - cpu,
+                                 lib.postgres_cpu_seconds() - pg)
+                print(f"{args.db} {kind}: stored {len(mails)} messages one by one, "
+                      f"{wall / len(mails) * 1000:.2f} ms wall and {cpu / len(mails) * 1000:.2f} ms CPU "
+                      f"per message" + (f", PostgreSQL {pg / len(mails) * 1000:.2f} ms CPU"
+                                        if args.db == "postgres" else ""))
                 if args.sql == kind:
                     print(f"{args.db} {kind}: the statements of one message")
                     showing = True

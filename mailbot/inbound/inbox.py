@@ -87,6 +87,14 @@ def _existing(rt: Runtime, source: str, source_id: str, message_id: str | None) 
         return session.scalars(select(InboxMessage).where(match).limit(1)).first()
 
 
+# one statement: a message stored before (same source id or Message-ID, by this or another
+# connection or instance) inserts nothing and is a duplicate. Built once, on the table (the
+# ORM's insert machinery is not needed for one row of plain values)
+_INSERT = {is_sqlite: dialect.insert(InboxMessage.__table__).on_conflict_do_nothing()
+           .returning(InboxMessage.__table__.c.id)
+           for is_sqlite, dialect in ((True, sqlite), (False, postgresql))}
+
+
 def store_raw(rt: Runtime, raw: bytes, source: str, source_id: str | None = None) -> StoreResult:
     """Commit the raw message with state `received`; returns once it is durable.
 
@@ -111,12 +119,8 @@ def store_raw(rt: Runtime, raw: bytes, source: str, source_id: str | None = None
         correlation_id=correlation_id,
         attempts=0,
     )
-    # one statement: a message stored before (same source id or Message-ID, by this or
-    # another connection or instance) inserts nothing and is a duplicate
-    dialect = sqlite if rt.store.is_sqlite else postgresql
-    statement = dialect.insert(InboxMessage).values(**values).on_conflict_do_nothing()
     with rt.store.transaction() as session:
-        stored = session.scalar(statement.returning(InboxMessage.id))
+        stored = session.scalar(_INSERT[rt.store.is_sqlite], values)
         rt.store.notify(session, CHANNEL)
     if stored is None:
         found = _existing(rt, source, source_id, message_id)

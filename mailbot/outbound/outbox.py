@@ -145,6 +145,11 @@ def queue(rt: Runtime, session: Session, kind: str, to: str, context: dict[str, 
     return queue_all(rt, session, [mail], cause, booking_id)[0]
 
 
+# one INSERT … RETURNING for all rows, on the table: the rows are not needed as objects
+_INSERT = insert(OutboxMessage.__table__).returning(OutboxMessage.__table__.c.id,
+                                                    sort_by_parameter_order=True)
+
+
 def queue_all(rt: Runtime, session: Session, mails: Sequence[Mail], cause: Cause,
               booking_id: int | None = None) -> list[Queued]:
     """Render each mail now and add them all to the outbox in the caller's transaction,
@@ -172,9 +177,7 @@ def queue_all(rt: Runtime, session: Session, mails: Sequence[Mail], cause: Cause
         rendered = render(mail.kind, {**common_context(rt, to, people.get(to), booking_id, booking),
                                       **mail.context})
         rows.append(_row(rt, mail, to, rendered, conversation, cause, now, booking_id))
-    # a bulk INSERT … RETURNING: the rows are not needed as objects in this session
-    ids = session.scalars(insert(OutboxMessage).returning(OutboxMessage.id, sort_by_parameter_order=True),
-                          rows).all()
+    ids = session.scalars(_INSERT, rows).all()
     return [Queued(id, row["kind"], row["to_address"], row["subject"], row["text_body"], row["html_body"])
             for id, row in zip(ids, rows, strict=True)]
 
