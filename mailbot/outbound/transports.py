@@ -52,7 +52,8 @@ class Outgoing:
     attempts: int = 0  # including the one in hand
 
     @staticmethod
-    def of(row: OutboxMessage) -> Outgoing:
+    def of(row: OutboxMessage | Any) -> Outgoing:
+        """From an outbox row: the mapped object or a result row with its columns."""
         return Outgoing(row.id, row.idempotency_key, row.message_id, row.correlation_id, row.kind,
                         row.to_address, row.reply_to, row.subject, row.text_body, row.html_body,
                         dict(row.headers or {}), row.attempts or 0)
@@ -84,6 +85,20 @@ def _part(body: str, subtype: str) -> MIMENonMultipart:
     return part
 
 
+class _Policy(type(policy.compat32)):  # type: ignore[misc]
+    """compat32, except that a header that fits on one line as it is is written as it is:
+    the same line the Header folding algorithm makes of it, for a tenth of the cost."""
+
+    def _fold(self, name: str, value: object, sanitize: bool) -> str:
+        if (isinstance(value, str) and value.isascii() and len(name) + len(value) < 77
+                and "\n" not in value and "\r" not in value):
+            return f"{name}: {value}{self.linesep}"
+        return str(super()._fold(name, value, sanitize))
+
+
+_POLICIES = {linesep: _Policy(linesep=linesep) for linesep in ("\r\n", "\n")}
+
+
 def build_message(mail: Outgoing, linesep: str = "\r\n") -> bytes:
     """The message as sent: multipart/alternative (text, then HTML), UTF-8 in
     quoted-printable, every recorded header; non-ASCII headers RFC 2047-encoded. Built
@@ -97,7 +112,7 @@ def build_message(mail: Outgoing, linesep: str = "\r\n") -> bytes:
         message[name] = _header(name, value)  # type: ignore[assignment]  # compat32 takes a Header
     message.attach(_part(mail.text_body, "plain"))
     message.attach(_part(mail.html_body, "html"))
-    return message.as_bytes(policy=policy.compat32.clone(linesep=linesep))
+    return message.as_bytes(policy=_POLICIES[linesep])
 
 
 class Transport(Protocol):

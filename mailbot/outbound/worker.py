@@ -15,7 +15,7 @@ import logging
 import socket
 from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from mailbot.outbound.outbox import FAILED, QUEUED, RETRYING, SENDING, SENT
@@ -32,28 +32,39 @@ MAX_RETRY_AFTER = 3600.0
 RECORD_EVERY = 20  # results written per transaction
 
 
+_OUTBOX = OutboxMessage.__table__
+_SENT = update(_OUTBOX).where(_OUTBOX.c.id == bindparam("row_id")).values(
+    state=bindparam("state"), provider_id=bindparam("provider_id"), sent_at=bindparam("sent_at"))
+_UNSENT = update(_OUTBOX).where(_OUTBOX.c.id == bindparam("row_id")).values(
+    state=bindparam("state"), last_error=bindparam("last_error"),
+    next_attempt_at=bindparam("next_attempt_at"))
+
+
 def _claim(rt: Runtime, limit: int, timeout: float) -> list[Outgoing]:
     def work(session: Session) -> list[Outgoing]:
         now = rt.now()
-        query = (select(OutboxMessage)
-                 .where(OutboxMessage.state.in_(DUE), OutboxMessage.next_attempt_at <= now)
-                 .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
+        query = (select(_OUTBOX.c.id)
+                 .where(_OUTBOX.c.state.in_(DUE), _OUTBOX.c.next_attempt_at <= now)
+                 .order_by(_OUTBOX.c.next_attempt_at, _OUTBOX.c.id)
                  .limit(limit))
         if not rt.store.is_sqlite:
             query = query.with_for_update(skip_locked=True)
-        rows = list(session.scalars(query))
+        ids = list(session.scalars(query))
+        if not ids:
+            return []
         # the lease outlasts the slowest batch, so no second worker sends a row still in hand
-        lease_until = now + LEASE + timedelta(seconds=timeout * len(rows))
-        for row in rows:
-            row.state = SENDING
-            row.attempts += 1
-            row.next_attempt_at = lease_until
-            row.claimed_by = instance(rt)
-        return [Outgoing.of(row) for row in rows]
+        lease_until = now + LEASE + timedelta(seconds=timeout * len(ids))
+        rows = session.execute(
+            update(_OUTBOX).where(_OUTBOX.c.id.in_(ids))
+            .values(state=SENDING, attempts=_OUTBOX.c.attempts + 1, next_attempt_at=lease_until,
+                    claimed_by=instance(rt))
+            .returning(*_OUTBOX.c)).all()
+        order = {row_id: n for n, row_id in enumerate(ids)}
+        return [Outgoing.of(row) for row in sorted(rows, key=lambda row: order[row.id])]
 
     with rt.store.reading() as session:  # cheap look first: an idle poll takes no write lock
-        probe = select(OutboxMessage.id).where(OutboxMessage.state.in_(DUE),
-                                               OutboxMessage.next_attempt_at <= rt.now()).limit(1)
+        probe = select(_OUTBOX.c.id).where(_OUTBOX.c.state.in_(DUE),
+                                           _OUTBOX.c.next_attempt_at <= rt.now()).limit(1)
         if session.scalar(probe) is None:
             return []
     return rt.store.run(work)
@@ -72,7 +83,7 @@ def _record(rt: Runtime, outcomes: list[Outcome]) -> None:
     unsent: list[dict[str, object]] = []
     for mail, provider_id, error in outcomes:
         if error is None:
-            sent.append({"id": mail.id, "state": SENT, "provider_id": provider_id, "sent_at": now})
+            sent.append({"row_id": mail.id, "state": SENT, "provider_id": provider_id, "sent_at": now})
             continue
         if error.permanent or mail.attempts > len(delays):
             state, wait = FAILED, 0.0
@@ -81,13 +92,13 @@ def _record(rt: Runtime, outcomes: list[Outcome]) -> None:
             if error.retry_after is not None:
                 wait = max(wait, min(error.retry_after, MAX_RETRY_AFTER))
             state = RETRYING
-        unsent.append({"id": mail.id, "state": state, "last_error": str(error)[:2000],
+        unsent.append({"row_id": mail.id, "state": state, "last_error": str(error)[:2000],
                        "next_attempt_at": now + timedelta(seconds=wait)})
 
     def work(session: Session) -> None:
-        for rows in (sent, unsent):
+        for statement, rows in ((_SENT, sent), (_UNSENT, unsent)):
             if rows:
-                session.execute(update(OutboxMessage), rows)
+                session.execute(statement, rows)
 
     rt.store.run(work)
     for mail, provider_id, error in outcomes:
