@@ -188,7 +188,8 @@ def run_phase(name: str, service: lib.Service, db: lib.Db, messages: list[lib.Ou
         for old in _worker_files(profile):
             old.unlink()
         spies = [start_profile(pid, _process_file(profile, i)) for i, pid in enumerate(service.pids())]
-    cpu_before = sum(lib.cpu_seconds(pid) for pid in service.pids())
+    pids = service.pids()
+    cpu_before = [lib.cpu_seconds(pid) for pid in pids]
     pg_before, client_before = lib.postgres_cpu_seconds(), time.process_time()
     started = time.time()
     deliveries = lib.send(service.smtp_port, messages, concurrency=concurrency, rate=rate,
@@ -196,7 +197,8 @@ def run_phase(name: str, service: lib.Service, db: lib.Db, messages: list[lib.Ou
     send_seconds = time.time() - started
     settled = db.settle(expected, settle_timeout, outbox=False)
     processed_seconds = time.time() - started
-    cpu_processed = sum(lib.cpu_seconds(pid) for pid in service.pids()) - cpu_before
+    cpu_each = [lib.cpu_seconds(pid) - before for pid, before in zip(pids, cpu_before, strict=True)]
+    cpu_processed = sum(cpu_each)
     pg_cpu, client_cpu = lib.postgres_cpu_seconds() - pg_before, time.process_time() - client_before
     drained = db.settle(expected, settle_timeout, outbox=True)
     drained_seconds = time.time() - started
@@ -210,6 +212,10 @@ def run_phase(name: str, service: lib.Service, db: lib.Db, messages: list[lib.Ou
         "outbox_drained_seconds": round(drained_seconds, 2),
         "end_to_end_incl_sending_per_s": round(len(messages) / drained_seconds, 1),
         "server_cpu_ms_per_msg": round(cpu_processed / max(len(messages), 1) * 1000, 2),
+        # how busy each process was until everything was processed: serve, then each `work`
+        # (1.0 = one core all the time; one Python process does not get far beyond it)
+        "server_cores_busy": [round(cpu / processed_seconds, 2) for cpu in cpu_each],
+        "postgres_cores_busy": round(pg_cpu / processed_seconds, 2),
         # the same span: PostgreSQL's processes (SQLite: ~0) and this load generator
         "postgres_cpu_ms_per_msg": round(pg_cpu / max(len(messages), 1) * 1000, 2),
         "client_cpu_ms_per_msg": round(client_cpu / max(len(messages), 1) * 1000, 2),
