@@ -8,7 +8,7 @@ import random
 
 import pytest
 
-from bench import ingest, lib
+from bench import hotpath, ingest, lib
 from bench.drills import fuzz, kill9, one_booking_storm, pg_restart, resend_outage
 
 pytestmark = pytest.mark.e2e
@@ -41,6 +41,18 @@ def test_ingest_processes_the_realistic_mix_and_joins_every_250_to_its_outcome(k
         assert got["latency"]["n"] == got["sent"]
     assert results["burst"]["mix"].keys() <= {"request", "approve", "deny", "status"}
     assert results["service_errors"] == 0
+
+
+def test_hotpath_measures_each_kind_and_shows_the_statements_of_a_reply(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    assert hotpath.main(["--db", "sqlite", "--messages", "6", "--sql", "reply"]) == 0
+    out = capsys.readouterr().out
+    for kind, handled in (("request", 6), ("reply", 5), ("status", 6)):  # one reply is shown
+        assert f"sqlite {kind}: stored {handled + (kind == 'reply')} messages one by one" in out
+        assert f"sqlite {kind}: {handled} messages," in out
+        assert f"sqlite {kind}: sent " in out
+    shown = out.split("sqlite reply: the statements of one message", 1)[1]
+    assert "UPDATE decisions SET verdict" in shown  # the approval itself
 
 
 def test_the_profile_summary_reads_collapsed_stacks(tmp_path) -> None:  # type: ignore[no-untyped-def]
