@@ -30,8 +30,10 @@ def booking(session: Session, booking_id: int, lock: bool = False) -> Booking | 
     """One booking; with `lock`, its row is locked until the transaction ends (BR-024) and
     read afresh, unless this transaction already locked it. Without `lock`, a booking this
     session already holds is returned without a query."""
+    if not lock:
+        return session.get(Booking, booking_id)
     locked = _locked_in_this_transaction(session)
-    if not lock or booking_id in locked:
+    if booking_id in locked:
         return session.get(Booking, booking_id)
     query = select(Booking).where(bookings.c.id == booking_id)
     query = query.with_for_update().execution_options(populate_existing=True)
