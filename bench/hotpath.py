@@ -24,6 +24,7 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import event  # noqa: E402
+from sqlalchemy.engine import Engine  # noqa: E402
 
 from bench import lib  # noqa: E402
 
@@ -59,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
             rt = Runtime.from_settings(settings)
             statements, showing = 0, False
 
-            @event.listens_for(rt.store.engine, "before_cursor_execute")
+            @event.listens_for(Engine, "before_cursor_execute")  # every engine of the store
             def _count(_conn: object, _cursor: object, sql: str, *_: object) -> None:
                 nonlocal statements
                 statements += 1

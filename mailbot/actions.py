@@ -1,9 +1,10 @@
 """The commands people give, each applied to the store inside the caller's transaction.
 
 Every action takes the locks it needs, runs the pure rule in `core`, and writes the
-notifications of what happened to the outbox in the same transaction. A rejection rolls
-back to a savepoint (nothing changed) and propagates as the named `Rejection`, so the
-caller can still record its answer in the same transaction.
+notifications of what happened to the outbox in the same transaction. A rejection leaves
+nothing changed and propagates as the named `Rejection`, so the caller can still record its
+answer in the same transaction: the rules refuse before they change a booking, and a change
+of dates, which the database itself may refuse (overlap), runs in a savepoint.
 """
 
 from __future__ import annotations
@@ -118,7 +119,7 @@ def reopen(rt: Runtime, session: Session, booking_id: int, requester: str, cause
         others = queries.blocking_overlaps(session, s, e, booking_id)
         return rules.reopen(found, rt.house, rt.today(), rt.now(), others, start, end)
 
-    return _apply(rt, session, cause, change, start, end, booking_id)
+    return _apply(rt, session, cause, change, start, end, booking_id, dates=True)
 
 
 def edit(rt: Runtime, session: Session, booking_id: int, requester: str, cause: Cause,
@@ -132,12 +133,14 @@ def edit(rt: Runtime, session: Session, booking_id: int, requester: str, cause: 
         return rules.edit(found, rt.house, rt.today(), rt.now(), others, start, end, party_size,
                           first_name)
 
-    return _apply(rt, session, cause, change, start, end, booking_id)
+    return _apply(rt, session, cause, change, start, end, booking_id, dates=True)
 
 
 def _apply(rt: Runtime, session: Session, cause: Cause, change: Callable[[], list[Event]],
-           start: date | None = None, end: date | None = None, own: int | None = None
-           ) -> list[Event]:
-    events = _guarded(rt, session, start or date.min, end or date.max, own, change)
+           start: date | None = None, end: date | None = None, own: int | None = None,
+           dates: bool = False) -> list[Event]:
+    """`dates`: the change may widen a date range, which the database may refuse (savepoint).
+    Otherwise a rule raises its rejection before it changes anything, so none is needed."""
+    events = _guarded(rt, session, start or date.min, end or date.max, own, change) if dates else change()
     notify(rt, session, events, cause)
     return events

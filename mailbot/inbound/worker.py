@@ -55,8 +55,9 @@ def _with_brackets(message_id: str) -> str:
     return message_id if message_id.startswith("<") else f"<{message_id.strip()}>"
 
 
-def _our_message_id(session: Session, message_id: str | None) -> bool:
-    if not message_id:
+def _our_message_id(rt: Runtime, session: Session, message_id: str | None) -> bool:
+    # ours all end in @MAIL_DOMAIN: only those are worth a query
+    if not message_id or not message_id.rstrip(">").lower().endswith(f"@{rt.settings.mail_domain.lower()}"):
         return False
     found = session.scalar(select(OutboxMessage.id).where(
         OutboxMessage.message_id == _with_brackets(message_id)).limit(1))
@@ -85,7 +86,7 @@ def _record_bounce(rt: Runtime, session: Session, row: InboxMessage, found: mach
 def _handle(rt: Runtime, session: Session, row: InboxMessage, conversation: Handler | None) -> None:
     decoded = decode(row.raw)
     found = machine.classify(rt.settings, row.raw, decoded,
-                             _our_message_id(session, decoded.message_id))
+                             _our_message_id(rt, session, decoded.message_id))
     if found is not None:
         detail = found.detail
         if found.reason == machine.BOUNCE:
@@ -113,12 +114,12 @@ def _handle(rt: Runtime, session: Session, row: InboxMessage, conversation: Hand
 def _process_one(rt: Runtime, skip: set[int], conversation: Handler | None) -> InboxMessage | None:
     claimed: tuple[int, str] | None = None
     try:
-        with rt.store.transaction() as session:
+        # not durable: a lost outcome is simply worked out again
+        with rt.store.transaction(durable=False) as session:
             row = _claim(session, skip)
             if row is None:
                 return None
             claimed = (row.id, row.correlation_id)
-            rt.store.without_durable_wait(session)  # a lost outcome is simply worked out again
             _handle(rt, session, row, conversation)
             row.attempts = (row.attempts or 0) + 1
             return row

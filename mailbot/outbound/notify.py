@@ -39,17 +39,19 @@ class _Mails:
             if approver.email != skip:
                 self.told.setdefault(approver.email, (kind, context))
 
-    def send(self) -> None:
+    def send(self, new_booking: bool) -> None:
         if self.told:
             queue_all(self.rt, self.session, [Mail(kind, address, context) for address, (kind, context)
-                                              in self.told.items()], self.cause, self.booking.id)
+                                              in self.told.items()], self.cause, self.booking.id,
+                      new_booking)
 
 
 def notify(rt: Runtime, session: Session, events: Sequence[ev.Event], cause: Cause) -> None:
-    for event in events:
+    for n, event in enumerate(events):
         mails = _Mails(rt, session, event.booking, cause)
         _plan(rt, event, mails)
-        mails.send()
+        # the first mails about a booking just submitted: it has no threads yet
+        mails.send(new_booking=n == 0 and isinstance(event, ev.Submitted))
 
 
 def _plan(rt: Runtime, event: ev.Event, mails: _Mails) -> None:

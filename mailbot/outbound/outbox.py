@@ -40,15 +40,17 @@ def thread_for(rt: Runtime, session: Session, participant: str, role: str,
 
 
 def _threads(session: Session, wanted: dict[str, tuple[str, str | None]],
-             booking_id: int | None, now: datetime) -> dict[str, Conversation]:
+             booking_id: int | None, now: datetime, new_booking: bool = False) -> dict[str, Conversation]:
     """`thread_for` for several participants (address → role, approver key): one query,
-    one flush for those who have none yet."""
-    query = select(Conversation).where(Conversation.participant.in_(wanted))
-    query = query.where(Conversation.booking_id.is_(None) if booking_id is None
-                        else Conversation.booking_id == booking_id)
+    one flush for those who have none yet. A booking created in this transaction has no
+    threads yet: nothing to look up."""
     found: dict[str, Conversation] = {}
-    for conversation in session.scalars(query.order_by(Conversation.id)):
-        found.setdefault(conversation.participant, conversation)
+    if not new_booking:
+        query = select(Conversation).where(Conversation.participant.in_(wanted))
+        query = query.where(Conversation.booking_id.is_(None) if booking_id is None
+                            else Conversation.booking_id == booking_id)
+        for conversation in session.scalars(query.order_by(Conversation.id)):
+            found.setdefault(conversation.participant, conversation)
     missing = [address for address in wanted if address not in found]
     if missing:
         for address in missing:
@@ -151,9 +153,10 @@ _INSERT = insert(OutboxMessage.__table__).returning(OutboxMessage.__table__.c.id
 
 
 def queue_all(rt: Runtime, session: Session, mails: Sequence[Mail], cause: Cause,
-              booking_id: int | None = None) -> list[Queued]:
+              booking_id: int | None = None, new_booking: bool = False) -> list[Queued]:
     """Render each mail now and add them all to the outbox in the caller's transaction,
-    with one query for the recipients, one for their threads and one insert."""
+    with one query for the recipients, one for their threads and one insert.
+    `new_booking`: the booking was created in this transaction."""
     targets = [(mail, mail.to.strip().lower()) for mail in mails]
     people = {p.email: p for p in session.scalars(
         select(Person).where(Person.email.in_({to for _, to in targets})))}
@@ -170,7 +173,7 @@ def queue_all(rt: Runtime, session: Session, mails: Sequence[Mail], cause: Cause
             role = ("approver" if approver else
                     "requester" if booking is not None and booking.requester_email == to else "other")
             wanted[to] = (role, approver.key if approver else None)
-    threads = _threads(session, wanted, booking_id, now) if wanted else {}
+    threads = _threads(session, wanted, booking_id, now, new_booking) if wanted else {}
     rows = []
     for mail, to in targets:
         conversation = mail.conversation or threads[to]

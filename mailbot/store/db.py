@@ -54,14 +54,26 @@ class Store:
             self.engine = create_engine(self.url, pool_size=pool_size, max_overflow=20,
                                         connect_args={"connect_timeout": 5})
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        # PostgreSQL: commits that return before their WAL reaches the disk, set once per
+        # connection of a pool of their own (not a SET LOCAL round trip per transaction)
+        self._relaxed_engine = self.engine if self.is_sqlite else create_engine(
+            self.url, pool_size=2, max_overflow=5,
+            connect_args={"connect_timeout": 5, "options": "-c synchronous_commit=off"})
+        self._relaxed = sessionmaker(self._relaxed_engine, expire_on_commit=False)
         self._readers = sessionmaker(self.engine.execution_options(mailbot_read=True),
                                      expire_on_commit=False)
 
     @contextmanager
-    def transaction(self) -> Iterator[Session]:
-        """A write transaction: commits when the block ends, rolls back on an exception."""
+    def transaction(self, durable: bool = True) -> Iterator[Session]:
+        """A write transaction: commits when the block ends, rolls back on an exception.
+
+        `durable=False` (PostgreSQL): the commit returns before its WAL reaches the disk.
+        Only for work that is simply done again if a server crash loses it: the WAL is
+        written in order, so any later durable commit (a 250's inbox row, the outbox
+        worker's claim before it sends) makes this one durable first."""
+        sessions = self._sessions if durable else self._relaxed
         try:
-            with self._sessions() as session, session.begin():
+            with sessions() as session, session.begin():
                 yield session
         except OperationalError as exc:
             if _is_retryable(exc):
@@ -94,14 +106,6 @@ class Store:
         if not self.is_sqlite:
             session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _RANGE_LOCK})
 
-    def without_durable_wait(self, session: Session) -> None:
-        """PostgreSQL: this transaction's commit returns before its WAL reaches the disk.
-        Only for work that is simply done again if a server crash loses it: the WAL is
-        written in order, so any later durable commit (a 250's inbox row, the outbox
-        worker's claim before it sends) makes this one durable first."""
-        if not self.is_sqlite:
-            session.execute(text("SET LOCAL synchronous_commit TO OFF"))
-
     def notify(self, session: Session, channel: str) -> None:
         """PostgreSQL: tell the listeners of `channel` when this transaction commits."""
         if not self.is_sqlite:
@@ -125,6 +129,7 @@ class Store:
 
     def dispose(self) -> None:
         self.engine.dispose()
+        self._relaxed_engine.dispose()
 
 
 def _is_retryable(exc: DBAPIError) -> bool:

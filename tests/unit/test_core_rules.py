@@ -362,3 +362,40 @@ def test_new_request_cannot_start_in_the_past_or_end_before_start() -> None:
     with pytest.raises(EndBeforeStart):
         rules.submit(request(date(2027, 8, 7), date(2027, 8, 3)), HOUSE, TODAY, NOW, [])
     assert submitted(TODAY, TODAY).start == TODAY
+
+
+def _snapshot(booking: Booking) -> tuple[object, ...]:
+    return (booking.state, booking.start, booking.end, booking.last_activity_at, booking.archived_at,
+            [(d.approver, d.verdict, d.decided_at, d.reason) for d in booking.decisions],
+            [(t.actor, t.kind, t.note) for t in booking.timeline])
+
+
+def _denied() -> Booking:
+    booking = submitted()
+    rules.deny(booking, ING, "wir sind selbst da", HOUSE, TODAY, NOW)
+    return booking
+
+
+LATER = NOW + timedelta(hours=1)
+
+
+@pytest.mark.parametrize("make, act", [
+    (confirmed, lambda b: rules.approve(b, ING, HOUSE, TODAY, LATER)),
+    (_denied, lambda b: rules.approve(b, COR, HOUSE, TODAY, LATER)),
+    (submitted, lambda b: rules.deny(b, COR, "", HOUSE, TODAY, LATER)),
+    (confirmed, lambda b: rules.deny(b, COR, "doch nicht", HOUSE, TODAY, LATER)),
+    (_denied, lambda b: rules.deny(b, COR, "auch nicht", HOUSE, TODAY, LATER)),
+    (confirmed, lambda b: rules.cancel(b, None, HOUSE, TODAY, LATER)),
+    (confirmed, lambda b: rules.cancel(b, "krank", HOUSE, TODAY, LATER)),
+    (submitted, lambda b: rules.cancel(b, "siehe www.example.org", HOUSE, TODAY, LATER)),
+    (submitted, lambda b: rules.approve(b, ING, HOUSE, date(2027, 8, 8), LATER)),
+], ids=["approve-confirmed", "approve-denied", "deny-no-reason", "deny-confirmed-unconfirmed",
+        "deny-denied", "cancel-confirmed-no-reason", "cancel-confirmed-unconfirmed",
+        "cancel-link-in-reason", "approve-past"])
+def test_br024_a_refused_decision_or_cancel_changes_nothing(make: object, act: object) -> None:
+    """The store applies these without a savepoint: a rule must refuse before it changes."""
+    booking = make()  # type: ignore[operator]
+    before = _snapshot(booking)
+    with pytest.raises((AlreadyDone, ReasonRequired, ConfirmationRequired, Invalid, BookingInPast)):
+        act(booking)  # type: ignore[operator]
+    assert _snapshot(booking) == before
