@@ -105,6 +105,19 @@ def test_a_house_name_with_umlauts_and_a_broken_subject_still_make_a_clean_messa
     assert message["Bcc"] is None
 
 
+def test_bodies_arrive_exactly_as_rendered_in_short_quoted_printable_lines(rt: Runtime) -> None:
+    request_booking(rt)
+    text = ("Grüße aus dem Häuschen – 3 = drei €\n" + "Sehr lange Zeile ohne Umbruch " * 12
+            + "\nLeerzeichen am Ende   \n\tTab am Anfang\n.Punkt am Anfang\nFrom Anfang\n")
+    html = "<p>" + "Schöne Tage im Haus, " * 20 + "</p>\n<p>a=b &amp; ä</p>\n"
+    row = dataclasses.replace(Outgoing.of(rows(rt)[0]), text_body=text, html_body=html)
+    MaildirTransport(rt.settings.maildir).send(row)
+    box = mailbox.Maildir(rt.settings.maildir, factory=None, create=False)
+    data = box.get_bytes(next(box.iterkeys()))
+    assert max(len(line) for line in data.split(b"\n")) <= 78
+    assert parts(message_from_bytes(data, policy=policy.default)) == (text, html)
+
+
 class Recorder:
     """An aiosmtpd handler that keeps what it receives; some recipients are refused."""
 
