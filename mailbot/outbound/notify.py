@@ -47,11 +47,11 @@ class _Mails:
 
 
 def notify(rt: Runtime, session: Session, events: Sequence[ev.Event], cause: Cause) -> None:
-    for n, event in enumerate(events):
+    for event in events:
         mails = _Mails(rt, session, event.booking, cause)
         _plan(rt, event, mails)
         # the first mails about a booking just submitted: it has no threads yet
-        mails.send(new_booking=n == 0 and isinstance(event, ev.Submitted))
+        mails.send(new_booking=isinstance(event, ev.Submitted))
 
 
 def _plan(rt: Runtime, event: ev.Event, mails: _Mails) -> None:
