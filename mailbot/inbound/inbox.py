@@ -48,6 +48,17 @@ class Summary:
     message_id: str | None
     from_address: str | None
     subject: str | None
+    return_path: str | None = None  # the envelope sender a delivering MTA wrote down
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """What an SMTP session told us beside the message: the envelope sender (MAIL FROM,
+    `""` for the null sender `<>` of bounces), the connecting address and its HELO name."""
+
+    sender: str | None
+    peer: str | None = None
+    helo: str | None = None
 
 
 def content_id(raw: bytes) -> str:
@@ -62,13 +73,24 @@ def _text(value: object) -> str:
     return re.sub(r"\s*[\r\n]+\s*", " ", raw).strip()
 
 
+def envelope_sender(value: str | None) -> str | None:
+    """`<a@b>` → `a@b`, `<>` → `""` (the null sender of bounces), nothing → None."""
+    if value is None:
+        return None
+    sender = value.strip()
+    if sender.startswith("<"):
+        sender = sender[1:].partition(">")[0].strip()
+    return sender[:320]
+
+
 def summarize(raw: bytes) -> Summary:
-    """Message-ID, sender and subject from the headers alone; never raises."""
+    """Message-ID, sender, subject and Return-Path from the headers alone; never raises."""
     try:
         headers = BytesHeaderParser().parsebytes(raw)
         message_id_header = str(headers.get("Message-ID") or "").strip()
         from_header = _text(headers.get("From"))
         subject = _text(headers.get("Subject")) or None
+        return_path = headers.get("Return-Path")  # the first one: the last MTA's
     except Exception:
         return Summary(None, None, None)
     found = _MESSAGE_ID.search(message_id_header)
@@ -76,7 +98,8 @@ def summarize(raw: bytes) -> Summary:
     address = parseaddr(from_header)[1].strip().lower() or None
     if address is not None and "@" not in address:
         address = None
-    return Summary(message_id, address[:320] if address else None, subject)
+    return Summary(message_id, address[:320] if address else None, subject,
+                   envelope_sender(None if return_path is None else str(return_path)))
 
 
 def _existing(rt: Runtime, source: str, source_id: str, message_id: str | None) -> InboxMessage | None:
@@ -95,8 +118,12 @@ _INSERT = {is_sqlite: dialect.insert(InboxMessage.__table__).on_conflict_do_noth
            for is_sqlite, dialect in ((True, sqlite), (False, postgresql))}
 
 
-def store_raw(rt: Runtime, raw: bytes, source: str, source_id: str | None = None) -> StoreResult:
+def store_raw(rt: Runtime, raw: bytes, source: str, source_id: str | None = None,
+              envelope: Envelope | None = None) -> StoreResult:
     """Commit the raw message with state `received`; returns once it is durable.
+
+    `envelope` is what an SMTP session said; without one (IMAP, pipe) the envelope sender
+    is the Return-Path header that the delivering MTA wrote.
 
     Raises `mailbot.store.db.DatabaseUnavailable` when the database cannot be reached, so
     the caller answers "try again later" instead of acknowledging."""
@@ -105,6 +132,7 @@ def store_raw(rt: Runtime, raw: bytes, source: str, source_id: str | None = None
     source_id = source_id or content_id(raw)
     summary = summarize(raw)
     message_id = summary.message_id
+    envelope = envelope or Envelope(summary.return_path)
     correlation_id = uuid.uuid4().hex[:16]
     values = dict(
         source=source,
@@ -115,6 +143,9 @@ def store_raw(rt: Runtime, raw: bytes, source: str, source_id: str | None = None
         size=len(raw),
         from_address=summary.from_address,
         subject=summary.subject,
+        envelope_sender=envelope.sender,
+        peer_address=envelope.peer,
+        helo_name=envelope.helo,
         state="received",
         correlation_id=correlation_id,
         attempts=0,

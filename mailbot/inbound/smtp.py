@@ -37,6 +37,13 @@ class Recipients:
         return base == self.local and (not plus or bool(tag))
 
 
+def arrival(session: Session, envelope: Envelope) -> inbox.Envelope:
+    """The envelope as the session told it: aiosmtpd keeps the null sender as `<>`."""
+    peer = session.peer[0] if isinstance(session.peer, tuple) else session.peer
+    return inbox.Envelope(inbox.envelope_sender(envelope.mail_from), str(peer)[:64] if peer else None,
+                          (session.host_name or "")[:255] or None)
+
+
 class InboxHandler:
     """aiosmtpd handler: RCPT checks the address, DATA stores the message."""
 
@@ -58,7 +65,8 @@ class InboxHandler:
         if not raw:
             return "554 5.6.0 Empty message"
         try:
-            result = await asyncio.to_thread(inbox.store_raw, self.rt, raw, "smtp", None)
+            result = await asyncio.to_thread(inbox.store_raw, self.rt, raw, "smtp", None,
+                                             arrival(session, envelope))
         except DatabaseUnavailable as exc:
             log.warning("inbox unavailable, asked the sender to retry: %s", exc)
             return "451 4.3.0 Temporary storage failure, please try again later"

@@ -131,6 +131,11 @@ class InboxMessage(Model):
     size: Mapped[int] = mapped_column(Integer)
     from_address: Mapped[str | None] = mapped_column(String(320), index=True)
     subject: Mapped[str | None] = mapped_column(Text)
+    # SMTP: MAIL FROM ("" for the null sender <>), the connecting address and its HELO name;
+    # IMAP and pipe: the Return-Path header (no peer)
+    envelope_sender: Mapped[str | None] = mapped_column(String(320))
+    peer_address: Mapped[str | None] = mapped_column(String(64))
+    helo_name: Mapped[str | None] = mapped_column(String(255))
     # received → processed | ignored | rejected | failed
     state: Mapped[str] = mapped_column(String(20), index=True, default="received")
     reason: Mapped[str | None] = mapped_column(String(80))  # named reason (why ignored/rejected)

@@ -79,6 +79,18 @@ def test_message_is_stored_before_the_250(rt: Runtime, server: int) -> None:
     assert row.correlation_id
 
 
+def test_envelope_sender_peer_and_helo_are_kept_with_every_message(rt: Runtime, server: int) -> None:
+    with smtplib.SMTP("127.0.0.1", server, local_hostname="mx.example.net") as client:
+        client.sendmail("Bounces@Example.NET", ["buchung@haus-betzenstein.de"], wire(message()))
+        # a bounce comes with the null sender
+        client.sendmail("<>", ["buchung@haus-betzenstein.de"], wire(message(subject="Unzustellbar")))
+    sender, bounce = stored(rt)
+    assert (sender.envelope_sender, sender.peer_address, sender.helo_name) == (
+        "Bounces@Example.NET", "127.0.0.1", "mx.example.net")
+    assert bounce.envelope_sender == ""
+    assert bounce.peer_address == "127.0.0.1"
+
+
 def test_plus_addresses_and_any_case_of_the_booking_address_are_accepted(
         rt: Runtime, server: int) -> None:
     recipients = ["Buchung@Haus-Betzenstein.DE", "buchung+k3y.s1g@haus-betzenstein.de"]

@@ -58,6 +58,21 @@ def test_store_raw_keeps_the_bytes_and_the_header_summary(rt: Runtime) -> None:
     assert row.correlation_id == result.correlation_id
 
 
+@pytest.mark.parametrize(("return_path", "sender"), [
+    (b"Return-Path: <Anna@Example.NET>\r\n", "Anna@Example.NET"),
+    (b"Return-Path: <>\r\n", ""),  # a bounce
+    (b"", None),  # delivered without one
+])
+def test_pipe_and_imap_keep_the_return_path_as_envelope_sender(
+        rt: Runtime, return_path: bytes, sender: str | None) -> None:
+    raw = return_path + raw_message()
+    result = inbox.store_raw(rt, raw, "imap", "7:1")
+    with rt.store.reading() as session:
+        row = session.get(InboxMessage, result.id)
+    assert row is not None
+    assert (row.envelope_sender, row.peer_address, row.helo_name) == (sender, None, None)
+
+
 def test_same_message_id_from_another_path_is_a_duplicate(rt: Runtime) -> None:
     first = inbox.store_raw(rt, raw_message(), "smtp")
     again = inbox.store_raw(rt, raw_message() + b"\r\n", "imap", "17:4")
