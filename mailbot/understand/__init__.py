@@ -6,6 +6,7 @@ Pure functions, no database, no network: `decode(raw)` turns bytes into a `Decod
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -41,6 +42,9 @@ class Interpretation:
     vague: str | None = None
     reply_text: str = ""
     removed_text: str = ""
+    # the fields (of intent, start, end, party_size, first_name) the service should ask about
+    # instead of acting on the best reading above; empty when the reading is sure
+    ask: tuple[str, ...] = ()
 
     def as_json(self) -> dict[str, object]:
         return {
@@ -50,6 +54,7 @@ class Interpretation:
             "party_size": self.party_size,
             "first_name": self.first_name,
             "comment": self.comment,
+            "ask": list(self.ask),
         }
 
 
@@ -127,7 +132,14 @@ def interpret(decoded: Decoded, today: date) -> Interpretation:
         stay = stay_()
         return intent.Facts(stay.found, size_() is not None, stay.vague is not None, stay.single)
 
-    kind = intent.classify(body, vocab, facts)
+    ask: list[str] = []
+    if intent.is_thanks(_without_name(spoken, closing_name), vocab):
+        kind = "thanks"
+    else:
+        kind = intent.classify(body, vocab, facts)
+    if kind == "approve" and intent.contradicts(body.text, vocab):
+        kind = "deny"  # the no came last; but the answer said both: ask back
+        ask.append("intent")
     # Dates belong to request, edit, cancel, reopen and status; a party size to request and
     # edit. An approver's "Ja" or a link request never needs the date search.
     stay = dates.Stay()
@@ -145,11 +157,19 @@ def interpret(decoded: Decoded, today: date) -> Interpretation:
         end=stay.end,
         party_size=size,
         first_name=first_name,
-        comment=intent.reason(body, kind, vocab),
+        comment=None if "intent" in ask else intent.reason(body, kind, vocab),
         vague=stay.vague,
         reply_text=reply.text,
         removed_text=reply.removed,
+        ask=tuple(ask),
     )
+
+
+def _without_name(text: str, name: str | None) -> str:
+    """`text` without the signed name, so that "Danke schön!\nHans" is only thanks."""
+    if not name:
+        return text
+    return re.sub(rf"(?<!\w){re.escape(name)}(?!\w)", " ", text)
 
 
 def parse_message(raw: bytes, today: date) -> Interpretation:

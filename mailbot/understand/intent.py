@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from .vocabulary import Vocabulary, fold
 
 INTENTS = ("request", "approve", "deny", "cancel", "edit", "reopen", "status", "recover_link",
-           "unknown")
+           "thanks", "unknown")
 
 
 @dataclass(frozen=True)
@@ -61,6 +61,20 @@ class Facts:
     has_party: bool
     vague: bool
     weak_dates: bool = False  # one written day only
+
+
+def is_thanks(text: str, vocab: Vocabulary) -> bool:
+    """The text only thanks ("Super, danke dir!", "Danke schön! Wir freuen uns riesig.")."""
+    low = fold(text.strip())
+    return (0 < len(low) <= 300 and vocab.thanks_word.search(low) is not None
+            and vocab.thanks_only.fullmatch(low) is not None)
+
+
+def contradicts(text: str, vocab: Vocabulary) -> bool:
+    """A yes that a no follows ("JA? Nein, lieber nicht.", "Ja wohl kaum!")."""
+    low = fold(text.strip())
+    yes = vocab.intents_at_start["approve"].match(low)
+    return yes is not None and vocab.contrary.search(low, yes.end()) is not None
 
 
 def classify(body: Body, vocab: Vocabulary, facts: Facts | Callable[[], Facts]) -> str:

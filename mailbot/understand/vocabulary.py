@@ -99,6 +99,9 @@ class Vocabulary:
     existing_thread: re.Pattern[str]
     new_stay: re.Pattern[str]
     reply_prefix: re.Pattern[str]
+    thanks_only: re.Pattern[str]  # the whole text is a thank-you
+    thanks_word: re.Pattern[str]
+    contrary: re.Pattern[str]  # a no after a yes
 
 
 def _build(data: dict[str, Any]) -> Vocabulary:
@@ -188,6 +191,12 @@ def _build(data: dict[str, Any]) -> Vocabulary:
         existing_thread=_any(intent["existing_thread"]),
         new_stay=_any(intent["new_stay"], r"(?<!\w)(?:{})"),
         reply_prefix=re.compile(intent["reply_prefix"], re.IGNORECASE),
+        thanks_only=re.compile(
+            r"[\W_]*(?:(?:" + "|".join(f"(?:{p})" for p in intent["thanks"] + intent["thanks_filler"]
+                                           + closing["greetings"])
+            + r")(?!\w)[\W_]*)+", FLAGS),
+        thanks_word=_any(intent["thanks"], r"(?<!\w)(?:{})(?!\w)"),
+        contrary=_any(intent["contrary"], r"(?<!\w)(?:{})"),
     )
 
 

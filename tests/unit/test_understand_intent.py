@@ -32,7 +32,7 @@ def _parse(body: str, subject: str = "Re: Neue Buchungsanfrage (01.–05.08.2027
     ("Ist die Buchung bestätigt?", "status"),
     ("Ich finde meinen Link nicht mehr.", "recover_link"),
     ("Schick mir bitte nochmal den Link.", "recover_link"),
-    ("", "unknown"), ("Danke!", "unknown"),
+    ("", "unknown"), ("Danke!", "thanks"),
 ])
 def test_intent(text: str, intent: str) -> None:
     assert _parse(text)["intent"] == intent
@@ -42,13 +42,13 @@ def test_new_request_with_dates() -> None:
     result = _parse("Hallo, wir würden gern vom 3. bis 5. März kommen, zu viert.\nLG Inge",
                     subject="Anfrage März")
     assert result == {"intent": "request", "start": "2027-03-03", "end": "2027-03-05",
-                      "party_size": 4, "first_name": "Inge", "comment": None}
+                      "party_size": 4, "first_name": "Inge", "comment": None, "ask": []}
 
 
 def test_approve_never_carries_dates_or_party() -> None:
     assert _parse("Ja, passt.\nInge\n\n> vom 3. bis 5. März, 4 Personen") == {
         "intent": "approve", "start": None, "end": None, "party_size": None,
-        "first_name": "Inge", "comment": None}
+        "first_name": "Inge", "comment": None, "ask": []}
 
 
 @pytest.mark.parametrize(("text", "comment"), [
@@ -119,3 +119,37 @@ def test_new_dates_in_the_thread_of_a_past_booking_are_a_request() -> None:
     past = _parse(body, subject="Re: Buchung bestätigt (07.–10.08.2026)")
     ahead = _parse(body, subject="Re: Buchung bestätigt (07.–10.08.2027)")
     assert (past["intent"], ahead["intent"]) == ("request", "edit")
+
+
+@pytest.mark.parametrize("text", [
+    "Super, danke dir!", "Danke schön!", "Danke schön!\nHans", "Danke euch allen! 🥰",
+    "Danke dir! Wir freuen uns riesig.\n\nTobi",
+    "Vielen Dank für die schnelle Bestätigung!\n\nLG Anna",
+])
+def test_a_mail_that_only_thanks_is_thanks_not_a_yes(text: str) -> None:
+    """Issue 14 (3): a thank-you to a confirmation is recorded, never read as a decision."""
+    result = _parse(text, subject="Re: Buchung bestätigt (01.–05.08.2027)")
+    assert (result["intent"], result["ask"]) == ("thanks", [])
+
+
+@pytest.mark.parametrize("text", ["Danke! Wir kommen aber erst am 3.", "Super!", "Ja, danke!"])
+def test_thanks_with_something_else_is_that_something(text: str) -> None:
+    assert _parse(text)["intent"] != "thanks"
+
+
+@pytest.mark.parametrize("text", [
+    "JA? Nein, lieber nicht.", "Ja wohl kaum!",
+    "Ja, aber nur wenn ihr danach putzt … eher nein.",
+])
+def test_an_answer_that_says_yes_and_no_asks_instead_of_acting(text: str) -> None:
+    """Issue 14 (2): a reply that says both is never recorded as an approval."""
+    result = _parse(text)
+    assert result["intent"] != "approve"
+    assert result["ask"] == ["intent"]
+
+
+@pytest.mark.parametrize("text", ["Ja, passt.", "Ja. An Ostern sind wir eh weg.",
+                                  "Ja, es spricht nichts dagegen."])
+def test_a_plain_yes_is_sure(text: str) -> None:
+    assert _parse(text)["intent"] == "approve"
+    assert _parse(text)["ask"] == []
