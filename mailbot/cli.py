@@ -1,10 +1,14 @@
 """The `mailbot` command. Heavy modules are imported inside each command, so
-`mailbot parse` starts fast."""
+`mailbot parse` starts fast.
+
+Every error a user can cause is one line on stderr and a sysexits(3) code, never a
+traceback: a `CliError` carries both; `main` turns the rest into such lines."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from datetime import date, datetime
 from pathlib import Path
@@ -12,23 +16,57 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 if TYPE_CHECKING:
+    from mailbot.config import Settings
     from mailbot.runtime import Runtime
 
+# sysexits(3)
+EX_USAGE = 64  # wrong arguments
+EX_NOINPUT = 66  # the input file cannot be read
+EX_UNAVAILABLE = 69  # a service we need is not there
+EX_SOFTWARE = 70  # our fault
 EX_TEMPFAIL = 75  # sendmail's "try again later": the MTA keeps the message and retries
+EX_CONFIG = 78  # the configuration is wrong
+
+
+class CliError(Exception):
+    """One line for stderr and the exit code that goes with it."""
+
+    def __init__(self, message: str, code: int) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise CliError(f"{message} (see {self.prog} --help)", EX_USAGE)
 
 
 def _read(path: str) -> bytes:
-    return sys.stdin.buffer.read() if path in ("-", "") else Path(path).read_bytes()
+    if path in ("-", ""):
+        return sys.stdin.buffer.read()
+    try:
+        return Path(path).read_bytes()
+    except OSError as exc:
+        raise CliError(f"cannot read {path}: {exc.strerror or exc}", EX_NOINPUT) from None
+
+
+def _settings() -> Settings:
+    from mailbot.config import ConfigError, Settings
+
+    try:
+        return Settings.from_env()
+    except ConfigError as exc:
+        raise CliError(f"configuration error: {exc}", EX_CONFIG) from None
 
 
 def _runtime() -> Runtime:
-    from mailbot.config import ConfigError, Settings
+    from mailbot.config import ConfigError
     from mailbot.runtime import Runtime
 
     try:
-        return Runtime.from_settings(Settings.from_env())
+        return Runtime.from_settings(_settings())
     except ConfigError as exc:
-        sys.exit(f"mailbot: configuration error: {exc}")
+        raise CliError(f"configuration error: {exc}", EX_CONFIG) from None
 
 
 def cmd_parse(args: argparse.Namespace) -> int:
@@ -60,33 +98,43 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     try:
         return ingest(_runtime(), raw)
     except DatabaseUnavailable as exc:
-        print(f"mailbot: database unavailable, try again later: {exc}", file=sys.stderr)
-        return EX_TEMPFAIL
+        raise CliError(f"database unavailable, try again later: {exc}", EX_TEMPFAIL) from None
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
-    from mailbot.config import Settings
     from mailbot.store.db import migrate
 
-    migrate(Settings.from_env().database_url)
+    migrate(_settings().database_url)
     print("Datenbank ist auf dem neuesten Stand.")
     return 0
 
 
-def cmd_jobs(args: argparse.Namespace) -> int:
-    from mailbot.jobs import run_job
+def _moment(value: str) -> datetime:
+    """--now: an ISO date-time; without a zone it is the house's time (Europe/Berlin)."""
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO date-time: {value!r} "
+                                         "(e.g. 2026-11-29T09:00)") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=ZoneInfo("Europe/Berlin"))
 
-    now = datetime.fromisoformat(args.now) if args.now else None
-    if now is not None and now.tzinfo is None:
-        now = now.replace(tzinfo=ZoneInfo("Europe/Berlin"))
-    print(run_job(_runtime(), args.name, now))
+
+def cmd_jobs(args: argparse.Namespace) -> int:
+    from mailbot.jobs import NAMES, run_once
+
+    if args.name not in NAMES:
+        raise CliError(f"unbekannter Job {args.name!r} – bekannt sind: {', '.join(NAMES)}", EX_USAGE)
+    print(run_once(_runtime(), args.name, args.now))
     return 0
 
 
 def cmd_log(args: argparse.Namespace) -> int:
-    from mailbot.web.maillog import print_log
+    from mailbot.web.maillog import Filters, print_log
 
-    return print_log(_runtime(), follow=args.follow, as_json=args.json)
+    if args.number is not None and args.number < 1:
+        raise CliError("-n needs a number of at least 1", EX_USAGE)
+    return print_log(_runtime(), follow=args.follow, as_json=args.json, limit=args.number,
+                     filters=Filters(address=args.address, booking_id=args.booking))
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
@@ -96,7 +144,35 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="mailbot", description="Email-first booking agent")
+    """Run one command; every failure a user can cause ends as one line and an exit code."""
+    try:
+        return _dispatch(argv)
+    except CliError as exc:
+        _say(str(exc))
+        return exc.code
+    except BrokenPipeError:
+        # the reader went away (`mailbot log | head`): stop quietly; Python would complain
+        # again when it flushes stdout at exit, so point stdout at nothing first
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:
+        store = sys.modules.get("mailbot.store.db")  # not imported by `parse`, which starts fast
+        if store is not None and isinstance(exc, store.DatabaseUnavailable):
+            _say(f"database unavailable: {exc}")
+            return EX_UNAVAILABLE
+        _say(f"internal error: {type(exc).__name__}: {exc}")  # a bug: still one line
+        return EX_SOFTWARE
+
+
+def _say(line: str) -> None:
+    print(f"mailbot: {' '.join(line.split())}", file=sys.stderr)
+
+
+def _dispatch(argv: list[str] | None) -> int:
+    parser = _Parser(prog="mailbot", description="Email-first booking agent")
     commands = parser.add_subparsers(dest="command", required=True)
 
     parse = commands.add_parser("parse", help="understand one email and print JSON")
@@ -120,11 +196,17 @@ def main(argv: list[str] | None = None) -> int:
     jobs_commands = jobs.add_subparsers(dest="jobs_command", required=True)
     run = jobs_commands.add_parser("run", help="run one job once")
     run.add_argument("name")
-    run.add_argument("--now", help="ISO datetime (default: now; Europe/Berlin if no zone)")
+    run.add_argument("--now", type=_moment,
+                     help="run as if it were this ISO date-time (Europe/Berlin if no zone); "
+                          "mails are queued and logged at the real time")
     run.set_defaults(run=cmd_jobs)
 
-    log = commands.add_parser("log", help="the mail log")
-    log.add_argument("--follow", action="store_true")
+    log = commands.add_parser("log", help="the mail log, newest first")
+    log.add_argument("-n", dest="number", type=int, metavar="N", help="only the newest N entries")
+    log.add_argument("--address", help="only mail from or to this address")
+    log.add_argument("--booking", type=int, metavar="ID", help="only mail about this booking")
+    log.add_argument("--follow", action="store_true",
+                     help="show the newest entries oldest first, then new ones as they come")
     log.add_argument("--json", action="store_true")
     log.set_defaults(run=cmd_log)
 

@@ -83,6 +83,6 @@ def work(rt: Runtime) -> int:
     if rt.store.is_sqlite:
         print("mailbot work: nur mit PostgreSQL sinnvoll; mit SQLite erledigt `mailbot serve` alles.",
               file=sys.stderr)
-        return 2
+        return 78  # EX_CONFIG: this DATABASE_URL is not for more workers
     setup_logging()  # no migration here: `serve` (or `mailbot migrate`) owns the schema
     return 0 if asyncio.run(_main(rt, {"inbox": inbox_worker.run})) else 1

@@ -39,7 +39,7 @@ def cleanup(rt: Runtime, now: datetime) -> str:
                  .with_for_update().execution_options(populate_existing=True))
         expired: list[int] = []
         for booking in session.scalars(query).all():
-            rules.expire(booking, today, now)  # nobody is told: no outbox row
+            rules.expire(booking, today, rt.now())  # nobody is told: no outbox row
             expired.append(booking.id or 0)
         return expired
 

@@ -97,23 +97,36 @@ def _finish(rt: Runtime, name: str, slot: datetime, ok: bool, result: str) -> No
 
 
 def run_slot(rt: Runtime, name: str, slot: datetime, instance: str | None = None) -> str | None:
-    """Run the job for `slot` if this instance claims it; None when another one did."""
+    """Run the job for `slot` if this instance claims it; None when another one did or it failed."""
     instance = instance or instance_name()
     if not claim(rt, name, slot, instance):
         log.info("job already claimed", extra={"job": name, "slot": slot.isoformat()})
         return None
-    job_run = SCHEDULED[name].run
+    ok, result = execute(rt, name, slot, instance, rt.now())
+    return result if ok else None
+
+
+def execute(rt: Runtime, name: str, slot: datetime, instance: str, now: datetime) -> tuple[bool, str]:
+    """Run the job of a slot this instance has claimed, as of `now`, and record the outcome:
+    (True, summary) or (False, the error)."""
     with correlation(f"job-{name}-{slot:%Y%m%d%H%M}"):
         log.info("job started", extra={"job": name, "slot": slot.isoformat(), "instance": instance})
         try:
-            result = job_run(rt, rt.now())
+            result = SCHEDULED[name].run(rt, now)
         except Exception as exc:
             log.exception("job failed", extra={"job": name, "slot": slot.isoformat()})
-            _finish(rt, name, slot, False, f"{type(exc).__name__}: {exc}")
-            return None
+            error = f"{type(exc).__name__}: {exc}"
+            _finish(rt, name, slot, False, error)
+            return False, error
         _finish(rt, name, slot, True, result)
         log.info("job finished", extra={"job": name, "slot": slot.isoformat(), "result": result})
-        return result
+        return True, result
+
+
+def previous_run(rt: Runtime, name: str, slot: datetime) -> JobRun | None:
+    with rt.store.reading() as session:
+        return session.scalars(select(JobRun).where(JobRun.name == name,
+                                                    JobRun.scheduled_for == slot)).first()
 
 
 def fire(rt: Runtime, name: str) -> str | None:

@@ -1,19 +1,21 @@
 """The mail log: every inbound and outbound message as one time-ordered list, for the
-admin page and for `mailbot log [--follow] [--json]`."""
+admin page and for `mailbot log [-n N] [--address A] [--booking ID] [--follow] [--json]`."""
 
 from __future__ import annotations
 
+import heapq
 import json
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from datetime import time as clock_time
+from itertools import islice
 from typing import Any, TextIO
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from mailbot.runtime import Runtime
@@ -54,11 +56,12 @@ class Entry:
 
 @dataclass(frozen=True)
 class Filters:
-    address: str | None = None
+    address: str | None = None  # a whole address matches exactly, anything else as a part
     state: str | None = None
     first: date | None = None  # house calendar days, inclusive
     last: date | None = None
     direction: str | None = None  # "in", "out" or None for both
+    booking_id: int | None = None
 
 
 def _bounds(rt: Runtime, filters: Filters) -> tuple[datetime | None, datetime | None]:
@@ -70,11 +73,20 @@ def _bounds(rt: Runtime, filters: Filters) -> tuple[datetime | None, datetime | 
 
 
 def _filtered(query: Any, rt: Runtime, filters: Filters, after: int,
-              only: Sequence[int] | None, id_: Any, address: Any, state: Any, at: Any) -> Any:
-    """The admin's filters (address, state, date range) on one direction of the log."""
+              only: Sequence[int] | None, id_: Any, address: Any, state: Any, at: Any,
+              booking: Any, before: tuple[datetime, int] | None = None) -> Any:
+    """The filters (address, state, date range, booking) on one direction of the log;
+    `before` = (time, id) of the last entry of the previous page, newest first."""
     since, until = _bounds(rt, filters)
-    if filters.address:
-        query = query.where(address.ilike(f"%{filters.address.strip()}%"))
+    wanted = (filters.address or "").strip().lower()
+    if wanted and "@" in wanted and " " not in wanted:
+        query = query.where(address == wanted)  # stored lower-cased: the index answers
+    elif wanted:
+        query = query.where(address.ilike(f"%{wanted}%"))
+    if filters.booking_id is not None:
+        query = query.where(booking == filters.booking_id)
+    if before is not None:
+        query = query.where(or_(at < before[0], and_(at == before[0], id_ < before[1])))
     if filters.state:
         query = query.where(state == filters.state)
     if since:
@@ -89,13 +101,16 @@ def _filtered(query: Any, rt: Runtime, filters: Filters, after: int,
 
 
 def inbound(session: Session, rt: Runtime, filters: Filters, limit: int, after: int = 0,
-            only: Sequence[int] | None = None) -> list[Entry]:
+            only: Sequence[int] | None = None, before: tuple[datetime, int] | None = None
+            ) -> list[Entry]:
+    """Newest first."""
     query = select(InboxMessage.id, InboxMessage.received_at, InboxMessage.from_address,
                    InboxMessage.subject, InboxMessage.state, InboxMessage.reason,
                    InboxMessage.correlation_id, InboxMessage.booking_id)
     query = _filtered(query, rt, filters, after, only, InboxMessage.id, InboxMessage.from_address,
-                      InboxMessage.state, InboxMessage.received_at)
-    rows = session.execute(query.order_by(InboxMessage.id.desc()).limit(limit)).all()
+                      InboxMessage.state, InboxMessage.received_at, InboxMessage.booking_id, before)
+    rows = session.execute(query.order_by(InboxMessage.received_at.desc(), InboxMessage.id.desc())
+                           .limit(limit)).all()
     return [Entry("in", r.id, r.received_at, r.from_address, r.subject, r.state, r.reason,
                   r.correlation_id, r.booking_id) for r in rows]
 
@@ -106,17 +121,24 @@ def _outbound_note(kind: str, error: str | None, attempts: int) -> str:
 
 
 def outbound(session: Session, rt: Runtime, filters: Filters, limit: int, after: int = 0,
-             only: Sequence[int] | None = None) -> list[Entry]:
+             only: Sequence[int] | None = None, before: tuple[datetime, int] | None = None
+             ) -> list[Entry]:
+    """Newest first."""
     query = select(OutboxMessage.id, OutboxMessage.created_at, OutboxMessage.to_address,
                    OutboxMessage.subject, OutboxMessage.state, OutboxMessage.kind,
                    OutboxMessage.last_error, OutboxMessage.attempts, OutboxMessage.correlation_id,
                    OutboxMessage.booking_id)
     query = _filtered(query, rt, filters, after, only, OutboxMessage.id, OutboxMessage.to_address,
-                      OutboxMessage.state, OutboxMessage.created_at)
-    rows = session.execute(query.order_by(OutboxMessage.id.desc()).limit(limit)).all()
+                      OutboxMessage.state, OutboxMessage.created_at, OutboxMessage.booking_id, before)
+    rows = session.execute(query.order_by(OutboxMessage.created_at.desc(), OutboxMessage.id.desc())
+                           .limit(limit)).all()
     return [Entry("out", r.id, r.created_at, r.to_address, r.subject, r.state,
                   _outbound_note(r.kind, r.last_error, r.attempts), r.correlation_id, r.booking_id)
             for r in rows]
+
+
+def _order(entry: Entry) -> tuple[datetime, bool, int]:
+    return (entry.at, entry.direction == "out", entry.id)
 
 
 def entries(session: Session, rt: Runtime, filters: Filters = Filters(), limit: int = 200) -> list[Entry]:
@@ -126,8 +148,27 @@ def entries(session: Session, rt: Runtime, filters: Filters = Filters(), limit: 
         found += inbound(session, rt, filters, limit)
     if filters.direction in (None, "out"):
         found += outbound(session, rt, filters, limit)
-    found.sort(key=lambda e: (e.at, e.direction == "out", e.id), reverse=True)
+    found.sort(key=_order, reverse=True)
     return found[:limit]
+
+
+def stream(rt: Runtime, filters: Filters = Filters(), batch: int = 500) -> Iterator[Entry]:
+    """Every entry, newest first, read a page at a time (keyset paging, one short read
+    transaction per page), so the first lines come at once and memory stays flat."""
+
+    def pages(read: Any) -> Iterator[Entry]:
+        before: tuple[datetime, int] | None = None
+        while True:
+            with rt.store.reading() as session:
+                page = read(session, rt, filters, batch, before=before)
+            yield from page
+            if len(page) < batch:
+                return
+            before = (page[-1].at, page[-1].id)
+
+    directions = [read for name, read in (("in", inbound), ("out", outbound))
+                  if filters.direction in (None, name)]
+    return heapq.merge(*(pages(read) for read in directions), key=_order, reverse=True)
 
 
 def story(session: Session, message: InboxMessage) -> list[OutboxMessage]:
@@ -138,9 +179,12 @@ def story(session: Session, message: InboxMessage) -> list[OutboxMessage]:
 
 
 def print_log(rt: Runtime, follow: bool, as_json: bool, out: TextIO | None = None,
-              poll_seconds: float = 1.0, rounds: int | None = None) -> int:
-    """`mailbot log`: one line per message in or out, newest last; --follow polls for new
-    messages and for state changes of unsettled ones (queued → sent, received → processed)."""
+              poll_seconds: float = 1.0, rounds: int | None = None, limit: int | None = None,
+              filters: Filters = Filters()) -> int:
+    """`mailbot log`: one line per message in or out, newest first (at most `limit`);
+    --follow shows the newest `limit` (default 10) oldest first, like `tail -f`, then polls
+    for new messages and for state changes of unsettled ones (queued → sent, received →
+    processed)."""
     out = out or sys.stdout
     zone = rt.house.timezone
 
@@ -148,16 +192,21 @@ def print_log(rt: Runtime, follow: bool, as_json: bool, out: TextIO | None = Non
         out.write((json.dumps(entry.as_json(), ensure_ascii=False) if as_json else entry.line(zone))
                   + "\n")
 
-    with rt.store.reading() as session:
-        found = entries(session, rt, limit=1_000_000)
+    if not follow:
+        for n, entry in enumerate(islice(stream(rt, filters), limit), start=1):
+            show(entry)
+            if n % 100 == 1:
+                out.flush()  # the first screen at once, even into a pipe
+        out.flush()
+        return 0
+    found = list(islice(stream(rt, filters), limit or 10))
+    with rt.store.reading() as session:  # everything up to here is old, shown or not
+        last_in = session.scalar(select(func.max(InboxMessage.id))) or 0
+        last_out = session.scalar(select(func.max(OutboxMessage.id))) or 0
     found.reverse()
     for entry in found:
         show(entry)
     out.flush()
-    if not follow:
-        return 0
-    last_in = max((e.id for e in found if e.direction == "in"), default=0)
-    last_out = max((e.id for e in found if e.direction == "out"), default=0)
     watching = {(e.direction, e.id): e.state for e in found if e.state in UNSETTLED}
     done = 0
     try:
@@ -165,10 +214,10 @@ def print_log(rt: Runtime, follow: bool, as_json: bool, out: TextIO | None = Non
             time.sleep(poll_seconds)
             done += 1
             with rt.store.reading() as session:
-                fresh = (inbound(session, rt, Filters(), 10_000, after=last_in)
-                         + outbound(session, rt, Filters(), 10_000, after=last_out))
+                fresh = (inbound(session, rt, filters, 10_000, after=last_in)
+                         + outbound(session, rt, filters, 10_000, after=last_out))
                 changed = _changed(session, rt, watching)
-            for entry in sorted(changed + fresh, key=lambda e: (e.at, e.direction == "out", e.id)):
+            for entry in sorted(changed + fresh, key=_order):
                 show(entry)
                 key = (entry.direction, entry.id)
                 if entry.state in UNSETTLED:

@@ -101,5 +101,5 @@ def test_three_work_processes_handle_every_stored_request_once(pg_url: str, tmp_
 def test_work_refuses_sqlite_with_a_reason(tmp_path: Path) -> None:
     process = _work(f"sqlite:///{tmp_path / 'mailbot.sqlite3'}", tmp_path)
     _, err = process.communicate(timeout=30)
-    assert process.returncode == 2
+    assert process.returncode == 78  # EX_CONFIG
     assert "PostgreSQL" in err.decode()

@@ -43,7 +43,7 @@ def test_jobs_run_cleanup_at_a_given_berlin_time(tmp_path: Path) -> None:
 def test_jobs_run_with_an_unknown_name_says_which_names_exist(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'mailbot.sqlite3'}"
     result = _mailbot(tmp_path, url, "jobs", "run", "aufraeumen")
-    assert result.returncode == 1
+    assert result.returncode == 64  # EX_USAGE
     assert "unbekannter Job" in result.stderr
     for name in ("cleanup", "purge", "digest", "outbox-sweep", "inbox-sweep"):
         assert name in result.stderr

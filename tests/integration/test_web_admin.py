@@ -183,21 +183,49 @@ def test_logout_ends_the_session(rt: Runtime, client: WebClient) -> None:
     assert client.get("/admin").status_code == 401
 
 
-def test_mailbot_log_prints_one_line_per_message_newest_last(rt: Runtime, clock) -> None:  # type: ignore[no-untyped-def]
+def test_mailbot_log_prints_one_line_per_message_newest_first(rt: Runtime, clock) -> None:  # type: ignore[no-untyped-def]
     inbound(rt, REQUEST, "log-1", state="processed", reason="request")
     clock.advance(minutes=1)
-    book(rt, "bernd@example.org", "Bernd", date(2026, 12, 10), date(2026, 12, 12))
+    booking_id, _ = book(rt, "bernd@example.org", "Bernd", date(2026, 12, 10), date(2026, 12, 12))
     out = io.StringIO()
     assert maillog.print_log(rt, follow=False, as_json=False, out=out) == 0
     lines = out.getvalue().splitlines()
-    assert "IN " in lines[0] and "processed" in lines[0] and "anna@example.org" in lines[0]
-    assert all("OUT" in line for line in lines[1:]) and len(lines) > 1
+    assert "IN " in lines[-1] and "processed" in lines[-1] and "anna@example.org" in lines[-1]
+    assert all("OUT" in line for line in lines[:-1]) and len(lines) > 1
 
     out = io.StringIO()
     maillog.print_log(rt, follow=False, as_json=True, out=out)
     records = [json.loads(line) for line in out.getvalue().splitlines()]
-    assert records[0]["direction"] == "in" and records[0]["state"] == "processed"
-    assert {r["direction"] for r in records[1:]} == {"out"}
+    assert records[-1]["direction"] == "in" and records[-1]["state"] == "processed"
+    assert {r["direction"] for r in records[:-1]} == {"out"}
+    assert [r["at"] for r in records] == sorted((r["at"] for r in records), reverse=True)
+
+    out = io.StringIO()  # -n 2: the two newest
+    maillog.print_log(rt, follow=False, as_json=True, out=out, limit=2)
+    assert [json.loads(line) for line in out.getvalue().splitlines()] == records[:2]
+
+    out = io.StringIO()  # --address: exactly that address, whatever its case
+    maillog.print_log(rt, follow=False, as_json=True, out=out,
+                      filters=maillog.Filters(address="Anna@Example.org"))
+    assert [json.loads(line)["id"] for line in out.getvalue().splitlines()] == [records[-1]["id"]]
+
+    out = io.StringIO()  # --booking: the mails about that booking
+    maillog.print_log(rt, follow=False, as_json=True, out=out,
+                      filters=maillog.Filters(booking_id=booking_id))
+    about = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert about == records[:-1] and {r["booking_id"] for r in about} == {booking_id}
+
+
+def test_mailbot_log_streams_page_by_page_newest_first(rt: Runtime, clock) -> None:  # type: ignore[no-untyped-def]
+    """Issue 16/18: the log is read a page at a time, both directions merged by time."""
+    for n in range(7):
+        inbound(rt, REQUEST.replace("anfrage-1", f"anfrage-s{n}"), f"stream-{n}")
+        clock.advance(seconds=30)
+    book(rt, "bernd@example.org", "Bernd", date(2026, 12, 10), date(2026, 12, 12))
+    everything = list(maillog.stream(rt, batch=1000))
+    paged = list(maillog.stream(rt, batch=2))
+    assert paged == everything and len(everything) == 7 + 4
+    assert [e.at for e in paged] == sorted((e.at for e in paged), reverse=True)
 
 
 def test_mailbot_log_follow_shows_new_messages_and_state_changes(rt: Runtime) -> None:
