@@ -1,0 +1,27 @@
+"""An approver's "JA" in the booking's thread (BR-003, BR-024: a late or repeated JA is
+answered "Schon erledigt")."""
+
+from __future__ import annotations
+
+from mailbot import actions
+from mailbot.conversation import questions
+from mailbot.conversation.turn import Turn
+from mailbot.core import events as ev
+from mailbot.core import rejections as rj
+from mailbot.core.model import Booking
+from mailbot.store.tables import Conversation
+
+
+def approve(turn: Turn, conversation: Conversation, booking: Booking) -> None:
+    assert turn.identity is not None and turn.identity.approver and booking.id is not None
+    try:
+        events = actions.approve(turn.rt, turn.session, booking.id, turn.identity.approver,
+                                 turn.cause)
+    except rj.Rejection as exc:
+        questions.close(conversation)
+        turn.rejected(exc, conversation, booking)
+        return
+    final = any(isinstance(e, ev.Confirmed) for e in events)
+    questions.done(turn, conversation, "approved",
+                   f"{turn.identity.approver} approved booking #{booking.id}"
+                   + (": Confirmed" if final else ""))

@@ -1,0 +1,162 @@
+"""One turn of the conversation: the message being handled and how its outcome is written.
+
+Every handler gets a `Turn`. It answers the sender (`say`, `rejected`, `help`,
+`not_accepted`) and ends with `finish`, which records on the inbox row the state
+(processed | rejected | ignored), a named reason and the story the admin reads.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from mailbot.conversation import answers
+from mailbot.conversation.identity import Identity
+from mailbot.conversation.threads import Thread
+from mailbot.core import rejections as rj
+from mailbot.core.model import Booking
+from mailbot.outbound import outbox
+from mailbot.outbound.render import date_range
+from mailbot.runtime import Cause, Runtime
+from mailbot.store.tables import Conversation, InboxMessage
+from mailbot.understand import Decoded, Interpretation, intent, people
+from mailbot.understand.vocabulary import vocabulary
+
+PROCESSED, REJECTED, IGNORED = "processed", "rejected", "ignored"
+DATE_REJECTIONS = (rj.Conflict, rj.StartInPast, rj.EndBeforeStart, rj.BeyondHorizon)
+_LINK = re.compile(r"(?:https?://|www\.|mailto:)\S*", re.IGNORECASE)
+
+
+def iso(value: date | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def day(value: Any) -> date | None:
+    return date.fromisoformat(value) if isinstance(value, str) and value else None
+
+
+def describe(it: Interpretation) -> str:
+    parts = [it.intent]
+    if it.start and it.end:
+        parts.append(date_range(it.start, it.end))
+    elif it.start or it.end:
+        parts.append(f"{iso(it.start) or '?'}–{iso(it.end) or '?'}")
+    if it.vague:
+        parts.append(f'vague "{it.vague}"')
+    if it.party_size is not None:
+        parts.append(f"{it.party_size} Personen")
+    if it.first_name:
+        parts.append(it.first_name)
+    if it.comment:
+        parts.append(f'reason "{it.comment[:80]}"')
+    return ", ".join(parts)
+
+
+@dataclass
+class Turn:
+    rt: Runtime
+    session: Session
+    message: InboxMessage
+    decoded: Decoded
+    it: Interpretation
+    cause: Cause
+    sender: str = ""
+    thread: Thread | None = None
+    identity: Identity | None = None
+    story: list[str] = field(default_factory=list)
+    conversation_id: int | None = None  # written to the message with the outcome
+    booking_id: int | None = None
+
+    # ── the outcome ─────────────────────────────────────────────────────────────────────
+
+    def finish(self, state: str, reason: str, note: str | None = None) -> None:
+        if note:
+            self.story.append(note)
+        self.story.append(f"→ {state}: {reason}")
+        self.message.state = state
+        self.message.reason = reason
+        self.message.detail = "\n".join(self.story)
+
+    def say(self, kind: str, context: dict[str, Any] | None = None, *,
+            conversation: Conversation | None = None, booking_id: int | None = None,
+            matter: str | None = None) -> bool:
+        """Queue one answer to the sender. Rejections and help go out once a day per
+        sender, kind and matter (loop safety); beyond that they are only recorded."""
+        if answers.limited(kind):
+            key = f"{kind}:{self.sender}" + (f":{matter}" if matter else "")
+            if answers.answered_today(self.rt, self.session, key):
+                self.story.append(f"answer {kind} not sent: already answered today ({key})")
+                return False
+            answers.record_answer(self.rt, self.session, key)
+        full = {"retry": None, "requested_start": None, "requested_end": None, **(context or {})}
+        row = outbox.queue(self.rt, self.session, kind, self.sender, full, self.cause,
+                           booking_id=booking_id, conversation=conversation,
+                           in_reply_to=self.decoded.message_id,
+                           references=self.decoded.references)
+        self.story.append(f"queued {kind} to {self.sender} (outbox #{row.id})")
+        return True
+
+    def repeat_allowed(self, conversation: Conversation) -> bool:
+        """A question repeated because the reply taught nothing goes out once a day per
+        thread (it counts as help: a loop cannot keep it going)."""
+        key = f"question_repeat:{self.sender}:thread{conversation.id}"
+        if answers.answered_today(self.rt, self.session, key):
+            return False
+        answers.record_answer(self.rt, self.session, key)
+        return True
+
+    # ── not acting ──────────────────────────────────────────────────────────────────────
+
+    def not_accepted(self, why: str) -> None:
+        """Neutral answer: nothing changed. Approvers get their overview link to act there."""
+        self.say("not_accepted", {"why": why}, matter=why)
+        self.finish(REJECTED, why)
+
+    def help(self, conversation: Conversation | None = None, booking: Booking | None = None,
+             topic: str = "general") -> None:
+        matter = f"thread{conversation.id}" if conversation is not None else None
+        self.say("help", {"topic": topic}, conversation=conversation,
+                 booking_id=booking.id if booking is not None else None, matter=matter)
+        self.finish(IGNORED, "unknown_intent" if topic == "general" else topic)
+
+    def rejected(self, rejection: rj.Rejection, conversation: Conversation | None,
+                 booking: Booking | None, retry: str | None = None,
+                 extra: dict[str, Any] | None = None) -> None:
+        kind, context = answers.for_rejection(self.rt, rejection)
+        context.update(extra or {})
+        context["retry"] = retry
+        matter = f"booking{booking.id}" if booking is not None else None
+        if isinstance(rejection, DATE_REJECTIONS) and context.get("requested_start"):
+            matter = f"{context['requested_start']}:{context['requested_end']}"
+        self.say(kind, context, conversation=conversation,
+                 booking_id=booking.id if booking is not None else None, matter=matter)
+        self.finish(REJECTED, rejection.code, f"rule said no: {rejection!r}")
+
+    # ── what the person wrote ──────────────────────────────────────────────────────────
+
+    def spoken(self) -> str:
+        """What the person said: the reply without opening ("Hallo,") and closing."""
+        vocab = vocabulary()
+        text = intent.strip_opening(self.it.reply_text or "", vocab)
+        _, at = people.closing_name(text, vocab)
+        lines = text.split("\n")
+        return ("\n".join(lines[:at]) if at is not None else text).strip()
+
+    def description(self) -> str:
+        """BR-020: links removed, at most max_text_length characters."""
+        text = _LINK.sub("[Link entfernt]", self.spoken())
+        text = re.sub(r"\n{3,}", "\n\n", text).strip()
+        limit = self.rt.house.limits.max_text_length
+        return text if len(text) <= limit else text[:limit - 1].rstrip() + "…"
+
+    def draft_thread(self) -> Conversation:
+        """The sender's conversation about no booking yet (a request being completed)."""
+        return outbox.thread_for(self.rt, self.session, self.sender, "requester")
+
+    def booking_thread(self, booking: Booking) -> Conversation:
+        assert booking.id is not None
+        return outbox.thread_for(self.rt, self.session, self.sender, "requester", booking.id)
