@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import secrets
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -206,16 +207,20 @@ class Settings:
     resend_api_url: str = ""
     imap_url: str = ""
     rules_file: str = "rules/house.toml"
-    secret_key: str = "change-me-in-production"
+    secret_key: str = ""  # unset: a random key kept in var/secret_key
     admin_token: str = ""
+    forwarded_allow_ips: str = ""  # proxies whose client-address headers are believed
 
     @property
     def booking_local_part(self) -> str:
         return self.booking_address.split("@", 1)[0]
 
     @staticmethod
-    def from_env(environ: dict[str, str] | None = None) -> Settings:
-        """Build settings from the environment; a `.env` file fills what is unset."""
+    def from_env(environ: dict[str, str] | None = None, *, strict: bool = True) -> Settings:
+        """Build settings from the environment; a `.env` file fills what is unset.
+
+        Without SECRET_KEY a random key is made once and kept in `var/secret_key`. `strict`
+        refuses weak or published secrets (`doctor` lists them all instead)."""
         if environ is None:
             from dotenv import load_dotenv
 
@@ -225,10 +230,15 @@ class Settings:
         for name in Settings.__dataclass_fields__:
             if name.upper() in environ and environ[name.upper()] != "":
                 values[name] = environ[name.upper()].strip()
-        settings = Settings(**values)
         if "booking_address" not in values and "mail_domain" in values:
-            settings = Settings(**{**values, "booking_address": f"buchung@{values['mail_domain']}"})
+            values["booking_address"] = f"buchung@{values['mail_domain']}"
+        if "secret_key" not in values:
+            values["secret_key"] = stored_secret_key(Path("var"))
+        settings = Settings(**values)
         settings.validate()
+        if strict:
+            for problem in secret_problems(settings):
+                raise problem
         return settings
 
     def validate(self) -> None:
@@ -248,3 +258,57 @@ class Settings:
     def split_listen(value: str) -> tuple[str, int]:
         host, _, port = value.rpartition(":")
         return host.strip("[]"), int(port)
+
+
+# Values that were ever printed in this project's docs or defaults: anyone can sign with them.
+PUBLISHED_SECRETS = frozenset({
+    "change-me-in-production", "changeme", "change-me", "secret", "secret-key", "your-secret-key",
+    "development", "dev", "test", "admin", "admin-token", "password", "…", "...",
+})
+MIN_SECRET_KEY = 32
+MIN_ADMIN_TOKEN = 24
+
+
+def stored_secret_key(folder: Path) -> str:
+    """The key generated at the first start, kept readable by this user only (mode 0600)."""
+    path = folder / "secret_key"
+    try:
+        return path.read_text(encoding="ascii").strip()
+    except FileNotFoundError:
+        pass
+    folder.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another process made it a moment ago
+        return path.read_text(encoding="ascii").strip()
+    with os.fdopen(fd, "w", encoding="ascii") as file:
+        file.write(key + "\n")
+    return key
+
+
+def _weak(value: str, minimum: int) -> str | None:
+    if value.strip().lower() in PUBLISHED_SECRETS:
+        problem = "is a published example value: anyone could use it"
+    elif len(value.encode()) < minimum:
+        problem = f"is too short: use at least {minimum} random characters"
+    elif len(set(value)) < 8:
+        problem = "is not random enough (too few different characters)"
+    else:
+        return None
+    return f"{problem}; `openssl rand -hex 32` makes a good one"
+
+
+def secret_problems(settings: Settings) -> list[ConfigError]:
+    """Every unsafe secret, each named by its variable."""
+    found: list[ConfigError] = []
+    problem = _weak(settings.secret_key, MIN_SECRET_KEY)
+    if problem:
+        found.append(ConfigError("SECRET_KEY", problem))
+    if settings.admin_token:
+        problem = _weak(settings.admin_token, MIN_ADMIN_TOKEN)
+        if problem is None and settings.admin_token == settings.secret_key:
+            problem = "must not be the same as SECRET_KEY"
+        if problem:
+            found.append(ConfigError("ADMIN_TOKEN", problem))
+    return found

@@ -8,6 +8,7 @@ Nothing here changes state: no migration, no mail sent, no message fetched.
 from __future__ import annotations
 
 import errno
+import os
 import smtplib
 import socket
 import ssl
@@ -21,7 +22,7 @@ from pathlib import Path
 from typing import TextIO
 from urllib.parse import unquote, urlsplit
 
-from mailbot.config import ConfigError, House, Settings, load_house
+from mailbot.config import ConfigError, House, Settings, load_house, secret_problems
 
 TIMEOUT = 5.0
 
@@ -53,19 +54,27 @@ def _reason(exc: BaseException) -> str:
     return text[:200]
 
 
-def check_settings(settings: Settings) -> list[Finding]:
+def check_settings(settings: Settings, key_was_set: bool = True) -> list[Finding]:
+    """Every unsafe setting is an error, whatever BASE_URL says."""
     found = [Finding(True, "Konfiguration",
                      f"gelesen (MAIL_TRANSPORT={settings.mail_transport}, "
                      f"DATABASE_URL={_hide_password(settings.database_url)})")]
     public = settings.base_url.startswith("https://")
-    if settings.secret_key == Settings.secret_key:
+    for problem in secret_problems(settings):
+        found.append(Finding(False, problem.key, _german(problem.problem)))
+    if not key_was_set:
         found.append(Finding(not public, "SECRET_KEY",
-                             "ist noch der Beispielwert. Setze einen langen Zufallswert "
-                             "(z. B. `openssl rand -hex 32`), bevor echte Links verschickt werden.",
+                             "ist nicht gesetzt: mailbot nutzt den zufälligen Schlüssel in "
+                             "var/secret_key. Geht dieser Ordner verloren (neuer Container), werden "
+                             "alle verschickten Links ungültig: setze SECRET_KEY fest.",
                              hint=not public))
     if not settings.admin_token:
         found.append(Finding(True, "ADMIN_TOKEN", "ist leer: das Mail-Protokoll im Web ist gesperrt.",
                              hint=True))
+    if not public and not settings.base_url.startswith(("http://127.", "http://localhost",
+                                                        "http://[::1]")):
+        found.append(Finding(False, "BASE_URL", f"{settings.base_url} ist kein https: Links mit "
+                                                "Zugangsschlüsseln gingen unverschlüsselt durchs Netz."))
     return found
 
 
@@ -275,12 +284,13 @@ def doctor(environ: dict[str, str] | None = None, out: TextIO | None = None) -> 
     out = out or sys.stdout
     findings: list[Finding] = []
     try:
-        settings = Settings.from_env(environ)
+        settings = Settings.from_env(environ, strict=False)
     except ConfigError as exc:
         _print(Finding(False, "Konfiguration", f"{exc.key} {_german(exc.problem)}"), out)
         print("Ohne gültige Konfiguration prüfe ich nichts weiter.", file=out)
         return 1
-    findings += check_settings(settings)
+    given = environ if environ is not None else os.environ  # from_env has read .env into it
+    findings += check_settings(settings, key_was_set=bool(given.get("SECRET_KEY")))
     try:
         findings += check_rules(load_house(settings.rules_file))
     except ConfigError as exc:
@@ -306,6 +316,14 @@ _PROBLEMS = {
     "is not an email address": "ist keine E-Mail-Adresse",
     "does not exist": "gibt es nicht",
     "is not valid TOML": "ist kein gültiges TOML",
+    "is a published example value: anyone could use it":
+        "ist ein veröffentlichter Beispielwert: jeder könnte ihn benutzen",
+    "is too short: use at least": "ist zu kurz: nimm mindestens",
+    "random characters": "zufällige Zeichen",
+    "is not random enough (too few different characters)":
+        "ist nicht zufällig genug (zu wenige verschiedene Zeichen)",
+    "must not be the same as SECRET_KEY": "darf nicht gleich SECRET_KEY sein",
+    "`openssl rand -hex 32` makes a good one": "`openssl rand -hex 32` erzeugt einen guten",
 }
 
 

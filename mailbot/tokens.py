@@ -23,6 +23,8 @@ def new_id(nbytes: int = 10) -> str:
 
 
 def signature(secret: str, purpose: str, value: str) -> str:
+    if not secret:
+        raise ValueError("no SECRET_KEY: refusing to sign with an empty key")
     mac = hmac.new(secret.encode(), f"{purpose}:{value}".encode(), hashlib.sha256).digest()
     return _b32(mac)[:_SIG_LEN]
 

@@ -29,7 +29,8 @@ def recover_link(turn: Turn) -> None:
     approver = turn.rt.house.approver_for_address(turn.sender)
     turn.say("link_recovery", {
         "link": links.person_url(turn.rt, person.link_id) if person else None,
-        "approver_link": links.approver_url(turn.rt, approver.key) if approver else None,
+        "approver_link": links.approver_url(
+            turn.rt, queries.approver_link_id(turn.session, approver, now)) if approver else None,
     })
     turn.finish(PROCESSED, "link_sent", "known address" if person or approver
                 else "unknown address (neutral answer)")

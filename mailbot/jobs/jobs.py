@@ -11,9 +11,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from mailbot.config import Approver
 from mailbot.core import booking as rules
 from mailbot.core.model import Booking, State, Verdict
 from mailbot.runtime import Cause, Runtime
+from mailbot.store import queries
 from mailbot.store.tables import bookings
 from mailbot.web import links
 
@@ -82,25 +84,27 @@ class DigestItem:
     deny_url: str
 
 
-def digest_items(rt: Runtime, session: Session, approver: str, now: datetime) -> list[DigestItem]:
+def digest_items(rt: Runtime, session: Session, approver: Approver, now: datetime) -> list[DigestItem]:
     """BR-009: Pending, this approver still NoResponse, waiting ≥ 5 days (the day of the
     request is day 0, counted in Berlin calendar days), not past; soonest start first."""
     tz = rt.house.timezone
     today = _today(rt, now)
     query = select(Booking).where(bookings.c.state == State.PENDING, bookings.c.end_date >= today)
     items = []
+    link_id = ""
     for booking in session.scalars(query).all():
-        if booking.verdict(approver) != Verdict.NO_RESPONSE or booking.created_at is None:
+        if booking.verdict(approver.key) != Verdict.NO_RESPONSE or booking.created_at is None:
             continue
         waiting = (today - booking.created_at.astimezone(tz).date()).days
         if waiting < rt.house.limits.digest_min_age_days:
             continue
         assert booking.id is not None
+        link_id = link_id or queries.approver_link_id(session, approver, now)
         items.append(DigestItem(
             booking, waiting,
-            links.approver_booking_url(rt, approver, booking.id),
-            links.approver_action_url(rt, approver, booking.id, "approve"),
-            links.approver_action_url(rt, approver, booking.id, "deny"),
+            links.approver_booking_url(rt, link_id, booking.id),
+            links.approver_action_url(rt, link_id, booking.id, "approve"),
+            links.approver_action_url(rt, link_id, booking.id, "deny"),
         ))
     return sorted(items, key=lambda item: (item.booking.start, item.booking.id or 0))
 
@@ -114,7 +118,7 @@ def digest(rt: Runtime, now: datetime) -> str:
     def work(session: Session) -> dict[str, int]:
         sent: dict[str, int] = {}
         for approver in rt.house.approvers:
-            items = digest_items(rt, session, approver.key, now)
+            items = digest_items(rt, session, approver, now)
             if not items:
                 continue
             context: dict[str, Any] = {"items": items, "count": len(items),

@@ -77,7 +77,7 @@ def common_context(rt: Runtime, to: str, person: Person | None, booking_id: int 
                    booking: Booking | None) -> dict[str, Any]:
     """What every template may use. Links a recipient does not have are None."""
     approver = rt.house.approver_for_address(to)
-    link_id = person.link_id if person else None
+    link_id = person.link_id if person else None  # an approver's row exists (see queue_all)
     # requester links only for the booking's own requester
     own_link = link_id if booking is not None and booking.requester_email == to else None
 
@@ -87,9 +87,9 @@ def common_context(rt: Runtime, to: str, person: Person | None, booking_id: int 
         return links.requester_action_url(rt, own_link, booking_id, action)
 
     def approver_action(action: str) -> str | None:
-        if approver is None or booking_id is None:
+        if approver is None or link_id is None or booking_id is None:
             return None
-        return links.approver_action_url(rt, approver.key, booking_id, action)
+        return links.approver_action_url(rt, link_id, booking_id, action)
 
     return {
         "house_name": rt.house.name,
@@ -97,15 +97,17 @@ def common_context(rt: Runtime, to: str, person: Person | None, booking_id: int 
         "is_approver": approver is not None,
         "is_requester": booking is not None and booking.requester_email == to,
         "booking": booking,
-        "personal_url": links.person_url(rt, link_id) if link_id else None,
-        "approver_url": links.approver_url(rt, approver.key) if approver else None,
+        # an approver sees their personal page only in mails about their own request
+        "personal_url": links.person_url(rt, link_id)
+        if link_id and (approver is None or own_link is not None) else None,
+        "approver_url": links.approver_url(rt, link_id) if approver and link_id else None,
         "booking_url": links.booking_url(rt, own_link, booking_id)
         if own_link and booking_id is not None else None,
         "cancel_url": requester_action("cancel"),
         "reopen_url": requester_action("reopen"),
         "edit_url": requester_action("edit"),
-        "approver_booking_url": links.approver_booking_url(rt, approver.key, booking_id)
-        if approver and booking_id is not None else None,
+        "approver_booking_url": links.approver_booking_url(rt, link_id, booking_id)
+        if approver and link_id and booking_id is not None else None,
         "approve_url": approver_action("approve"),
         "deny_url": approver_action("deny"),
         "calendar_url": links.calendar_url(rt),
@@ -163,9 +165,10 @@ def queue_all(rt: Runtime, session: Session, mails: Sequence[Mail], cause: Cause
     booking = queries.booking(session, booking_id) if booking_id is not None else None
     now = rt.now()
     requester = booking.requester_email if booking is not None else None
-    if requester is not None and requester not in people and any(to == requester for _, to in targets):
-        # the requester's personal link must exist before the mail that carries it
-        people[requester] = queries.person(session, requester, now)
+    for _, to in targets:
+        # the requester's and an approver's link must exist before the mail that carries it
+        if to not in people and (to == requester or rt.house.approver_for_address(to)):
+            people[to] = queries.person(session, to, now)
     wanted: dict[str, tuple[str, str | None]] = {}
     for mail, to in targets:
         if mail.conversation is None:

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from mailbot import tokens
+from mailbot.config import Approver, House
 from mailbot.core.model import Booking, State
 from mailbot.store.tables import Person, RateEvent, bookings
 
@@ -79,6 +80,16 @@ def person(session: Session, email: str, now: datetime, first_name: str | None =
 
 def person_by_link(session: Session, link_id: str) -> Person | None:
     return session.scalars(select(Person).where(Person.link_id == link_id)).first()
+
+
+def approver_link_id(session: Session, approver: Approver, now: datetime) -> str:
+    """The random id an approver's link signs: that of the `people` row of their address."""
+    return person(session, approver.email, now).link_id
+
+
+def approver_by_link(session: Session, house: House, link_id: str) -> Approver | None:
+    found = person_by_link(session, link_id)
+    return house.approver_for_address(found.email) if found is not None else None
 
 
 def count_recent(session: Session, kind: str, subject: str, since: datetime) -> int:

@@ -55,12 +55,12 @@ def available(booking: Booking, approver: Approver, rt: Runtime) -> list[str]:
 
 def overview(request: Request) -> Response:
     w = web(request)
-    approver = guard.approver_of(w.rt, request.path_params["token"])
     with w.rt.store.reading() as session:
+        approver, link_id = guard.approver_of(w.rt, session, request.path_params["token"])
         waiting = list(outstanding(session, approver.key))
         involved = [b for b in history(session, approver.key) if b not in waiting]
     return w.views.page("approver.html.j2", approver=approver, outstanding=waiting,
-                        history=involved, base=f"/a/{links.approver_token(w.rt, approver.key)}")
+                        history=involved, base=f"/a/{links.approver_token(w.rt, link_id)}")
 
 
 def _booking(request: Request, session: Session) -> Booking:
@@ -72,18 +72,18 @@ def _booking(request: Request, session: Session) -> Booking:
 
 def booking_page(request: Request) -> Response:
     w = web(request)
-    approver = guard.approver_of(w.rt, request.path_params["token"])
     with w.rt.store.reading() as session:
+        approver, link_id = guard.approver_of(w.rt, session, request.path_params["token"])
         booking = _booking(request, session)
     return w.views.page("approver_booking.html.j2", approver=approver, booking=booking,
                         can=available(booking, approver, w.rt), paths=links.ACTION_PATHS,
-                        base=f"/a/{links.approver_token(w.rt, approver.key)}")
+                        base=f"/a/{links.approver_token(w.rt, link_id)}")
 
 
-def _form_page(request: Request, approver: Approver, booking: Booking, action: str,
+def _form_page(request: Request, approver: Approver, link_id: str, booking: Booking, action: str,
                status: int = 200, **context: object) -> Response:
     w = web(request)
-    base = f"/a/{links.approver_token(w.rt, approver.key)}"
+    base = f"/a/{links.approver_token(w.rt, link_id)}"
     return w.views.page(
         "action.html.j2", status=status, role="approver", action=action, booking=booking,
         approver=approver, csrf=guard.csrf_token(w.rt, request.url.path),
@@ -108,24 +108,25 @@ async def action(request: Request) -> Response:
     name = ACTIONS.get(request.path_params["action"])
     if name is None:
         raise guard.refuse(404, "unknown_action")
-    approver = guard.approver_of(w.rt, request.path_params["token"])
 
-    def load() -> Booking:
+    def load() -> tuple[Approver, str, Booking]:
         with w.rt.store.reading() as session:
-            return _booking(request, session)
+            return (*guard.approver_of(w.rt, session, request.path_params["token"]),
+                    _booking(request, session))
 
-    booking = await run_in_threadpool(load)
+    approver, link_id, booking = await run_in_threadpool(load)
     if request.method != "POST":  # mail scanners open links: showing changes nothing
-        return await run_in_threadpool(_form_page, request, approver, booking, name)
+        return await run_in_threadpool(_form_page, request, approver, link_id, booking, name)
     form = await request.form()
     guard.check_csrf(w.rt, request.url.path, form.get("csrf"))
     values = {k: v for k, v in form.items() if k != "csrf" and isinstance(v, str)}
     outcome = await run_in_threadpool(perform, w.rt, booking.id or 0,
                                       _act(w.rt, name, booking.id or 0, approver, form))
     if outcome.needs_form:
-        return await run_in_threadpool(_form_page, request, approver, outcome.booking or booking,
-                                       name, 422, error=outcome.rejection, values=values)
-    base = f"/a/{links.approver_token(w.rt, approver.key)}"
+        return await run_in_threadpool(_form_page, request, approver, link_id,
+                                       outcome.booking or booking, name, 422,
+                                       error=outcome.rejection, values=values)
+    base = f"/a/{links.approver_token(w.rt, link_id)}"
     return await run_in_threadpool(
         w.views.page, "result.html.j2", role="approver", action=name, outcome=outcome,
         approver=approver, back=f"{base}/buchung/{booking.id}", overview=base)

@@ -31,14 +31,13 @@ def person_link_id(rt: Runtime, token: str) -> str:
     return link_id
 
 
-def approver_of(rt: Runtime, token: str) -> Approver:
-    key = tokens.unsign(rt.settings.secret_key, "approver", token)
-    if key is None:
+def approver_of(rt: Runtime, session: Session, token: str) -> tuple[Approver, str]:
+    """The approver an approver link belongs to, and the link id it signs."""
+    link_id = tokens.unsign(rt.settings.secret_key, "approver", token)
+    approver = queries.approver_by_link(session, rt.house, link_id) if link_id else None
+    if approver is None or link_id is None:
         raise refuse(403, "bad_link")
-    try:
-        return rt.house.approver(key)
-    except KeyError:
-        raise refuse(403, "bad_link") from None
+    return approver, link_id
 
 
 def check_calendar(rt: Runtime, token: str) -> None:

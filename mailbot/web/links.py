@@ -1,4 +1,8 @@
-"""Every URL that mails and pages hand out. Tokens are signed; no address appears in a URL."""
+"""Every URL that mails and pages hand out. Tokens are signed; no address appears in a URL.
+
+Person and approver links sign the random `link_id` of a `people` row (an approver's is the
+row of their main address), never a name: nobody can compute a link without the database
+and SECRET_KEY."""
 
 from __future__ import annotations
 
@@ -17,8 +21,8 @@ def person_token(rt: Runtime, link_id: str) -> str:
     return tokens.sign(rt.settings.secret_key, "person", link_id)
 
 
-def approver_token(rt: Runtime, approver_key: str) -> str:
-    return tokens.sign(rt.settings.secret_key, "approver", approver_key)
+def approver_token(rt: Runtime, link_id: str) -> str:
+    return tokens.sign(rt.settings.secret_key, "approver", link_id)
 
 
 def calendar_token(rt: Runtime) -> str:
@@ -29,8 +33,8 @@ def person_url(rt: Runtime, link_id: str) -> str:
     return f"{_base(rt)}/p/{person_token(rt, link_id)}"
 
 
-def approver_url(rt: Runtime, approver_key: str) -> str:
-    return f"{_base(rt)}/a/{approver_token(rt, approver_key)}"
+def approver_url(rt: Runtime, link_id: str) -> str:
+    return f"{_base(rt)}/a/{approver_token(rt, link_id)}"
 
 
 def booking_url(rt: Runtime, link_id: str, booking_id: int) -> str:
@@ -41,12 +45,12 @@ def requester_action_url(rt: Runtime, link_id: str, booking_id: int, action: str
     return f"{booking_url(rt, link_id, booking_id)}/{ACTION_PATHS[action]}"
 
 
-def approver_booking_url(rt: Runtime, approver_key: str, booking_id: int) -> str:
-    return f"{approver_url(rt, approver_key)}/buchung/{booking_id}"
+def approver_booking_url(rt: Runtime, link_id: str, booking_id: int) -> str:
+    return f"{approver_url(rt, link_id)}/buchung/{booking_id}"
 
 
-def approver_action_url(rt: Runtime, approver_key: str, booking_id: int, action: str) -> str:
-    return f"{approver_booking_url(rt, approver_key, booking_id)}/{ACTION_PATHS[action]}"
+def approver_action_url(rt: Runtime, link_id: str, booking_id: int, action: str) -> str:
+    return f"{approver_booking_url(rt, link_id, booking_id)}/{ACTION_PATHS[action]}"
 
 
 def calendar_url(rt: Runtime) -> str:

@@ -54,7 +54,8 @@ def recover(rt: Runtime, address: str, ip: str) -> Answer:
         if person is not None or approver is not None:
             queue(rt, session, "link_recovery", address, {
                 "link": links.person_url(rt, person.link_id) if person else None,
-                "approver_link": links.approver_url(rt, approver.key) if approver else None,
+                "approver_link": links.approver_url(rt, queries.approver_link_id(session, approver, now))
+                if approver else None,
             }, Cause.new())
         return Answer.SENT_IF_KNOWN
 

@@ -40,7 +40,8 @@ def env(tmp_path: Path) -> dict[str, str]:
     return {"DATABASE_URL": url, "RULES_FILE": str(ROOT / "rules" / "house.toml"),
             "MAILDIR": str(tmp_path / "outbox"), "MAIL_TRANSPORT": "maildir",
             "SMTP_LISTEN": f"127.0.0.1:{free_port()}", "WEB_LISTEN": f"127.0.0.1:{free_port()}",
-            "SECRET_KEY": "a-long-random-secret-for-the-test", "ADMIN_TOKEN": "admin-token"}
+            "SECRET_KEY": "a-long-random-secret-for-the-doctor-test",
+            "ADMIN_TOKEN": "an-admin-token-for-the-doctor-test"}
 
 
 def doctor(tmp_path: Path, env: dict[str, str]) -> tuple[int, str]:

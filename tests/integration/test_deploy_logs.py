@@ -90,7 +90,7 @@ def test_masked_addresses_stay_distinguishable() -> None:
                                                                      or "").rsplit("#", 1)[1])
 
 
-SECRET, ADMIN = "secret-value-not-for-logs", "admin-token-not-for-logs"
+SECRET, ADMIN = "secret-value-not-for-logs-0123456789", "admin-token-not-for-logs-0123456789"
 
 
 @pytest.fixture(scope="module")

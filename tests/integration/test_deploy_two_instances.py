@@ -80,7 +80,7 @@ def _decided(log: Path) -> set[str]:
 
 
 def test_two_serve_processes_run_each_scheduled_job_once(tmp_path: Path, pg_url: str) -> None:
-    secret = "shared-secret-of-both-instances"
+    secret = "shared-secret-of-both-instances-0123456789"
     rt = Runtime(Settings(database_url=pg_url, secret_key=secret),
                  load_house(ROOT / "rules" / "house.toml"), Store(pg_url))
     _clear_of_slot_boundaries()

@@ -67,7 +67,7 @@ def test_a_listener_hears_a_message_stored_by_another_connection(pg_url: str, tm
 
 def _work(url: str, folder: Path) -> subprocess.Popen[bytes]:
     env = {**os.environ, "DATABASE_URL": url, "RULES_FILE": str(ROOT / "rules" / "house.toml"),
-           "SECRET_KEY": "work-test-secret", "MAILDIR": str(folder / "outbox")}
+           "SECRET_KEY": "work-test-secret-0123456789abcdefghij", "MAILDIR": str(folder / "outbox")}
     return subprocess.Popen([sys.executable, "-m", "mailbot.cli", "work"], cwd=folder, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 

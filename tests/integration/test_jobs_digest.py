@@ -13,7 +13,7 @@ from mailbot.runtime import Runtime
 from mailbot.store.tables import OutboxMessage
 from mailbot.web import links
 from tests.conftest import Clock
-from tests.support.bookings import approve, berlin, book, deny, outbox
+from tests.support.bookings import approve, approver_link, berlin, book, deny, outbox
 
 SUNDAY = berlin(2026, 11, 29, 9, 0)
 
@@ -49,10 +49,10 @@ def test_br009_digest_lists_waiting_requests_with_days_and_how_to_answer(rt: Run
     assert "Anna: 18.–20.12.2026, 3 Personen" in text
     assert "wartet seit 6 Tagen" in text
     assert "JA" in text and "NEIN" in text
-    assert links.approver_action_url(rt, "cornelia", booking, "approve") in text
-    assert links.approver_action_url(rt, "cornelia", booking, "deny") in text
+    assert links.approver_action_url(rt, approver_link(rt, "cornelia"), booking, "approve") in text
+    assert links.approver_action_url(rt, approver_link(rt, "cornelia"), booking, "deny") in text
     assert "anna@familie.example" not in text and "anna@familie.example" not in mail.html_body
-    assert links.approver_action_url(rt, "cornelia", booking, "approve") in mail.html_body
+    assert links.approver_action_url(rt, approver_link(rt, "cornelia"), booking, "approve") in mail.html_body
 
 
 def test_br009_only_approvers_who_have_not_answered_are_reminded(rt: Runtime) -> None:

@@ -15,6 +15,7 @@ from mailbot.store import queries
 from mailbot.store.tables import OutboxMessage, bookings
 from mailbot.web import links
 from mailbot.web.app import create_app
+from tests.support.bookings import approver_link
 from tests.support.browser import WebClient, act, book, snapshot
 
 DEC_1, DEC_5 = date(2026, 12, 1), date(2026, 12, 5)
@@ -80,12 +81,12 @@ def test_br023_approver_sees_outstanding_and_history_newest_activity_first(
     clock.advance(hours=1)
     act(rt, "approve", first, "cornelia")  # Anna's booking has the newest activity now
 
-    page = client.get(links.approver_url(rt, "ingeborg")).text
+    page = client.get(links.approver_url(rt, approver_link(rt, "ingeborg"))).text
     outstanding, history = page.split("Verlauf", 1)
     assert outstanding.index("Anna") < outstanding.index("Bernd")
     assert "Carla" not in outstanding and "Dora" not in outstanding
     assert "Carla" in history and "Dora" not in history
-    cornelia = client.get(links.approver_url(rt, "cornelia")).text.split("Verlauf", 1)[1]
+    cornelia = client.get(links.approver_url(rt, approver_link(rt, "cornelia"))).text.split("Verlauf", 1)[1]
     assert "Dora" in cornelia and "Abgelehnt" in cornelia
 
 
@@ -101,7 +102,7 @@ def test_opening_any_action_link_changes_nothing(rt: Runtime, client: WebClient)
     urls = []
     for booking_id, link_id in ((pending, anna), (confirmed, bernd), (denied, carla)):
         urls += [links.requester_action_url(rt, link_id, booking_id, a) for a in ("cancel", "reopen", "edit")]
-        urls += [links.approver_action_url(rt, k, booking_id, a) for k in APPROVERS
+        urls += [links.approver_action_url(rt, approver_link(rt, k), booking_id, a) for k in APPROVERS
                  for a in ("approve", "deny")]
     for url in urls:
         response = client.get(url)
@@ -114,11 +115,11 @@ def test_opening_any_action_link_changes_nothing(rt: Runtime, client: WebClient)
 
 def test_approve_from_the_email_link_needs_the_button(rt: Runtime, client: WebClient) -> None:
     booking_id, _ = book(rt, "anna@example.org", "Anna", DEC_1, DEC_5)
-    url = links.approver_action_url(rt, "ingeborg", booking_id, "approve")
+    url = links.approver_action_url(rt, approver_link(rt, "ingeborg"), booking_id, "approve")
     before = snapshot(rt)
 
     assert client.post(url, data={}).status_code == 403  # no CSRF token: a forged form
-    other = links.approver_action_url(rt, "cornelia", booking_id, "approve")
+    other = links.approver_action_url(rt, approver_link(rt, "cornelia"), booking_id, "approve")
     token = re.search(r'name="csrf" value="([^"]+)"', client.get(other).text)
     assert token is not None
     assert client.post(url, data={"csrf": token.group(1)}).status_code == 403  # another form's token
@@ -137,14 +138,14 @@ def test_br003_last_approval_confirms(rt: Runtime, client: WebClient) -> None:
     booking_id, _ = book(rt, "anna@example.org", "Anna", DEC_1, DEC_5)
     act(rt, "approve", booking_id, "ingeborg")
     act(rt, "approve", booking_id, "cornelia")
-    done = client.submit(links.approver_action_url(rt, "angelika", booking_id, "approve"))
+    done = client.submit(links.approver_action_url(rt, approver_link(rt, "angelika"), booking_id, "approve"))
     assert "die Buchung ist bestätigt" in done.text
     assert state_of(rt, booking_id) == State.CONFIRMED
 
 
 def test_br024_late_approve_is_already_done_with_the_state(rt: Runtime, client: WebClient) -> None:
     booking_id, _ = book(rt, "anna@example.org", "Anna", DEC_1, DEC_5)
-    url = links.approver_action_url(rt, "ingeborg", booking_id, "approve")
+    url = links.approver_action_url(rt, approver_link(rt, "ingeborg"), booking_id, "approve")
     page = client.get(url)
     act(rt, "deny", booking_id, "cornelia", "Da sind wir selbst dort")
     token = re.search(r'name="csrf" value="([^"]+)"', page.text)
@@ -152,14 +153,14 @@ def test_br024_late_approve_is_already_done_with_the_state(rt: Runtime, client: 
     late = client.post(url, data={"csrf": token.group(1)})
     assert "Schon erledigt" in late.text
     assert "Cornelia hat die Buchung bereits abgelehnt" in late.text
-    again = client.submit(links.approver_action_url(rt, "cornelia", booking_id, "deny"),
+    again = client.submit(links.approver_action_url(rt, approver_link(rt, "cornelia"), booking_id, "deny"),
                           grund="Nochmal")
     assert "Schon erledigt" in again.text and "Du hast diese Buchung schon abgelehnt" in again.text
 
 
 def test_approving_twice_is_harmless_and_says_so(rt: Runtime, client: WebClient) -> None:
     booking_id, _ = book(rt, "anna@example.org", "Anna", DEC_1, DEC_5)
-    url = links.approver_action_url(rt, "ingeborg", booking_id, "approve")
+    url = links.approver_action_url(rt, approver_link(rt, "ingeborg"), booking_id, "approve")
     client.submit(url)
     before = snapshot(rt)
     again = client.submit(url)
@@ -169,7 +170,7 @@ def test_approving_twice_is_harmless_and_says_so(rt: Runtime, client: WebClient)
 
 def test_br004_deny_needs_a_reason(rt: Runtime, client: WebClient) -> None:
     booking_id, _ = book(rt, "anna@example.org", "Anna", DEC_1, DEC_5)
-    url = links.approver_action_url(rt, "ingeborg", booking_id, "deny")
+    url = links.approver_action_url(rt, approver_link(rt, "ingeborg"), booking_id, "deny")
     before = snapshot(rt)
     empty = client.submit(url, grund="  ")
     assert empty.status_code == 422 and "warum du ablehnst" in empty.text
@@ -183,7 +184,7 @@ def test_br004_deny_of_confirmed_needs_the_explicit_warning_ticked(rt: Runtime, 
     booking_id, _ = book(rt, "anna@example.org", "Anna", DEC_1, DEC_5)
     for key in APPROVERS:
         act(rt, "approve", booking_id, key)
-    url = links.approver_action_url(rt, "cornelia", booking_id, "deny")
+    url = links.approver_action_url(rt, approver_link(rt, "cornelia"), booking_id, "deny")
     form = client.get(url).text
     assert "Achtung: Diese Buchung ist schon bestätigt" in form and 'name="bestaetigt"' in form
 
@@ -281,8 +282,9 @@ def test_script_and_html_in_names_descriptions_and_reasons_render_inert(
                         .values(first_name='<b onmouseover="x()">Eve</b>'))
     pages = [links.person_url(rt, link_id), links.booking_url(rt, link_id, booking_id),
              links.requester_action_url(rt, link_id, booking_id, "reopen"),
-             links.approver_url(rt, "ingeborg"), links.approver_booking_url(rt, "ingeborg", booking_id),
-             links.approver_action_url(rt, "cornelia", booking_id, "deny")]
+             links.approver_url(rt, approver_link(rt, "ingeborg")),
+             links.approver_booking_url(rt, approver_link(rt, "ingeborg"), booking_id),
+             links.approver_action_url(rt, approver_link(rt, "cornelia"), booking_id, "deny")]
     for url in pages:
         html = client.get(url).text
         assert "<script>" not in html and "<img" not in html and "<b onmouseover" not in html, url
@@ -295,7 +297,7 @@ def test_script_and_html_in_names_descriptions_and_reasons_render_inert(
 def test_bad_tokens_are_refused_and_change_nothing(rt: Runtime, client: WebClient, mangle: str) -> None:
     booking_id, link_id = book(rt, "anna@example.org", "Anna", DEC_1, DEC_5)
     person = links.person_token(rt, link_id)
-    approver = links.approver_token(rt, "ingeborg")
+    approver = links.approver_token(rt, approver_link(rt, "ingeborg"))
     calendar = links.calendar_token(rt)
 
     def bad(token: str, foreign: str) -> str:
@@ -346,13 +348,14 @@ def test_no_email_address_on_any_page_but_the_admins(rt: Runtime, client: WebCli
     booking_id, link_id = book(rt, "anna@example.org", "Anna", DEC_1, DEC_5, 2, "Bis bald")
     act(rt, "approve", booking_id, "ingeborg")
     pages = [links.person_url(rt, link_id), links.booking_url(rt, link_id, booking_id),
-             links.calendar_url(rt) + "?monat=2026-12", links.approver_url(rt, "cornelia"),
-             links.approver_booking_url(rt, "cornelia", booking_id)]
+             links.calendar_url(rt) + "?monat=2026-12", links.approver_url(rt, approver_link(rt, "cornelia")),
+             links.approver_booking_url(rt, approver_link(rt, "cornelia"), booking_id)]
     pages += [links.requester_action_url(rt, link_id, booking_id, a) for a in ("cancel", "edit")]
-    pages += [links.approver_action_url(rt, "cornelia", booking_id, a) for a in ("approve", "deny")]
+    cornelia = approver_link(rt, "cornelia")
+    pages += [links.approver_action_url(rt, cornelia, booking_id, a) for a in ("approve", "deny")]
     for url in pages:
         assert not ADDRESS.findall(client.get(url).text), url
-    done = client.submit(links.approver_action_url(rt, "cornelia", booking_id, "approve"))
+    done = client.submit(links.approver_action_url(rt, approver_link(rt, "cornelia"), booking_id, "approve"))
     assert not ADDRESS.findall(done.text)
 
 

@@ -12,6 +12,7 @@ from mailbot.runtime import Runtime
 from mailbot.store.tables import OutboxMessage
 from mailbot.web import links
 from mailbot.web.app import create_app
+from tests.support.bookings import approver_link
 from tests.support.browser import WebClient, book
 
 
@@ -47,7 +48,7 @@ def test_br021_unknown_address_gets_the_same_answer_and_no_mail(rt: Runtime, clo
 def test_approver_gets_the_overview_link(rt: Runtime, client: WebClient) -> None:
     client.submit("/link", adresse="cornelia@example.org")
     [mail] = recovery_mails(rt)
-    assert links.approver_url(rt, "cornelia") in mail.text_body
+    assert links.approver_url(rt, approver_link(rt, "cornelia")) in mail.text_body
 
 
 def test_br021_one_minute_cooldown_per_ip(rt: Runtime, client: WebClient, clock) -> None:  # type: ignore[no-untyped-def]

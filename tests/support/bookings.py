@@ -84,3 +84,9 @@ def outbox(rt: Runtime) -> list[OutboxMessage]:
 def outbox_count(rt: Runtime) -> int:
     with rt.store.reading() as session:
         return int(session.scalar(select(func.count()).select_from(OutboxMessage)) or 0)
+
+
+def approver_link(rt: Runtime, key: str) -> str:
+    """The link id an approver's links sign (made on first use, as a mail to them would)."""
+    with rt.store.transaction() as session:
+        return queries.approver_link_id(session, rt.house.approver(key), rt.now())
