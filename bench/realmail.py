@@ -44,7 +44,7 @@ sys.path.insert(0, str(ROOT))
 
 from mailbot.config import Settings  # noqa: E402
 from mailbot.understand import decode, interpret  # noqa: E402
-from mailbot.inbound.machine import classify  # noqa: E402
+from mailbot.understand.machine import classify, envelope_sender  # noqa: E402
 
 REALMAIL = Path(os.environ.get("REALMAIL_DIR", "/work/shared/realmail"))
 REPLIES = ROOT / "tests" / "realmail" / "replies.json"
@@ -109,7 +109,9 @@ def understand(raw: bytes) -> Result:
     started = time.perf_counter()
     try:
         decoded = decode(raw)
-        found = classify(SETTINGS, raw, decoded)
+        # the envelope sender a delivering MTA wrote down, as the pipe and IMAP keep it
+        found = classify(SETTINGS, raw, decoded,
+                         envelope_sender=envelope_sender(decoded.headers.get("Return-Path")))
         if found is not None:
             return Result(found.reason, "unknown", "", decoded.subject, decoded.from_name or "",
                           time.perf_counter() - started)

@@ -73,7 +73,7 @@ def cmd_parse(args: argparse.Namespace) -> int:
     from mailbot.understand import parse_message
 
     today = args.today or datetime.now(ZoneInfo("Europe/Berlin")).date()
-    result = parse_message(_read(args.file), today)
+    result = parse_message(_read(args.file), today, _settings())
     print(json.dumps(result.as_json(), ensure_ascii=False))
     return 0
 

@@ -26,6 +26,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from mailbot.runtime import Runtime
 from mailbot.store.db import DatabaseUnavailable
 from mailbot.store.tables import InboxMessage
+from mailbot.understand.machine import envelope_sender
 
 log = logging.getLogger(__name__)
 
@@ -71,16 +72,6 @@ def _text(value: object) -> str:
     with suppress(Exception):  # a broken encoded word is shown as it came
         raw = str(make_header(decode_header(raw)))
     return re.sub(r"\s*[\r\n]+\s*", " ", raw).strip()
-
-
-def envelope_sender(value: str | None) -> str | None:
-    """`<a@b>` → `a@b`, `<>` → `""` (the null sender of bounces), nothing → None."""
-    if value is None:
-        return None
-    sender = value.strip()
-    if sender.startswith("<"):
-        sender = sender[1:].partition(">")[0].strip()
-    return sender[:320]
 
 
 def summarize(raw: bytes) -> Summary:

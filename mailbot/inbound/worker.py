@@ -21,11 +21,11 @@ from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from mailbot.inbound import inbox, machine
+from mailbot.inbound import inbox
 from mailbot.runtime import Cause, Runtime
 from mailbot.store.db import DatabaseUnavailable
 from mailbot.store.tables import InboxMessage, OutboxMessage
-from mailbot.understand import Decoded, Interpretation, decode, interpret
+from mailbot.understand import Decoded, Interpretation, decode, interpret, machine
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +86,8 @@ def _record_bounce(rt: Runtime, session: Session, row: InboxMessage, found: mach
 def _handle(rt: Runtime, session: Session, row: InboxMessage, conversation: Handler | None) -> None:
     decoded = decode(row.raw)
     found = machine.classify(rt.settings, row.raw, decoded,
-                             _our_message_id(rt, session, decoded.message_id))
+                             _our_message_id(rt, session, decoded.message_id),
+                             row.envelope_sender)
     if found is not None:
         detail = found.detail
         if found.reason == machine.BOUNCE:

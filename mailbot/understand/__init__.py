@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 
-from . import dates, intent, mime, people, quotes
+from . import dates, intent, machine, mime, people, quotes
 from .vocabulary import fold, vocabulary
 
 __all__ = ["Decoded", "Interpretation", "decode", "interpret", "parse_message"]
@@ -45,6 +45,7 @@ class Interpretation:
     # the fields (of intent, start, end, party_size, first_name) the service should ask about
     # instead of acting on the best reading above; empty when the reading is sure
     ask: tuple[str, ...] = ()
+    machine: str | None = None  # why no person wrote it (machine.REASONS); intent is unknown
 
     def as_json(self) -> dict[str, object]:
         return {
@@ -54,6 +55,8 @@ class Interpretation:
             "party_size": self.party_size,
             "first_name": self.first_name,
             "comment": self.comment,
+            "reply": self.reply_text,
+            "machine": self.machine,
             "ask": list(self.ask),
         }
 
@@ -109,10 +112,6 @@ def interpret(decoded: Decoded, today: date) -> Interpretation:
         booked = dates.find_stay(vocab.reply_prefix.sub("", subject), today, vocab)
         existing = not (booked.end is not None and booked.end < today)
     body = intent.Body(said.strip(), own_subject, existing)
-
-    if intent.is_machine_mail(decoded.headers, subject, decoded.from_address, vocab):
-        return Interpretation("unknown", None, None, None, None, None, None,
-                              reply.text, reply.removed)
 
     date_text = f"{said}\n{own_subject}"
     stays: list[dates.Stay] = []  # each reader runs at most once, and only when needed
@@ -172,6 +171,24 @@ def _without_name(text: str, name: str | None) -> str:
     return re.sub(rf"(?<!\w){re.escape(name)}(?!\w)", " ", text)
 
 
-def parse_message(raw: bytes, today: date) -> Interpretation:
-    """`interpret(decode(raw), today)`: the whole way from bytes to an interpretation."""
-    return interpret(decode(raw), today)
+def parse_message(raw: bytes, today: date, ours: machine.Ours | None = None,
+                  envelope_sender: str | None = None) -> Interpretation:
+    """The whole way from bytes to an interpretation, as the inbox worker goes it: machine
+    mail is set aside (intent `unknown`, `machine` the reason), the rest interpreted.
+    `ours`: the settings (default: the defaults); `envelope_sender`: MAIL FROM or the
+    Return-Path ("" for `<>`), by default the message's own Return-Path header."""
+    decoded = decode(raw)
+    if envelope_sender is None and "Return-Path" in decoded.headers:
+        envelope_sender = machine.envelope_sender(decoded.headers["Return-Path"])
+    found = machine.classify(ours or _defaults(), raw, decoded, envelope_sender=envelope_sender)
+    if found is not None:
+        reply = quotes.split_reply(decoded.text, vocabulary())
+        return Interpretation("unknown", None, None, None, None, None, None, reply.text,
+                              reply.removed, machine=found.reason)
+    return interpret(decoded, today)
+
+
+def _defaults() -> machine.Ours:
+    from mailbot.config import Settings
+
+    return Settings()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from .vocabulary import Vocabulary, fold
@@ -29,28 +29,6 @@ def strip_opening(text: str, vocab: Vocabulary) -> str:
             break
         rest = rest[m.end():].lstrip()
     return rest
-
-
-def is_machine_mail(headers: Mapping[str, str], subject: str, from_address: str | None,
-                    vocab: Vocabulary) -> bool:
-    """Auto-replies, bounces and mailing lists are not a person talking to us."""
-    auto = headers.get("Auto-Submitted", "").strip().lower()
-    if auto and auto != "no":
-        return True
-    if headers.get("Precedence", "").strip().lower() in ("bulk", "list", "junk", "auto_reply"):
-        return True
-    for name in ("List-Id", "List-Unsubscribe", "X-Autoreply", "X-Autorespond",
-                 "X-Auto-Response-Suppress"):
-        if name in headers and (name != "X-Auto-Response-Suppress"
-                                or "all" in headers[name].lower() and "List-Id" in headers):
-            return True
-    if "report-type=delivery-status" in headers.get("Content-Type", "").lower():
-        return True
-    local = (from_address or "").split("@")[0]
-    if local in ("mailer-daemon", "postmaster", "noreply", "no-reply", "newsletter",
-                 "donotreply", "do-not-reply", "bounce", "bounces"):
-        return True
-    return bool(vocab.auto_subject.match(subject))
 
 
 @dataclass(frozen=True)

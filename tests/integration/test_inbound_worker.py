@@ -12,10 +12,10 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from mailbot.inbound import inbox, machine, worker
+from mailbot.inbound import inbox, worker
 from mailbot.runtime import Cause, Runtime
 from mailbot.store.tables import InboxMessage, OutboxMessage, Person
-from mailbot.understand import Decoded, Interpretation
+from mailbot.understand import Decoded, Interpretation, machine
 
 CORPUS = Path(__file__).resolve().parents[1] / "corpus"
 
@@ -189,7 +189,7 @@ Auto-Submitted: auto-generated
     (GMAIL_VACATION, machine.AUTO_REPLY, "X-Autoreply: yes"),
     (OLD_STYLE_ABSENCE, machine.AUTO_REPLY, "Abwesenheitsnotiz"),
     (OUTLOOK_AUTO_PREFIX, machine.AUTO_REPLY, "Auto: Neue"),
-    (MAILING_LIST, machine.MAILING_LIST, "List-Id: Freunde"),
+    (MAILING_LIST, machine.LIST, "List-Id: Freunde"),
     ((CORPUS / "229-unknown-unzustellbar.eml").read_bytes(), machine.BOUNCE, "MAILER-DAEMON"),
 ], ids=["outlook-out-of-office", "gmail-vacation", "subject-only-absence", "outlook-auto-prefix",
         "mailing-list", "plain-text-bounce"])
@@ -248,7 +248,7 @@ def test_our_own_mail_coming_back_is_never_answered(rt: Runtime, headers: str) -
     conversation = Conversation()
     inbox_id = store(rt, raw)
     worker.process_pending(rt, conversation=conversation)
-    assert (row(rt, inbox_id).state, row(rt, inbox_id).reason) == ("ignored", "own_mail")
+    assert (row(rt, inbox_id).state, row(rt, inbox_id).reason) == ("ignored", "own")
     assert conversation.calls == []
 
 
@@ -259,7 +259,7 @@ def test_mail_loop_is_stopped(rt: Runtime) -> None:
     conversation = Conversation()
     worker.process_pending(rt, conversation=conversation)
     recorded = row(rt, inbox_id)
-    assert (recorded.state, recorded.reason) == ("ignored", "mail_loop")
+    assert (recorded.state, recorded.reason) == ("ignored", "loop")
     assert "26 Received" in (recorded.detail or "")
     assert conversation.calls == []
 

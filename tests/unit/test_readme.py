@@ -26,7 +26,8 @@ def test_readme_first_request_is_understood_as_anna_for_four_in_august() -> None
                             capture_output=True, check=True)
     assert json.loads(result.stdout) == {
         "intent": "request", "start": "2027-08-03", "end": "2027-08-07", "party_size": 4,
-        "first_name": "Anna", "comment": None,
+        "first_name": "Anna", "comment": None, "ask": [], "machine": None,
+        "reply": "Hallo, wir würden gern vom 3. bis 7. August zu viert kommen.\n\nLG Anna",
     }
 
 

@@ -42,13 +42,16 @@ def test_new_request_with_dates() -> None:
     result = _parse("Hallo, wir würden gern vom 3. bis 5. März kommen, zu viert.\nLG Inge",
                     subject="Anfrage März")
     assert result == {"intent": "request", "start": "2027-03-03", "end": "2027-03-05",
-                      "party_size": 4, "first_name": "Inge", "comment": None, "ask": []}
+                      "party_size": 4, "first_name": "Inge", "comment": None, "ask": [],
+                      "reply": "Hallo, wir würden gern vom 3. bis 5. März kommen, zu viert.\nLG Inge",
+                      "machine": None}
 
 
 def test_approve_never_carries_dates_or_party() -> None:
     assert _parse("Ja, passt.\nInge\n\n> vom 3. bis 5. März, 4 Personen") == {
         "intent": "approve", "start": None, "end": None, "party_size": None,
-        "first_name": "Inge", "comment": None, "ask": []}
+        "first_name": "Inge", "comment": None, "ask": [], "reply": "Ja, passt.\nInge",
+        "machine": None}
 
 
 @pytest.mark.parametrize(("text", "comment"), [
