@@ -81,22 +81,26 @@ def submit(rt: Runtime, session: Session, request: rules.Request, cause: Cause) 
     return created
 
 
-def approve(rt: Runtime, session: Session, booking_id: int, approver: str, cause: Cause) -> list[Event]:
+def approve(rt: Runtime, session: Session, booking_id: int, approver: str, cause: Cause,
+            decision_round: int | None = None) -> list[Event]:
+    """`decision_round`: the round of the mail or form the JA answers (None: the current)."""
     key = _approver_key(rt, approver)
 
     def change() -> list[Event]:
-        return rules.approve(_locked(session, booking_id), key, rt.house, rt.today(), rt.now())
+        return rules.approve(_locked(session, booking_id), key, rt.house, rt.today(), rt.now(),
+                             decision_round)
 
     return _apply(rt, session, cause, change)
 
 
 def deny(rt: Runtime, session: Session, booking_id: int, approver: str, reason: str | None,
-         cause: Cause, confirmed: bool = False) -> list[Event]:
+         cause: Cause, confirmed: bool = False, decision_round: int | None = None) -> list[Event]:
     key = _approver_key(rt, approver)
 
     def change() -> list[Event]:
         found = _locked(session, booking_id)
-        return rules.deny(found, key, reason, rt.house, rt.today(), rt.now(), confirmed)
+        return rules.deny(found, key, reason, rt.house, rt.today(), rt.now(), confirmed,
+                          decision_round)
 
     return _apply(rt, session, cause, change)
 

@@ -69,6 +69,25 @@ def _already_done(rt: Runtime, rejection: rj.AlreadyDone) -> dict[str, Any]:
             "current": booking_view(rt, rejection.booking)}
 
 
+def changes(rt: Runtime, booking: Booking, decision_round: int) -> list[dict[str, Any]]:
+    """What happened to the booking since `decision_round` began, for people to read."""
+    found = []
+    for event in booking.changes_since(decision_round):
+        if event.actor == "requester":
+            who = booking.first_name
+        elif event.actor == "system":
+            who = None
+        else:
+            try:
+                who = rt.house.approver(event.actor).name
+            except KeyError:
+                who = None
+        found.append({"kind": event.kind, "who": who, "old_start": event.old_start,
+                      "old_end": event.old_end, "new_start": event.new_start,
+                      "new_end": event.new_end})
+    return found
+
+
 def for_rejection(rt: Runtime, rejection: rj.Rejection) -> tuple[str, dict[str, Any]]:
     """The answer kind and context for a core rejection."""
     if isinstance(rejection, rj.Conflict):
@@ -90,6 +109,10 @@ def for_rejection(rt: Runtime, rejection: rj.Rejection) -> tuple[str, dict[str, 
                                             "current": booking_view(rt, rejection.booking)}
     if isinstance(rejection, rj.AlreadyDone):
         return "already_done", _already_done(rt, rejection)
+    if isinstance(rejection, rj.Outdated):
+        return "rejected_outdated", {
+            "action": rejection.action, "current": booking_view(rt, rejection.booking),
+            "changes": changes(rt, rejection.booking, rejection.decision_round)}
     if isinstance(rejection, rj.Invalid):
         return "rejected_invalid", {"field": rejection.field, "problem": rejection.problem,
                                     "limit": rejection.limit,

@@ -1,5 +1,6 @@
 """An approver's "JA" in the booking's thread (BR-003, BR-024: a late or repeated JA is
-answered "Schon erledigt")."""
+answered "Schon erledigt"; a JA to a mail of an older decision round changes nothing and is
+answered with what changed and the current request, SPEC §5 "Current")."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ def approve(turn: Turn, conversation: Conversation, booking: Booking) -> None:
     assert turn.identity is not None and turn.identity.approver and booking.id is not None
     try:
         events = actions.approve(turn.rt, turn.session, booking.id, turn.identity.approver,
-                                 turn.cause)
+                                 turn.cause, decision_round=turn.decision_round)
     except rj.Rejection as exc:
         questions.close(conversation)
         turn.rejected(exc, conversation, booking)

@@ -24,7 +24,7 @@ def deny(turn: Turn, conversation: Conversation, booking: Booking, reason: str |
         return
     try:
         actions.deny(turn.rt, turn.session, booking.id, turn.identity.approver, reason,
-                     turn.cause, confirmed=confirmed)
+                     turn.cause, confirmed=confirmed, decision_round=turn.decision_round)
     except rj.ReasonRequired:
         questions.ask_reason(turn, conversation, booking, "deny")
         return

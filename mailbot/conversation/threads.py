@@ -13,10 +13,10 @@ from enum import StrEnum
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from mailbot import tokens
 from mailbot.runtime import Runtime
 from mailbot.store.tables import Conversation, OutboxMessage
 from mailbot.understand import Decoded
+from mailbot.web import links
 
 _RECIPIENT_HEADERS = ("To", "Cc", "Delivered-To", "X-Original-To", "Envelope-To")
 
@@ -32,6 +32,7 @@ class Thread:
     conversation: Conversation | None  # by key if valid, else by In-Reply-To/References
     key: KeyState
     by_reference: bool  # the message answers one of our Message-IDs of this conversation
+    decision_round: int | None = None  # the booking's round the valid key was sent in
 
     @property
     def keyed(self) -> bool:
@@ -55,23 +56,24 @@ def _recipients(decoded: Decoded, raw: bytes | None) -> list[str]:
     return found
 
 
-def plus_keys(rt: Runtime, decoded: Decoded, raw: bytes | None = None) -> tuple[list[str], bool]:
-    """Keys from `<local>+<key>.<sig>@MAIL_DOMAIN` recipients with a valid signature, and
-    whether any such address carried a bad one."""
+def plus_keys(rt: Runtime, decoded: Decoded, raw: bytes | None = None
+              ) -> tuple[list[tuple[str, int | None]], bool]:
+    """(key, decision round) from `<local>+<key>[.<round>].<sig>@MAIL_DOMAIN` recipients with
+    a valid signature, and whether any such address carried a bad one."""
     local = re.escape(rt.settings.booking_local_part.lower())
     domain = re.escape(rt.settings.mail_domain.lower())
     pattern = re.compile(rf"^{local}\+(?P<token>[^@]+)@{domain}$")
-    valid: list[str] = []
+    valid: list[tuple[str, int | None]] = []
     bad = False
     for address in _recipients(decoded, raw):
         match = pattern.match(address)
         if not match:
             continue
-        key = tokens.unsign(rt.settings.secret_key, "reply", match.group("token"))
-        if key is None:
+        value = links.reply_value(rt, match.group("token"))
+        if value is None:
             bad = True
-        elif key not in valid:
-            valid.append(key)
+        elif value not in valid:
+            valid.append(value)
     return valid, bad
 
 
@@ -93,11 +95,11 @@ def find_thread(rt: Runtime, session: Session, decoded: Decoded, raw: bytes | No
                 ) -> Thread:
     keys, bad = plus_keys(rt, decoded, raw)
     referenced = _by_reference(session, decoded)
-    for key in keys:
+    for key, decision_round in keys:
         found = (referenced if referenced is not None and referenced.key == key else
                  session.scalars(select(Conversation).where(Conversation.key == key)).first())
         if found is not None:
             return Thread(found, KeyState.VALID,
-                          referenced is not None and referenced.id == found.id)
+                          referenced is not None and referenced.id == found.id, decision_round)
         bad = True  # signed by us but unknown (e.g. purged): no authority
     return Thread(referenced, KeyState.BAD if bad else KeyState.NONE, referenced is not None)

@@ -71,6 +71,11 @@ class Turn:
     conversation_id: int | None = None  # written to the message with the outcome
     booking_id: int | None = None
 
+    @property
+    def decision_round(self) -> int | None:
+        """The booking's decision round the reply key was sent in (None: not named)."""
+        return self.thread.decision_round if self.thread is not None else None
+
     # ── the outcome ─────────────────────────────────────────────────────────────────────
 
     def finish(self, state: str, reason: str, note: str | None = None) -> None:

@@ -25,6 +25,7 @@ from mailbot.core.rejections import (
     EndBeforeStart,
     Invalid,
     NotAllowedNow,
+    Outdated,
     ReasonRequired,
     StartInPast,
 )
@@ -113,6 +114,7 @@ def _self_approve(booking: Booking, house: House, now: datetime) -> str | None:
 
 
 def _reset_decisions(booking: Booking, house: House, now: datetime) -> str | None:
+    booking.decision_round += 1
     for approver in house.approvers:
         decision = booking.decision(approver.key)
         decision.verdict, decision.decided_at, decision.reason = Verdict.NO_RESPONSE, None, None
@@ -127,6 +129,14 @@ def _touch(booking: Booking, now: datetime, event: TimelineEvent) -> None:
 def _guard_past(booking: Booking, today: date) -> None:
     if booking.is_past(today):
         raise BookingInPast(booking)
+
+
+def _guard_round(booking: Booking, decision_round: int | None, action: str) -> None:
+    """SPEC §5 "Current": a JA or NEIN to a mail (or form) of an older round changes nothing.
+    A canceled booking is answered "Schon erledigt" instead."""
+    if (decision_round is not None and decision_round < booking.decision_round
+            and booking.state != State.CANCELED):
+        raise Outdated(booking, action, decision_round)
 
 
 def submit(
@@ -169,10 +179,12 @@ def _already_decided(booking: Booking, approver: str, action: str) -> AlreadyDon
     return None
 
 
-def approve(booking: Booking, approver: str, house: House, today: date, now: datetime
-            ) -> list[ev.Event]:
-    """BR-003: Confirmed once every approver approved; BR-024 late actions are already done."""
+def approve(booking: Booking, approver: str, house: House, today: date, now: datetime,
+            decision_round: int | None = None) -> list[ev.Event]:
+    """BR-003: Confirmed once every approver approved; BR-024 late actions are already done;
+    an approval of an older round counts for nothing."""
     _guard_past(booking, today)
+    _guard_round(booking, decision_round, "approve")
     late = _already_decided(booking, approver, "approve")
     if late:
         raise late
@@ -190,9 +202,12 @@ def approve(booking: Booking, approver: str, house: House, today: date, now: dat
 
 
 def deny(booking: Booking, approver: str, reason: str | None, house: House, today: date,
-         now: datetime, confirmed: bool = False) -> list[ev.Event]:
-    """BR-004: any deny with a reason → Denied; a Confirmed booking needs a second confirm."""
+         now: datetime, confirmed: bool = False, decision_round: int | None = None
+         ) -> list[ev.Event]:
+    """BR-004: any deny with a reason → Denied; a Confirmed booking needs a second confirm;
+    a deny of an older round counts for nothing."""
     _guard_past(booking, today)
+    _guard_round(booking, decision_round, "deny")
     was_confirmed = booking.state == State.CONFIRMED
     if not was_confirmed:
         late = _already_decided(booking, approver, "deny")

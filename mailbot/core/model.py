@@ -44,6 +44,10 @@ class TimelineEvent:
     note: str | None = None
 
 
+RESET_KINDS = ("extended", "reopened")  # timeline kinds that start a new decision round
+CHANGE_KINDS = ("denied", "extended", "shortened", "reopened", "canceled")
+
+
 @dataclass
 class Booking:
     requester_email: str
@@ -57,6 +61,9 @@ class Booking:
     last_activity_at: datetime | None = None
     archived_at: datetime | None = None  # when it became Canceled
     id: int | None = None
+    # SPEC §5 "Current": starts at 1, +1 whenever the decisions are reset (extend, reopen);
+    # reply keys and action forms name the round they were sent in.
+    decision_round: int = 1
     decisions: list[Decision] = field(default_factory=list)
     timeline: list[TimelineEvent] = field(default_factory=list)
 
@@ -88,6 +95,13 @@ class Booking:
         """The deny that moved the booking to Denied (the first one)."""
         denied = [d for d in self.decisions if d.verdict == Verdict.DENIED]
         return min(denied, key=lambda d: d.decided_at or datetime.min) if denied else None
+
+    def changes_since(self, decision_round: int) -> list[TimelineEvent]:
+        """What happened to the booking since the start of `decision_round`: the resets and
+        the denies, date changes and cancels in between, oldest first."""
+        resets = [i for i, e in enumerate(self.timeline) if e.kind in RESET_KINDS]
+        begin = resets[decision_round - 2] + 1 if 2 <= decision_round <= len(resets) + 1 else 0
+        return [e for e in self.timeline[begin:] if e.kind in CHANGE_KINDS]
 
     def overlaps(self, start: date, end: date) -> bool:
         return self.start <= end and start <= self.end

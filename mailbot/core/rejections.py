@@ -81,6 +81,17 @@ class AlreadyDone(Rejection):
 
 
 @dataclass
+class Outdated(Rejection):
+    """SPEC §5 "Current": the JA or NEIN answers a mail (or form) of an older decision round;
+    the booking changed since (extended, reopened) and the approvers were asked again."""
+
+    code: ClassVar[str] = "outdated"
+    booking: Booking
+    action: str
+    decision_round: int  # the round the action was given in
+
+
+@dataclass
 class NotPermitted(Rejection):
     """The actor may not act on this booking (not the requester / not an approver)."""
 

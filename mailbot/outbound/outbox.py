@@ -63,10 +63,10 @@ def _threads(session: Session, wanted: dict[str, tuple[str, str | None]],
     return found
 
 
-def reply_address(rt: Runtime, conversation: Conversation) -> str:
-    """buchung+<key>.<signature>@MAIL_DOMAIN"""
-    sig = tokens.signature(rt.settings.secret_key, "reply", conversation.key)
-    return f"{rt.settings.booking_local_part}+{conversation.key}.{sig}@{rt.settings.mail_domain}"
+def reply_address(rt: Runtime, conversation: Conversation, decision_round: int | None = None) -> str:
+    """buchung+<key>[.<round>].<signature>@MAIL_DOMAIN"""
+    token = links.reply_token(rt, conversation.key, decision_round)
+    return f"{rt.settings.booking_local_part}+{token}@{rt.settings.mail_domain}"
 
 
 def sender(rt: Runtime) -> str:
@@ -182,17 +182,19 @@ def queue_all(rt: Runtime, session: Session, mails: Sequence[Mail], cause: Cause
         conversation = mail.conversation or threads[to]
         rendered = render(mail.kind, {**common_context(rt, to, people.get(to), booking_id, booking),
                                       **mail.context})
-        rows.append(_row(rt, mail, to, rendered, conversation, cause, now, booking_id))
+        rows.append(_row(rt, mail, to, rendered, conversation, cause, now, booking_id,
+                         booking.decision_round if booking is not None else None))
     ids = session.scalars(_INSERT, rows).all()
     return [Queued(id, row["kind"], row["to_address"], row["subject"], row["text_body"], row["html_body"])
             for id, row in zip(ids, rows, strict=True)]
 
 
 def _row(rt: Runtime, mail: Mail, to: str, rendered: Rendered, conversation: Conversation,
-         cause: Cause, now: datetime, booking_id: int | None) -> dict[str, Any]:
+         cause: Cause, now: datetime, booking_id: int | None, decision_round: int | None
+         ) -> dict[str, Any]:
     token = uuid.uuid4().hex
     message_id = f"<{token}@{rt.settings.mail_domain}>"
-    reply_to = reply_address(rt, conversation)
+    reply_to = reply_address(rt, conversation, decision_round)
     headers = {
         "From": sender(rt),
         "To": to,

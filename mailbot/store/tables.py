@@ -69,6 +69,7 @@ bookings = Table(
     Column("created_at", UTCDateTime(), nullable=False),
     Column("last_activity_at", UTCDateTime(), nullable=False),
     Column("archived_at", UTCDateTime()),
+    Column("decision_round", Integer, nullable=False, default=1, server_default="1"),
     Index("ix_bookings_range", "start_date", "end_date"),
 )
 

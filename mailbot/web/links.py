@@ -25,6 +25,22 @@ def approver_token(rt: Runtime, link_id: str) -> str:
     return tokens.sign(rt.settings.secret_key, "approver", link_id)
 
 
+def reply_token(rt: Runtime, conversation_key: str, decision_round: int | None) -> str:
+    """The signed plus-part of a Reply-To address: the conversation's key and, in a booking's
+    thread, the decision round the mail was sent in (SPEC §5 "Current")."""
+    value = conversation_key if decision_round is None else f"{conversation_key}.{decision_round}"
+    return tokens.sign(rt.settings.secret_key, "reply", value)
+
+
+def reply_value(rt: Runtime, token: str) -> tuple[str, int | None] | None:
+    """(conversation key, decision round or None) of a valid reply token, else None."""
+    value = tokens.unsign(rt.settings.secret_key, "reply", token)
+    if value is None:
+        return None
+    key, _, decision_round = value.partition(".")
+    return key, int(decision_round) if decision_round.isdigit() else None
+
+
 def calendar_token(rt: Runtime) -> str:
     return tokens.sign(rt.settings.secret_key, "calendar", "all")
 

@@ -19,6 +19,7 @@ from mailbot.core.rejections import (
     EndBeforeStart,
     Invalid,
     NotAllowedNow,
+    Outdated,
     ReasonRequired,
     StartInPast,
 )
@@ -155,6 +156,27 @@ def test_br005_extending_resets_decisions_and_logs_old_and_new() -> None:
     assert booking.verdict(ING) == Verdict.NO_RESPONSE
     entry = booking.timeline[-1]
     assert (entry.kind, entry.old_end, entry.new_end) == ("extended", date(2027, 8, 7), date(2027, 8, 9))
+
+
+def test_current_a_new_round_starts_when_decisions_reset_and_old_rounds_count_nothing() -> None:
+    booking = submitted()
+    assert booking.decision_round == 1
+    rules.edit(booking, HOUSE, TODAY, NOW, [], start=date(2027, 8, 4))  # shortening keeps it
+    assert booking.decision_round == 1
+    rules.edit(booking, HOUSE, TODAY, NOW, [], end=date(2027, 8, 9))
+    assert booking.decision_round == 2
+    with pytest.raises(Outdated) as approving:
+        rules.approve(booking, ING, HOUSE, TODAY, NOW, decision_round=1)
+    with pytest.raises(Outdated):
+        rules.deny(booking, COR, "Passt nicht", HOUSE, TODAY, NOW, decision_round=1)
+    assert {d.verdict for d in booking.decisions} == {Verdict.NO_RESPONSE}
+    assert [e.kind for e in approving.value.booking.changes_since(1)] == ["shortened", "extended"]
+    rules.approve(booking, ING, HOUSE, TODAY, NOW, decision_round=2)
+    rules.deny(booking, COR, "Passt nicht", HOUSE, TODAY, NOW, decision_round=2)
+    rules.reopen(booking, HOUSE, TODAY, NOW, [])
+    assert booking.decision_round == 3
+    assert [e.kind for e in booking.changes_since(2)] == ["denied", "reopened"]
+    assert [e.kind for e in booking.changes_since(1)] == ["shortened", "extended", "denied", "reopened"]
 
 
 def test_br005_extending_into_another_booking_is_a_conflict() -> None:
