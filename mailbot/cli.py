@@ -137,6 +137,23 @@ def cmd_log(args: argparse.Namespace) -> int:
                      filters=Filters(address=args.address, booking_id=args.booking))
 
 
+def cmd_mail_list(args: argparse.Namespace) -> int:
+    from mailbot.outbound.reader import list_mails
+
+    if args.number < 1:
+        raise CliError("-n needs a number of at least 1", EX_USAGE)
+    return list_mails(_runtime(), sys.stdout, args.number)
+
+
+def cmd_mail_show(args: argparse.Namespace) -> int:
+    from mailbot.outbound.reader import NoSuchMail, show_mail
+
+    try:
+        return show_mail(_runtime(), args.id, sys.stdout, raw=args.raw)
+    except NoSuchMail as exc:
+        raise CliError(str(exc), EX_NOINPUT) from None
+
+
 def cmd_doctor(args: argparse.Namespace) -> int:
     from mailbot.doctor import doctor
 
@@ -209,6 +226,16 @@ def _dispatch(argv: list[str] | None) -> int:
                      help="show the newest entries oldest first, then new ones as they come")
     log.add_argument("--json", action="store_true")
     log.set_defaults(run=cmd_log)
+
+    mail = commands.add_parser("mail", help="read the outgoing mails")
+    mail_commands = mail.add_subparsers(dest="mail_command", required=True)
+    listing = mail_commands.add_parser("list", help="the newest outgoing mails, newest first")
+    listing.add_argument("-n", dest="number", type=int, default=20, metavar="N")
+    listing.set_defaults(run=cmd_mail_list)
+    show = mail_commands.add_parser("show", help="one outgoing mail, decoded")
+    show.add_argument("id", type=int, metavar="N", help="its number in `mailbot mail list`")
+    show.add_argument("--raw", action="store_true", help="the whole message as sent (RFC 5322)")
+    show.set_defaults(run=cmd_mail_show)
 
     commands.add_parser("doctor", help="check configuration and connections").set_defaults(
         run=cmd_doctor)

@@ -15,8 +15,12 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from mailbot import shipped
+
 _ADDRESS = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
 _COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
+
+DEFAULT_RULES_FILE = "rules/house.toml"  # relative to the working directory, else the shipped one
 
 
 class ConfigError(Exception):
@@ -159,6 +163,8 @@ def _limits(raw: Any) -> Limits:
 def load_house(path: str | Path) -> House:
     """Read and validate the rules file (TOML)."""
     path = Path(path)
+    if path == Path(DEFAULT_RULES_FILE) and not path.exists():  # not run from a checkout
+        path = shipped.folder("rules") / "house.toml"
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -206,7 +212,7 @@ class Settings:
     resend_api_key: str = ""
     resend_api_url: str = ""
     imap_url: str = ""
-    rules_file: str = "rules/house.toml"
+    rules_file: str = DEFAULT_RULES_FILE
     secret_key: str = ""  # unset: a random key kept in var/secret_key
     admin_token: str = ""
     forwarded_allow_ips: str = ""  # proxies whose client-address headers are believed

@@ -1,7 +1,7 @@
 """Answer one of mailbot's outgoing mails the way a mail client would, and hand the
-reply to `mailbot ingest`.
+reply to `mailbot ingest`. The mail is its number in `mailbot mail list`, or a file.
 
-    .venv/bin/python scripts/reply.py var/outbox/new/<file> "JA"
+    .venv/bin/python scripts/reply.py 2 "JA"
     .venv/bin/python scripts/reply.py var/outbox/new/<file> "NEIN, weil wir selbst da sind"
 """
 
@@ -19,7 +19,17 @@ def main() -> int:
     if len(sys.argv) != 3:
         print(__doc__)
         return 2
-    original = message_from_bytes(Path(sys.argv[1]).read_bytes(), policy=policy.default)
+    mailbot = Path(sys.executable).with_name("mailbot")
+    which = sys.argv[1]
+    if which.isdigit():
+        shown = subprocess.run([str(mailbot), "mail", "show", "--raw", which], capture_output=True)
+        if shown.returncode:
+            sys.stderr.buffer.write(shown.stderr)
+            return shown.returncode
+        data = shown.stdout
+    else:
+        data = Path(which).read_bytes()
+    original = message_from_bytes(data, policy=policy.default)
     body = original.get_body(preferencelist=("plain",))
     quoted = "\n".join(f"> {line}" for line in (body.get_content() if body else "").splitlines())
     reply = EmailMessage()
@@ -31,7 +41,6 @@ def main() -> int:
     reply["In-Reply-To"] = original["Message-ID"]
     reply["References"] = original["Message-ID"]
     reply.set_content(f"{sys.argv[2]}\n\nAm {original['Date']} schrieb {original['From']}:\n{quoted}\n")
-    mailbot = Path(sys.executable).with_name("mailbot")
     return subprocess.run([str(mailbot), "ingest"], input=reply.as_bytes()).returncode
 
 

@@ -13,12 +13,13 @@ import re
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-TEMPLATES = Path(__file__).resolve().parents[2] / "templates" / "email"
+from mailbot import shipped
+
+TEMPLATES = shipped.folder("templates") / "email"
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,9 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-DEFAULT_PATH = Path(__file__).resolve().parents[2] / "rules" / "vocabulary.toml"
+from mailbot import shipped
+
+DEFAULT_PATH = shipped.folder("rules") / "vocabulary.toml"
 
 FLAGS = re.UNICODE
 

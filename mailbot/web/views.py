@@ -4,17 +4,17 @@ templates use to say things in German (states, decisions, dates, people)."""
 from __future__ import annotations
 
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from starlette.responses import HTMLResponse
 
+from mailbot import shipped
 from mailbot.core.model import Booking, State, Verdict
 from mailbot.outbound.render import date_range, day, party
 from mailbot.runtime import Runtime
 
-TEMPLATES = Path(__file__).resolve().parents[2] / "templates" / "web"
+TEMPLATES = shipped.folder("templates") / "web"
 
 STATE_LABELS = {State.PENDING: "Ausstehend", State.CONFIRMED: "Bestätigt",
                 State.DENIED: "Abgelehnt", State.CANCELED: "Storniert"}

@@ -58,6 +58,13 @@ def test_wrong_arguments_are_one_line_and_ex_usage(tmp_path: Path) -> None:
     _one_line_error(_mailbot(tmp_path, "bestellen"), 64)
 
 
+def test_showing_a_mail_that_does_not_exist_is_one_line(tmp_path: Path) -> None:
+    migrate(f"sqlite:///{tmp_path / 'mailbot.sqlite3'}")
+    assert "#99" in _one_line_error(_mailbot(tmp_path, "mail", "show", "99"), 66)
+    listing = _mailbot(tmp_path, "mail", "list")
+    assert (listing.returncode, listing.stdout) == (0, "Noch keine ausgehenden Mails.\n")
+
+
 def test_a_missing_rules_file_is_one_line_and_ex_config(tmp_path: Path) -> None:
     line = _one_line_error(_mailbot(tmp_path, "log", RULES_FILE=str(tmp_path / "fehlt.toml")), 78)
     assert "RULES_FILE" in line
