@@ -132,7 +132,7 @@ def interpret(decoded: Decoded, today: date) -> Interpretation:
         return intent.Facts(stay.found, size_() is not None, stay.vague is not None, stay.single)
 
     ask: list[str] = []
-    if intent.is_thanks(_without_name(spoken, closing_name), vocab):
+    if intent.is_thanks(said if said.strip() else _without_name(spoken, closing_name), vocab):
         kind = "thanks"
     else:
         kind = intent.classify(body, vocab, facts)
@@ -146,6 +146,8 @@ def interpret(decoded: Decoded, today: date) -> Interpretation:
         stay = dates.find_stay(date_text, today, vocab, newest=True, partial=True)
     elif kind in ("request", "cancel", "reopen", "status"):
         stay = stay_()
+    if stay.unsure:
+        ask += ["start", "end"]
     size = size_() if kind in ("request", "edit") else None
     first_name = None
     if kind != "unknown":

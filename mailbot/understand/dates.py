@@ -17,6 +17,7 @@ class Stay:
     end: date | None = None
     vague: str | None = None
     single: bool = False  # one written day only ("am Sonntag"): weak evidence of a stay
+    unsure: bool = False  # the best of competing readings: the service asks before acting
 
     @property
     def found(self) -> bool:
@@ -41,6 +42,7 @@ class _Candidate:
     end: date | None
     kind: str  # "range", "named" (holiday / relative range) or "single"
     lead: str = ""  # the word before a single date: "ab", "bis", "am", …
+    unsure: bool = False  # two readings compete, or a week was read without its days
 
 
 def easter_sunday(year: int) -> date:
@@ -92,6 +94,9 @@ class _Patterns:
     whole_month: re.Pattern[str]
     holiday_stems: re.Pattern[str]  # cheap checks before the patterns run
     ordinal_stems: re.Pattern[str]
+    week_number: re.Pattern[str]
+    in_weeks: re.Pattern[str]
+    month_offset: re.Pattern[str]
 
 
 @cache
@@ -198,7 +203,7 @@ def _patterns(vocab: Vocabulary) -> _Patterns:
     )
     web = re.compile(r"https?://\S+|www\.\S+|[\w.+-]+@[\w-]+(?:\.[\w-]+)+", FLAGS)
     until_weekday = re.compile(
-        rf"\s*(?:-|bis)\s*(?:(?:zum|einschließlich|inklusive)\s+)?(?P<w>{full_wd})(?![\w-])", FLAGS)
+        rf"\s*,?\s*(?:-|bis)\s*(?:(?:zum|einschließlich|inklusive)\s+)?(?P<w>{full_wd})(?![\w-])", FLAGS)
     ordinals = "|".join(sorted(vocab.ordinals, key=len, reverse=True))
     month_end = rf"(?:{month})(?![a-zäöüß])"
     ordinal = re.compile(
@@ -210,10 +215,18 @@ def _patterns(vocab: Vocabulary) -> _Patterns:
     whole_month = re.compile(
         rf"(?<![\w-])(?:(?:den|im|einen)\s+(?:ganzen|kompletten|gesamten)\s+(?P<m1>{month})"
         rf"|(?P<m2>{month})\s+(?:komplett|ganz)(?!\s+(?:anfang|mitte|ende)))(?![\w-])", FLAGS)
+    # "KW 23", "Kalenderwoche 23": a week number
+    week_number = re.compile(r"(?<![\w-])(?:kw|kalenderwoche)\s*\.?\s*(?P<n>\d{1,2})(?!\d)", FLAGS)
+    # "in drei Wochen", "in 2 Wochen": the week that many weeks from today
+    in_weeks = re.compile(
+        rf"(?<![\w-])in\s+(?:(?P<d>\d{{1,2}})|(?P<w>{numbers}))\s+wochen?(?![\w-])", FLAGS)
+    # "nächsten Monat", "übernächsten Monat", "diesen Monat": the month of days without one
+    month_offset = re.compile(rf"(?<![\w-])(?P<rel>{after}|{nxt}|{this})\s+monat(?![\w-])", FLAGS)
     return _Patterns(tokens, month_first, labelled, web, separator, holiday, weekday_range,
                      weekday_single, week, weekend, day_word, duration, lead, noise,
                      until_weekday, ordinal, month_word, whole_month,
-                     _stems(vocab.holiday_names), _stems(vocab.ordinals))
+                     _stems(vocab.holiday_names), _stems(vocab.ordinals),
+                     week_number, in_weeks, month_offset)
 
 
 def _stems(names: Iterable[str]) -> re.Pattern[str]:
@@ -294,6 +307,7 @@ def _resolve_single(t: _Token, today: date) -> date | None:
 _CLAUSE_LEFT = re.compile(r"[;!?\n(:.\s](?:(?<=[;!?\n(:])|(?<=\.)\s|(?<=\s)(?:[-–]\s|(?:aber|weil|da)\b))")
 _CLAUSE_RIGHT = re.compile(r"[,;!?\n).\s](?:(?<=[,;!?\n)])|(?<=\.)\s"
                            r"|(?<=\s)(?:[-–]\s|(?:und|aber|weil|da|vom|ab|statt)\b))")
+_AND = re.compile(r"(?<!\w)und(?!\w)")
 _COMMA_AND = re.compile(r"[,\s](?:(?<=,)|(?<=\s)und\b)")
 _DIGIT = re.compile(r"\d")
 _WHOLE = re.compile("ganz|komplett|gesamt")
@@ -320,10 +334,14 @@ def _context_ok(masked: str, start: int, end: int, vocab: Vocabulary, single: bo
     """False when the words around a date say it is not the stay (birthday, deadline, old)."""
     left = masked[max(0, start - 40):start]
     right = masked[end:end + 30]
+    if vocab.instead_left.search(left) and vocab.instead_right.match(masked, end, end + 60):
+        return False  # "nicht am 5., sondern am 12."
     left = _CLAUSE_LEFT.split(left)[-1]
     right = _CLAUSE_RIGHT.split(right, maxsplit=1)[0]
     if vocab.exclude_before.search(left):
         return False
+    if vocab.past.search(_AND.split(left)[-1]) or vocab.past.search(right):
+        return False  # "im Mai waren wir vom 3. bis 5. da"
     near_left = _COMMA_AND.split(left)[-1]
     if not single:
         near_left = near_left[-16:]
@@ -401,8 +419,94 @@ def _next_weekday(today: date, weekday: int, strictly_after: bool = True) -> dat
     return today + timedelta(days=ahead)
 
 
+# The combinators of the date grammar: each joins typed pieces into days.
+
+def intersect_week(monday: date, first: int, last: int) -> tuple[date, date]:
+    """A weekday span inside a week: KW 23 ∩ "Dienstag bis Freitag" = Tue–Fri of that week."""
+    start = monday + timedelta(days=first)
+    return start, start + timedelta(days=(last - first) % 7)
+
+
+def shift_weeks(today: date, weeks: int) -> date:
+    """The Monday of the week `weeks` weeks after today's ("in drei Wochen")."""
+    return _monday(today) + timedelta(days=7 * weeks)
+
+
+def week_number(number: int, today: date) -> date | None:
+    """The Monday of ISO week `number`, its next occurrence from today's week on ("KW 23")."""
+    year = today.year if number >= today.isocalendar().week else today.year + 1
+    try:
+        return date.fromisocalendar(year, number, 1)
+    except ValueError:
+        return None
+
+
+def until_weekday(start: date, weekday: int) -> date:
+    """From a day to the next such weekday after it ("ab Samstag, dem 12. Juni, bis Dienstag")."""
+    return start + timedelta(days=(weekday - start.weekday()) % 7 or 7)
+
+
+def month_offset(today: date, months: int) -> int:
+    """The month `months` after today's ("nächsten Monat" = 1)."""
+    return (today.month - 1 + months) % 12 + 1
+
+
+@dataclass(frozen=True)
+class _Anchor:
+    """A week that a weekday span may lie in: a week number, an offset, a holiday."""
+
+    pos: int
+    monday: date
+    kind: str  # "week_number", "offset", "relative", "holiday"
+
+
+_ANCHOR_ORDER = ("week_number", "holiday", "offset", "relative")
+
+
+def _week_numbers(text: str, today: date, pats: _Patterns) -> tuple[str, list[_Anchor]]:
+    """The week numbers in `text` ("KW 23"), and `text` without them (no day "23.")."""
+    if "kw" not in text and "kalenderwoche" not in text:
+        return text, []
+    found = []
+    for m in pats.week_number.finditer(text):
+        monday = week_number(int(m.group("n")), today)
+        if monday is not None:
+            found.append(_Anchor(m.start(), monday, "week_number"))
+    return (pats.week_number.sub(_spaces, text) if found else text), found
+
+
+def _week_anchors(text: str, today: date, pats: _Patterns, vocab: Vocabulary,
+                  holidays: list[_Candidate], numbers: list[_Anchor]) -> list[_Anchor]:
+    found = [_Anchor(c.pos, _monday(c.start), "holiday") for c in holidays
+             if c.kind == "named" and c.start is not None] + numbers
+    if "woche" in text:
+        for m in pats.in_weeks.finditer(text):
+            n = int(m.group("d")) if m.group("d") else vocab.number_words.get(m.group("w"), 0)
+            if 0 < n <= 60:
+                found.append(_Anchor(m.start(), shift_weeks(today, n), "offset"))
+        for m in pats.week.finditer(text):
+            offset = _week_offset(m.group("rel"), vocab)
+            if offset is not None:
+                found.append(_Anchor(m.start(), shift_weeks(today, offset), "relative"))
+    return found
+
+
+_SENTENCE_BREAK = re.compile(r"[.!?\n]")
+
+
+def _sentence(anchors: list[_Anchor], text: str, start: int, end: int) -> list[_Anchor]:
+    """The anchors in the sentence from `start` to `end`, the strongest first."""
+    if not anchors:
+        return []
+    left = max((m.end() for m in _SENTENCE_BREAK.finditer(text, 0, start)), default=0)
+    right = _SENTENCE_BREAK.search(text, end)
+    stop = right.start() if right else len(text)
+    near = [a for a in anchors if left <= a.pos < stop]
+    return sorted(near, key=lambda a: _ANCHOR_ORDER.index(a.kind))
+
+
 def _named(text: str, today: date, pats: _Patterns, vocab: Vocabulary,
-           vague: list[tuple[int, int]]) -> list[_Candidate]:
+           vague: list[tuple[int, int]], numbers: list[_Anchor]) -> list[_Candidate]:
     """Holidays, whole months, weekends and weekday ranges ("kommenden Freitag bis Sonntag")."""
     found: list[_Candidate] = []
     holidays = pats.holiday.finditer(text) if pats.holiday_stems.search(text) else ()
@@ -429,7 +533,8 @@ def _named(text: str, today: date, pats: _Patterns, vocab: Vocabulary,
             # "am 2. Weihnachtsfeiertag anreisen und bis Neujahr bleiben": one stay
             found[-1] = _Candidate(found[-1].pos, found[-1].start, last, "named")
             continue
-        found.append(_Candidate(m.start(), first, last, "named"))
+        found.append(_Candidate(m.start(), first, last, "named",
+                                lead.group("lead") if lead else ""))
     wholes = pats.whole_month.finditer(text) if _WHOLE.search(text) else ()
     for m in wholes:
         month = vocab.months[m.group("m1") or m.group("m2")]
@@ -437,26 +542,32 @@ def _named(text: str, today: date, pats: _Patterns, vocab: Vocabulary,
         following = date(year + month // 12, month % 12 + 1, 1)
         found.append(_Candidate(m.start(), date(year, month, 1),
                                 following - timedelta(days=1), "named"))
+    anchors = _week_anchors(text, today, pats, vocab, found, numbers)
     ranges = pats.weekday_range.finditer(text) if "-" in text or "bis" in text else ()
+    used: set[int] = set()
     for m in ranges:
         w1 = vocab.weekdays[m.group("w1").lower()]
         w2 = vocab.weekdays[m.group("w2").lower()]
         offset = _week_offset(m.group("rel"), vocab)
-        week = None
+        near = _sentence(anchors, text, m.start(), m.end())
+        unsure = len({a.monday for a in near}) > 1  # "nächste Woche … Himmelfahrt": which?
         if offset is not None and "woche" in m.group(0).lower():
-            week = offset
+            monday: date | None = _monday(today) + timedelta(days=7 * offset)
+        elif near:
+            monday = near[0].monday
+            used.update(a.pos for a in near if a.kind == "holiday")
         else:
-            near = pats.week.search(text[max(0, m.start() - 25):m.end() + 25])
-            if near:
-                week = _week_offset(near.group("rel"), vocab)
-        if week is not None:
-            start = _monday(today) + timedelta(days=7 * week + w1)
+            monday = None
+        if monday is not None:
+            start, end = intersect_week(monday, w1, w2)
         else:
             start = _next_weekday(today, w1)
             if offset == 2:
                 start += timedelta(days=7)
-        end = start + timedelta(days=(w2 - w1) % 7)
-        found.append(_Candidate(m.start(), start, end, "named"))
+            end = start + timedelta(days=(w2 - w1) % 7)
+        found.append(_Candidate(m.start(), start, end, "named", unsure=unsure))
+    if used:  # a holiday that only placed a weekday span is not a stay of its own
+        found = [c for c in found if c.pos not in used]
     weekends = pats.weekend.finditer(text) if "wochenende" in text else ()
     for m in weekends:
         offset = _week_offset(m.group("rel"), vocab)
@@ -473,6 +584,8 @@ def _relative_singles(text: str, today: date, pats: _Patterns,
                       vocab: Vocabulary) -> list[_Candidate]:
     found: list[_Candidate] = []
     for m in pats.weekday_single.finditer(text):
+        if not _context_ok(text, m.start(), m.end(), vocab, single=True):
+            continue  # "bis Freitag meinen Urlaub einreichen"
         rel = m.group("rel").lower()
         w1 = vocab.weekdays[m.group("w1").lower()]
         offset = _week_offset(rel, vocab)
@@ -537,11 +650,15 @@ def find_stay(text: str, today: date, vocab: Vocabulary, *, newest: bool = False
     if pats.ordinal_stems.search(clean):
         clean = pats.ordinal.sub(lambda m: f"{vocab.ordinals[m.group('o')]}.".ljust(
             m.end() - m.start()), clean)
+    clean, numbers = _week_numbers(clean, today, pats)
     toks = _tokens(clean, pats, vocab)
     masked = _mask(clean, toks)
     if toks and all(t.month is None for t in toks):
         # "im August … vom 6. bis 9.": days without a month take the one month named
         months = {vocab.months[m.group("m")] for m in pats.month_word.finditer(masked)}
+        offset = pats.month_offset.search(masked) if not months and "monat" in masked else None
+        if offset:  # "nächsten Monat vom 4. bis 6."
+            months = {month_offset(today, _week_offset(offset.group("rel"), vocab) or 0)}
         if len(months) == 1:
             month = months.pop()
             for t in toks:
@@ -574,22 +691,36 @@ def find_stay(text: str, today: date, vocab: Vocabulary, *, newest: bool = False
         if not _context_ok(masked, t.pos, t.end_pos, vocab, single=True):
             continue
         day = _resolve_single(t, today)
-        if day is not None:
+        if day is None:
+            continue
+        until = pats.until_weekday.match(clean, t.end_pos) if lead != "bis" else None
+        if until:  # "ab Samstag, dem 12. Juni, bis Dienstag"
+            last = until_weekday(day, vocab.weekdays[until.group("w")])
+            candidates.append(_Candidate(t.pos, day, last, "range"))
+        else:
             candidates.append(_Candidate(t.pos, day, day, "single", lead))
 
     ranges = [c for c in candidates if c.kind == "range"]
     if ranges:
         pick = ranges[-1] if newest else ranges[0]
-        return Stay(pick.start, pick.end)
+        for later in ranges[1:]:
+            if vocab.correction.search(masked, ranges[0].pos, later.pos):
+                return Stay(later.start, later.end)  # "… – Quatsch, ich mein vom 12. bis 15."
+        # a request naming several different stays ("3.–5. oder 10.–12. Juli"): which one?
+        unsure = not newest and len({(c.start, c.end) for c in ranges}) > 1
+        return Stay(pick.start, pick.end, unsure=unsure)
     singles = [c for c in candidates if c.kind == "single"]
     vagues = list(vocab.vague.finditer(masked))
-    named = _named(masked, today, pats, vocab, [m.span() for m in vagues])
+    named = _named(masked, today, pats, vocab, [m.span() for m in vagues], numbers)
     spans = [c for c in named if c.kind == "named"]
     if spans and not singles:
         pick = spans[-1] if newest else spans[0]
-        return Stay(pick.start, pick.end)
+        return Stay(pick.start, pick.end, unsure=pick.unsure)
     if not singles:
         singles = _relative_singles(masked, today, pats, vocab)
+    elif spans:  # "erst am Samstag, 27.3., an und bleiben bis Ostermontag": a holiday as end
+        singles += [_Candidate(c.pos, c.end, c.end, "single", "bis") for c in spans
+                    if c.lead == "bis" and c.pos > singles[0].pos]
     singles.sort(key=lambda c: c.pos)
     duration = _duration_days(masked, pats, vocab)
     if singles:
@@ -615,7 +746,11 @@ def find_stay(text: str, today: date, vocab: Vocabulary, *, newest: bool = False
     weekends = [c for c in named if c.kind == "weekend"]
     if spans or weekends:
         pick = (spans or weekends)[0]
-        return Stay(pick.start, pick.end)
+        return Stay(pick.start, pick.end, unsure=pick.unsure)
+    if numbers:  # "in KW 32" without days: a week to ask about, like "Mitte Juli"
+        m = pats.week_number.match(fold(text), numbers[0].pos)
+        if m:
+            return Stay(None, None, re.sub(r"\s+", " ", text[m.start():m.end()]))
     vague = vagues[0] if vagues else None
     if vague:
         phrase = _plain_dashes(text[vague.start():vague.end()])  # as written, not folded

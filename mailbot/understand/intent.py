@@ -124,8 +124,14 @@ def _spaces(m: re.Match[str]) -> str:
 
 
 _PLEASE = re.compile(r"^bitte\b[\s\W_]*", re.IGNORECASE)
+_LABEL = re.compile(r"^(?:grund|begründung|weil)\s*:\s*", re.IGNORECASE)
+_STRONG_CANCEL = re.compile(r"stornier|storno|absag|abgesagt|cancel|zurück|lösch|sage")
+_BOOKING_NAMED = re.compile(
+    r"^(?:(?:unsere|meine|die|den|das|unseren|meinen)\s+)?(?:buchung|anfrage|reservierung|termin|"
+    r"aufenthalt|wochenende|urlaub)\b[^.!?\n]*(?:[.!?]+|$)", re.IGNORECASE)
 _REFUSAL = re.compile(
-    r"(?<!\w)(?:ablehnen|abgelehnt|lehne\s+\w*\s*ab|muss\s+ich\s+(?:leider\s+)?nein)")
+    r"(?<!\w)(?:ablehnen|abgelehnt|lehne\s+\w*\s*ab|muss\s+ich\s+(?:leider\s+)?nein"
+    r"|aber\s+(?:leider\s+)?(?:nein|nicht)\b)")  # "ich würde ja gern, aber leider nein: …"
 _THUMBS = re.compile(r"[\W_]*(?:👍|✅|✔️?|👌)+[\W_]*")
 _WORD = re.compile(r"\w")
 _ONLY_YES = re.compile(
@@ -149,16 +155,23 @@ def reason(body: Body, intent: str, vocab: Vocabulary) -> str | None:
     if intent == "deny":
         m = vocab.intents_at_start["deny"].match(low) or vocab.intents["deny"].search(low)
     elif intent == "cancel":
-        m = None
-        for m in vocab.intents["cancel"].finditer(low):  # noqa: B007 - the last one counts
-            pass
+        # the reason follows the last keyword; an outright "stornieren" beats a "fällt aus"
+        # before it, which is part of the reason ("… stornieren. Der Urlaub fällt aus, weil …")
+        found = list(vocab.intents["cancel"].finditer(low))
+        strong = [k for k in found if _STRONG_CANCEL.match(k.group(0))]
+        m = (strong or found)[-1] if found else None
     else:
         return None
     if m is None:
         return None
-    rest = re.sub(r"^[\s\W_]+", "", text[m.end():])
+    rest = text[m.end():]
+    closing = vocab.greetings.search(fold(rest))  # a closing above a long signature
+    if closing and closing.start() > 0:
+        rest = rest[:closing.start()]
+    rest = _LABEL.sub("", re.sub(r"^[\s\W_]+", "", rest))  # "Grund: …"
     if intent == "cancel":
         rest = _PLEASE.sub("", rest)  # "Stornieren bitte, wir haben Corona."
+        rest = _BOOKING_NAMED.sub("", rest)  # "storniert unsere Buchung im August" says no why
     rest = re.sub(r"\s+", " ", rest).strip()
     # a closing glued to the reason ("Wir sagen ab. Lg") is not part of it
     sentences = re.split(r"(?<=[.!?])\s+", rest)

@@ -21,6 +21,8 @@ class _Patterns:
     self_word: re.Pattern[str]
     relation_word: re.Pattern[str]  # a relative at the start of a clause
     relation_first: re.Pattern[str]  # … or of the text
+    restated: re.Pattern[str]  # "…, also 4." sums up what came before
+    companions: re.Pattern[str]  # "mit 3 Freunden": the writer comes too
 
 
 @cache
@@ -61,8 +63,15 @@ def _patterns(vocab: Vocabulary) -> _Patterns:
         r"(?<![\w-])(?:personenzahl|personenanzahl|anzahl\s+(?:der\s+)?(?:personen|gäste|leute)"
         rf"|anzahl|personen|gäste|teilnehmer)\s*:\s*(?P<n>{number})(?![\w,-])"
         rf"(?!\s*{adjectives}(?:{vocab.not_people_alt}|{vocab.people_alt})(?![\w]))", FLAGS)
+    restated = re.compile(
+        rf"(?<![\w-])(?:also|macht|sind\s+also|also\s+insgesamt|zusammen\s+also)\s+(?:wir\s+)?"
+        rf"(?P<n>{number})(?:\s+(?:personen|leute|leut|pers\.?))?"
+        rf"(?![.,]?\s*(?:/|\d|(?:{vocab.month_alt})(?!\w)))\s*(?:[.!,)\n]|$)", FLAGS)
+    companions = re.compile(
+        rf"(?<![\w-])mit\s+(?:meinen\s+)?(?P<n>{number})\s+(?:freunden|freundinnen|kumpels|kumpeln|"
+        r"kollegen|kolleginnen|mädels|jungs|leuten|bekannten)(?![\w])", FLAGS)
     return _Patterns(counted, collective, we_are, we_n, swap, times, labelled, self_word,
-                     relation_word, relation_first)
+                     relation_word, relation_first, restated, companions)
 
 
 def _alternation_of(words: frozenset[str]) -> str:
@@ -82,6 +91,17 @@ _OLD = re.compile(r"(?<!\w)(?:statt|anstatt|anstelle\s+von|nicht\s+mehr|bisher|u
                   r"\W+(?:\w+\W+)?$")
 _TOTAL = re.compile(r"pers|leute|gäste|gaeste|köpf|mensch|people|teilnehm")
 _SELF = re.compile(r"(?<!\w)(?:ich|mir)(?!\w)")
+_CAPITAL = re.compile(r"(?<![\w'’-])[^\W\d_]")
+
+
+def _capital(m: re.Match[str]) -> str:
+    upper = m.group(0).upper()
+    return upper if len(upper) == 1 else m.group(0)
+
+
+_COUNTS_WRITER = re.compile(r"erwachsen|person|leute|gäste|köpf")  # "mit 2 Erwachsenen und …"
+_WITH = re.compile(r"(?<!\w)mit(?!\w)")
+_WE = re.compile(r"(?<!\w)(?:wir|uns)(?!\w)")
 
 
 def _enumeration(text: str, vocab: Vocabulary) -> tuple[int, int, int] | None:
@@ -89,6 +109,10 @@ def _enumeration(text: str, vocab: Vocabulary) -> tuple[int, int, int] | None:
     "ich und meine zwei Kinder" → (count, start, end)."""
     pats = _patterns(vocab)
     low = fold(text)
+    if any(line and line == line.lower() for line in text.split("\n")):
+        # a line all in lower case ("lena, paul und ich"): its names have lost their capitals
+        text = "\n".join(_CAPITAL.sub(_capital, line) if line == line.lower() else line
+                         for line in text.split("\n"))
     for found in pats.self_word.finditer(low):
         words = _words_around(text, found.start())
         k = next(i for i, w in enumerate(words) if w.start() == found.start())
@@ -107,6 +131,14 @@ def _enumeration(text: str, vocab: Vocabulary) -> tuple[int, int, int] | None:
         first = left[1] if left else w.start()
         last = right[1] if right else w.end()
         return count, first, last
+    # "(wir kommen) mit meinem Mann, den zwei Kindern und Opa": the writer and two or more
+    for found in _WITH.finditer(low):
+        words = _words_around(text, found.start())
+        k = next(i for i, w in enumerate(words) if w.start() == found.start())
+        right = _items(text, words, k - 1, +1, vocab) if k > 0 else None
+        if right is not None and right[2] >= 2 and not _COUNTS_WRITER.search(
+                low, found.start(), right[1]):
+            return 1 + right[0], found.start(), right[1]
     # Without "ich": a list of three or more that starts a clause ("…im Haus: Oma, Opa und
     # die Enkel (4)") names everyone.
     starts = [m.start("r") for m in pats.relation_word.finditer(low)]
@@ -256,7 +288,8 @@ def _person_word(word: str, vocab: Vocabulary) -> bool:
     low = word.lower()
     if low in vocab.groups or low in vocab.relations or low in vocab.people_nouns:
         return True
-    if low in vocab.not_names or low in vocab.number_words or low in vocab.titles:
+    if low in vocab.not_names or low in vocab.number_words or low in vocab.titles or \
+            low in vocab.months or low in vocab.weekdays:
         return False
     if _not_people(vocab).match(low):
         return False
@@ -274,6 +307,16 @@ def party_size(text: str, vocab: Vocabulary) -> int | None:
     original = text
     text = fold(text)
     extra = 1 if vocab.plus_one.search(text) else 0
+    restated = pats.restated.search(text) if "also" in text or "macht" in text else None
+    if restated:  # "Mein Mann und ich natürlich auch, also 4."
+        n = _value(restated.group("n"), vocab)
+        if n and 0 < n <= 30:
+            return n
+    companions = pats.companions.search(text) if "mit" in text else None
+    if companions and _SELF.search(text) and not _WE.search(text):
+        n = _value(companions.group("n"), vocab)  # "ich komme mit 3 Freunden" = 4
+        if n:
+            return n + 1 + extra
     times = pats.times.search(text) if _GROUP_NOUNS.search(text) else None
     if times:  # "zwei Familien à 4 Personen"
         groups, each = _value(times.group("a"), vocab), _value(times.group("b"), vocab)
@@ -412,8 +455,11 @@ def closing_name(reply: str, vocab: Vocabulary) -> tuple[str | None, int | None]
             continue
         rest = line[m.end():].strip()
         rest_words = rest.split()
-        if rest_words and rest_words[0].lower() in ("aus", "vom", "nach", "zurück", "in"):
-            rest_words = []  # "Herzliche Grüße aus Nürnberg"
+        if rest_words and rest_words[0].lower() in ("aus", "vom", "nach", "zurück", "in", "auch",
+                                                    "an", "und", "euch", "dir", "von", "für"):
+            if len(rest_words) > 4:
+                continue  # a sentence that happens to start like a closing
+            rest_words = []  # "Herzliche Grüße aus Nürnberg", "Liebe Grüße, auch an Paul"
         elif rest_words and rest_words[0].lower() in vocab.signers:
             rest_words = rest_words[1:]
         if len(rest_words) > 3 or rest.endswith(("?", ":")):

@@ -69,6 +69,10 @@ class Vocabulary:
     vague: re.Pattern[str]
     exclude_near: re.Pattern[str]
     exclude_before: re.Pattern[str]
+    past: re.Pattern[str]
+    correction: re.Pattern[str]
+    instead_left: re.Pattern[str]
+    instead_right: re.Pattern[str]
     people_nouns: frozenset[str]
     people_alt: str
     not_people_alt: str
@@ -153,6 +157,10 @@ def _build(data: dict[str, Any]) -> Vocabulary:
         holiday_alt=_alternation(list(holiday_names)),
         vague=_any(vague, r"(?<![\w-])(?:{})(?![\w-])"),
         exclude_near=_any(data["exclude"]["near"], r"(?<!\w)(?:{})"),
+        past=_any(data["exclude"]["past"], r"(?<!\w)(?:{})(?!\w)"),
+        correction=_any(data["exclude"]["correction"], r"(?<!\w)(?:{})(?!\w)"),
+        instead_left=re.compile(r"(?<!\w)" + data["exclude"]["instead_left"], FLAGS),
+        instead_right=re.compile(data["exclude"]["instead_right"], FLAGS),
         exclude_before=_any(data["exclude"]["before"],
                             r"(?<!\w)(?:{})\W+(?:(?:zum|dem|den|der|am|vom|wie|geplant|"
                             r"gebucht|angefragt|ja|erst|noch)\W+){{0,3}}$"),

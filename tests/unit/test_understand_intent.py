@@ -156,3 +156,43 @@ def test_an_answer_that_says_yes_and_no_asks_instead_of_acting(text: str) -> Non
 def test_a_plain_yes_is_sure(text: str) -> None:
     assert _parse(text)["intent"] == "approve"
     assert _parse(text)["ask"] == []
+
+
+@pytest.mark.parametrize(("text", "comment"), [
+    ("Ich lehne ab – Grund: da sind wir selbst im Haus.", "da sind wir selbst im Haus."),
+    ("Lieber nicht, da wird der Boden gemacht.", "da wird der Boden gemacht."),
+    ("ich würde es euch ja gern geben, aber leider nein: wir haben Handwerker da.",
+     "wir haben Handwerker da."),
+    ("Na, des geht net, weil mir da selber drin san.\n\nConny", "weil mir da selber drin san."),
+    ("ich muss leider ablehnen, weil die Fenster getauscht werden.\n\nViele Grüße\nAngelika\n\n"
+     "Angelika Dörfler\nSteuerfachangestellte\nHofmann & Partner\nBahnhofstraße 7\n"
+     "Tel. 09241 98765-12\nFax 09241 98765-99", "weil die Fenster getauscht werden."),
+])
+def test_deny_phrasings_keep_their_reason(text: str, comment: str) -> None:
+    """Issue 17: approver answers that were read as unknown, and their reasons."""
+    result = _parse(text)
+    assert (result["intent"], result["comment"]) == ("deny", comment)
+
+
+@pytest.mark.parametrize(("text", "subject"), [
+    ("hab noch nichts gehört wegen Juli, wie schaut's aus?", "Juli"),
+    ("wie ist denn der Stand bei meiner Buchung im Oktober?", "Frage"),
+    ("Ich wollte nachfragen, ob unsere Anfrage für den 10. bis 12. September schon bearbeitet "
+     "wurde.", "Nachfrage"),
+    ("wie ist denn der Stand jetzt?", "Re: Anfrage erhalten (01.–05.10.2027)"),
+])
+def test_status_in_a_new_mail_and_in_a_thread(text: str, subject: str) -> None:
+    """Issue 14 (4): a status question is never a new vague request nor the help text."""
+    assert _parse(text, subject=subject)["intent"] == "status"
+
+
+@pytest.mark.parametrize(("text", "comment"), [
+    ("bitte storniert unsere Buchung im August", None),
+    ("Ich möchte unsere Buchung vom 9. bis 13. August stornieren. Der Urlaub fällt aus, weil "
+     "mein Mann operiert wird.", "Der Urlaub fällt aus, weil mein Mann operiert wird."),
+    ("Silvester fällt aus, bitte stornieren.", None),
+])
+def test_cancel_reason_is_a_reason_or_nothing(text: str, comment: str | None) -> None:
+    """Issue 14 (7): "unsere Buchung im August" names the booking, it is no reason."""
+    result = _parse(text, subject="Re: Buchung bestätigt (01.–05.08.2027)")
+    assert (result["intent"], result["comment"]) == ("cancel", comment)

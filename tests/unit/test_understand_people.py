@@ -73,3 +73,31 @@ def test_party_size_other_ways(text: str, size: int) -> None:
 ])
 def test_first_name_initial_and_dialect_closing(body: str, sender: str, name: str) -> None:
     assert _parse(body, sender)["first_name"] == name
+
+
+@pytest.mark.parametrize(("text", "size"), [
+    ("Wir kommen vom 3. bis 5. Juli, meine Eltern, mein Bruder und ich.", 4),  # Eltern = 2
+    ("Wir kommen vom 3. bis 5. Juli mit meinem Mann, den zwei Kindern und Opa.", 5),
+    ("Ich möchte vom 3. bis 5. Juli kommen, für mich und meinen Kumpel.", 2),
+    ("Ich komme vom 3. bis 5. Juli mit 3 Freunden.", 4),
+    ("Vom 3. bis 5. Juli kommen Oma, Opa, Lena und ich.", 4),
+    ("wir zwei plus Oma würden gern vom 3. bis 5. Juli kommen.", 3),
+    ("Vom 3. bis 5. Juli mit meiner Schwester und ihrem Mann. Mein Mann und ich auch, also 4.",
+     4),
+    ("wir kommen vom 3. bis 5. juli. wir sind: lena, paul, marie, jakob und ich.", 5),
+    ("vom 2. bis 5. Oktober – mei Mo, ich, unsere zwaa Buben und die Oma, also 5 Leut.", 5),
+    ("Wir kommen mit 2 Erwachsenen und 3 Enkelkindern vom 12.04. bis 18.04.", 5),
+    ("ich und 3 Kumpels würden gern kommen, also 5./6. Dezember.", 4),
+])
+def test_people_counted_as_a_small_grammar(text: str, size: int) -> None:
+    """Issue 17: family words with their counts, "ich/mich" once, "mit n Freunden" = n + 1."""
+    assert _parse(text)["party_size"] == size
+
+
+@pytest.mark.parametrize(("text", "name"), [
+    ("Wir kommen vom 3. bis 5. Juli zu zweit.\n\nThx, Jonas", "Jonas"),
+    ("Wir kommen vom 3. bis 5. Juli zu zweit.\n\nLiebe Grüße, auch an Paul\nMarta", "Marta"),
+    ("wir kommen vom 3. bis 5. Juli zu zweit\n\nlg steffi", "Steffi"),
+])
+def test_closings_of_issue_17(text: str, name: str) -> None:
+    assert _parse(text, sender="<x@example.de>")["first_name"] == name

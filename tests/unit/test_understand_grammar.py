@@ -1,0 +1,141 @@
+"""The date grammar of docs/parse-conventions.md ("The date grammar"): each combinator on its
+own, then each rule as a person writes it (issue 17), labelled as of Monday 2026-11-23."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import holidays
+import pytest
+
+from mailbot.understand import parse_message
+from mailbot.understand.dates import (
+    holiday_range,
+    intersect_week,
+    month_offset,
+    shift_weeks,
+    until_weekday,
+    week_number,
+)
+from mailbot.understand.vocabulary import vocabulary
+
+TODAY = date(2026, 11, 23)
+
+
+def _parse(body: str, subject: str = "Anfrage") -> dict[str, object]:
+    raw = (f"From: Anna Müller <anna@example.de>\nSubject: {subject}\n"
+           "Content-Type: text/plain; charset=utf-8\n\n" + body).encode()
+    return parse_message(raw, TODAY).as_json()
+
+
+def _stay(body: str, subject: str = "Anfrage") -> tuple[object, object]:
+    result = _parse(body, subject)
+    return result["start"], result["end"]
+
+
+# --- combinators
+
+
+def test_intersect_week_puts_a_weekday_span_into_a_week() -> None:
+    assert intersect_week(date(2027, 6, 7), 1, 4) == (date(2027, 6, 8), date(2027, 6, 11))
+    assert intersect_week(date(2027, 6, 7), 4, 6) == (date(2027, 6, 11), date(2027, 6, 13))
+
+
+def test_shift_weeks_is_the_monday_that_many_weeks_on() -> None:
+    assert shift_weeks(TODAY, 0) == date(2026, 11, 23)
+    assert shift_weeks(date(2026, 11, 26), 3) == date(2026, 12, 14)
+
+
+def test_week_number_is_the_next_such_iso_week() -> None:
+    assert week_number(23, TODAY) == date(2027, 6, 7)
+    assert week_number(48, TODAY) == date(2026, 11, 23)  # this week
+    assert week_number(53, TODAY) == date(2026, 12, 28)  # 2026 has 53 ISO weeks
+    assert week_number(60, TODAY) is None
+
+
+def test_until_weekday_ends_on_the_next_such_day() -> None:
+    assert until_weekday(date(2027, 6, 12), 1) == date(2027, 6, 15)  # Sat → Tue
+    assert until_weekday(date(2027, 6, 12), 5) == date(2027, 6, 19)  # Sat → next Sat
+
+
+def test_month_offset_wraps_the_year() -> None:
+    assert month_offset(TODAY, 1) == 12
+    assert month_offset(TODAY, 2) == 1
+
+
+def test_public_holidays_match_the_maintained_calendar_of_bavaria() -> None:
+    """Own Easter arithmetic is checked against the `holidays` package (Bavaria) for ten
+    years: the same days, at a fraction of its start-up cost (docs/parse-conventions.md)."""
+    vocab = vocabulary()
+    names = {"karfreitag": "Karfreitag", "ostermontag": "Ostermontag",
+             "christi himmelfahrt": "Christi Himmelfahrt", "pfingstmontag": "Pfingstmontag",
+             "fronleichnam": "Fronleichnam", "neujahr": "Neujahr",
+             "tag der deutschen einheit": "Tag der Deutschen Einheit",
+             "allerheiligen": "Allerheiligen", "heilige drei könige": "Heilige Drei Könige"}
+    for year in range(2026, 2036):
+        official = {name: day for day, name in
+                    holidays.country_holidays("DE", subdiv="BY", years=year,
+                                              language="de").items()}
+        for ours, theirs in names.items():
+            first, last = holiday_range(vocab.holiday_names[ours], year)
+            assert first == last == official[theirs], (year, ours)
+
+
+# --- rules
+
+
+@pytest.mark.parametrize(("text", "start", "end"), [
+    # week number ∩ weekday span
+    ("Wir möchten in KW 23 von Dienstag bis Freitag kommen.", "2027-06-08", "2027-06-11"),
+    ("KW 23, Montag bis Freitag, wären wir gern im Haus.", "2027-06-07", "2027-06-11"),
+    # month offset ∩ day span
+    ("Können wir nächsten Monat vom 4. bis 6. kommen?", "2026-12-04", "2026-12-06"),
+    ("Übernächsten Monat vom 4. bis 6. hätten wir gern das Haus.", "2027-01-04", "2027-01-06"),
+    # shift ∩ weekday span
+    ("Wir würden gern in drei Wochen von Freitag bis Sonntag kommen.", "2026-12-18",
+     "2026-12-20"),
+    # holiday week ∩ weekday span: the holiday places the days and is not a stay of its own
+    ("Himmelfahrt 2027 – von Donnerstag bis Sonntag würden wir gern kommen.", "2027-05-06",
+     "2027-05-09"),
+    # interval from a date to a weekday
+    ("Wir kommen ab Samstag, dem 12. Juni, bis Dienstag.", "2027-06-12", "2027-06-15"),
+    # interval between two holidays; a holiday as the end of a written day
+    ("Wir möchten über Gründonnerstag bis Ostermontag kommen.", "2027-03-25", "2027-03-29"),
+    ("Wir reisen am Samstag, 27.3., an und bleiben bis Ostermontag.", "2027-03-27",
+     "2027-03-29"),
+    # tense and role: a past stay, a range after "nicht …, sondern", a correction
+    ("Letztes Jahr waren wir vom 3. bis 5. Mai da, jetzt hätten wir gern den 10. bis 12. Juli.",
+     "2027-07-10", "2027-07-12"),
+    ("Wir möchten nicht am 5. Juli, sondern am 12. Juli kommen, bis zum 15. Juli.",
+     "2027-07-12", "2027-07-15"),
+    ("Wir kommen vom 5. bis 8. März – Quatsch, ich mein vom 12. bis 15. März.", "2027-03-12",
+     "2027-03-15"),
+    # a greeting without a comma on the same line is still only a greeting
+    ("Hallo wir kommen vom 2.9. bis 6.9. zu zweit", "2027-09-02", "2027-09-06"),
+    # a deadline on a weekday is not the stay
+    ("Ist die Buchung jetzt bestätigt? Ich muss bis Freitag meinen Urlaub einreichen.", None,
+     None),
+])
+def test_rule(text: str, start: str | None, end: str | None) -> None:
+    assert _stay(text) == (start, end)
+
+
+def test_a_week_number_alone_is_asked_about_like_a_vague_time() -> None:
+    result = _parse("Wir würden gern in KW 32 ins Haus, mit 5 Personen.")
+    assert (result["start"], result["end"], result["party_size"]) == (None, None, 5)
+
+
+@pytest.mark.parametrize("text", [
+    "Wir kommen vom 3. bis 5. Juli oder vom 10. bis 12. Juli, zu zweit.",
+    "Nächste Woche ist ja Christi Himmelfahrt – von Donnerstag bis Sonntag würden wir kommen.",
+])
+def test_competing_readings_are_asked_about(text: str) -> None:
+    """Two stays, or a week that two words place differently: the best reading is kept and
+    the dates go into `ask` (SPEC §8), so the service asks instead of booking a guess."""
+    result = _parse(text)
+    assert result["start"] is not None
+    assert result["ask"] == ["start", "end"]
+
+
+def test_one_clear_reading_asks_nothing() -> None:
+    assert _parse("Wir kommen vom 3. bis 5. Juli, zu zweit.")["ask"] == []
