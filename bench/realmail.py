@@ -135,7 +135,7 @@ def as_mail(body: str, html: bool = False) -> bytes:
 
 
 def normal(text: str) -> str:
-    return _SPACE.sub(" ", text.replace("\u00a0", " ")).strip()
+    return _SPACE.sub(" ", text.replace("\u00a0", " ").replace("\u200b", "")).strip()
 
 
 # ------------------------------------------------------------------- reply fixtures

@@ -17,7 +17,7 @@ class Reply:
 
 
 def _header_at(lines: list[str], lows: list[str], hinted: list[bool | None], i: int,
-               vocab: Vocabulary) -> int:
+               vocab: Vocabulary, inner: bool = False) -> int:
     """Number of lines the quote header starting at line i spans (0: none)."""
     line = lows[i]
     if not line.strip() or _QUOTED.match(line):
@@ -30,16 +30,67 @@ def _header_at(lines: list[str], lows: list[str], hinted: list[bool | None], i: 
     if not any(hinted[i:i + 3]):
         return 0
     joined = line
+    strong = bool(_STRONG_START.match(line))
+    k = i
     for span in range(1, 4):
         if span > 1:
-            if i + span - 1 >= len(lines) or not lines[i + span - 1].strip():
+            k += 1
+            # Polymail puts the sender's address on lines of its own, after a blank one
+            while strong and k < len(lines) and k < i + 4 and not lines[k].strip():
+                k += 1
+            # a header wraps onto lines of its own, never onto a quoted line, and never
+            # starts with a sentence ("… as soon as I\nget back to a computer.\nOn … wrote:")
+            if k >= len(lines) or not lines[k].strip() or \
+                    (_QUOTED.match(lines[k]) and not _QUOTED_END.match(lines[k])) or \
+                    (not strong and _SENTENCE_END.search(lows[k - 1])):
                 break
-            joined = joined + " " + lows[i + span - 1].strip()
+            joined = joined + " " + lows[k].lstrip(" >").strip()
         if len(joined) < 400 and (
                 vocab.quote_headers.match(joined) if joined.rstrip().endswith(":")
                 else vocab.quote_rules.match(joined)):
-            return span
+            if span > 1 and not inner and not strong and (
+                    (_STRONG_START.match(lows[i + 1])
+                     and _header_at(lines, lows, hinted, i + 1, vocab, True))
+                    or _split_inline(lines, lows, hinted, i + 1, vocab)[1]):
+                return 0  # the header starts on the next line; this one is the reply
+            if not _DATED.search(joined) and not _next_is_quoted(lines, k + 1):
+                return 0  # "Something wrote:" in running text, no quote below it
+            return k - i + 1
     return 0
+
+
+_STRONG_START = re.compile(r"^\s*-*\s*(?:on|am)\s")
+_QUOTED_END = re.compile(r"^\s*>\s*(?:wrote|schrieb)\s*:\s*$")  # Polymail's "> wrote:"
+
+
+_SENTENCE_END = re.compile(r"[.!?,;]\s*$")
+_DATED = re.compile(r"\d|@|^\s*-{2,}|^\s*_{5,}|^\s*(?:begin|anfang|zitat)\b")
+
+
+def _next_is_quoted(lines: list[str], j: int) -> bool:
+    while j < len(lines) and not lines[j].strip():
+        j += 1
+    return j < len(lines) and bool(_QUOTED.match(lines[j]))
+
+
+def _split_inline(lines: list[str], lows: list[str], hinted: list[bool | None], i: int,
+                  vocab: Vocabulary) -> tuple[str, int]:
+    """A reply and a quote header on one line ("reply On … wrote:", "Danke--- Am … schrieb"):
+    the reply part and the header's span, or ("", 0)."""
+    for m in _INLINE_START.finditer(lows[i]):
+        if m.start() == 0:
+            continue
+        rest_lines = [lines[i][m.end():], *lines[i + 1:i + 3]]
+        rest_lows = [lows[i][m.end():], *lows[i + 1:i + 3]]
+        span = _header_at(rest_lines, rest_lows, [None] * len(rest_lows), 0, vocab, True)
+        if span:
+            return lines[i][:m.start()].rstrip(" -"), span
+    return "", 0
+
+
+_INLINE_START = re.compile(
+    r"[\s-]+(?=on\s|am\s+(?:\d|mo|di|mi|do|fr|sa|so))")
+_MID_START = re.compile(r"\S[\s-]+(?:on|am)\s.{3,}?(?:wrote|schrieb)")
 
 
 def _is_field_block(lows: list[str], i: int, vocab: Vocabulary) -> bool:
@@ -99,11 +150,20 @@ def split_reply(text: str, vocab: Vocabulary) -> Reply:
     n = len(lines)
     while i < n:
         line = lines[i]
-        if _QUOTED.match(line):
+        if _QUOTED.match(line) or (
+                # a line wrapped out of a quote ("> see (http://…\n_nonce=3)\n>") is quoted too
+                0 < i < n - 1 and line.strip() and _QUOTED.match(lines[i - 1])
+                and _QUOTED.match(lines[i + 1])):
             removed.append(line)
             i += 1
             continue
-        span = _header_at(lines, lows, hinted, i, vocab)
+        said, span = _split_inline(lines, lows, hinted, i, vocab) if (
+            _MID_START.search(lows[i]) and not _STRONG_START.match(lows[i])) else ("", 0)
+        if span:  # "reply On … wrote:" on one line: the reply is kept
+            keep.append(said)
+            kept_lows.append(fold(said))
+        else:
+            span = _header_at(lines, lows, hinted, i, vocab)
         if span:
             # "Am … schrieb …:" followed by "> " lines: drop the header and the quote, keep
             # anything written below it (bottom posting). Otherwise the rest is history.
