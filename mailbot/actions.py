@@ -128,14 +128,14 @@ def reopen(rt: Runtime, session: Session, booking_id: int, requester: str, cause
 
 def edit(rt: Runtime, session: Session, booking_id: int, requester: str, cause: Cause,
          start: date | None = None, end: date | None = None, party_size: int | None = None,
-         first_name: str | None = None) -> list[Event]:
+         first_name: str | None = None, long_stay_confirmed: bool = False) -> list[Event]:
     def change() -> list[Event]:
         rt.store.lock_dates(session)
         found = _own(rt, session, booking_id, requester)
         s, e = start or found.start, end or found.end
         others = queries.blocking_overlaps(session, s, e, booking_id)
         return rules.edit(found, rt.house, rt.today(), rt.now(), others, start, end, party_size,
-                          first_name)
+                          first_name, long_stay_confirmed)
 
     return _apply(rt, session, cause, change, start, end, booking_id, dates=True)
 

@@ -4,18 +4,20 @@ again; without new values we ask what should change."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from mailbot import actions
 from mailbot.conversation import questions
-from mailbot.conversation.turn import PROCESSED, Turn
+from mailbot.conversation.turn import PROCESSED, Turn, day, iso
 from mailbot.core import events as ev
 from mailbot.core import rejections as rj
 from mailbot.core.model import Booking
 from mailbot.store.tables import Conversation
 
 
-def edit(turn: Turn, conversation: Conversation, booking: Booking) -> None:
+def edit(turn: Turn, conversation: Conversation, booking: Booking,
+         long_stay_confirmed: bool = False) -> None:
     assert booking.id is not None
     it = turn.it
     if not (it.start or it.end or it.party_size):
@@ -26,7 +28,17 @@ def edit(turn: Turn, conversation: Conversation, booking: Booking) -> None:
     old = (booking.start, booking.end, booking.party_size)
     try:
         events = actions.edit(turn.rt, turn.session, booking.id, turn.sender, turn.cause,
-                              start=it.start, end=it.end, party_size=it.party_size)
+                              start=it.start, end=it.end, party_size=it.party_size,
+                              long_stay_confirmed=long_stay_confirmed)
+    except rj.ConfirmationRequired as exc:  # BR-027: a longer stay is confirmed by a JA
+        start, end = it.start or booking.start, it.end or booking.end
+        conversation.awaiting = "edit_long_stay"
+        conversation.draft = {"start": iso(start), "end": iso(end), "party_size": it.party_size}
+        turn.say("question_long_stay", {"days": exc.days, "start": start, "end": end, "edit": True,
+                                        "limit": turn.rt.house.limits.long_stay_warn_days},
+                 conversation=conversation, booking_id=booking.id)
+        turn.finish(PROCESSED, "asked_long_stay", f"edit to {exc.days} days (BR-027)")
+        return
     except rj.Rejection as exc:
         questions.close(conversation)
         turn.rejected(exc, conversation, booking, extra={
@@ -49,4 +61,20 @@ def answer_edit(turn: Turn, conversation: Conversation, booking: Booking,
     if not (it.start or it.end or it.party_size):
         return False
     edit(turn, conversation, booking)
+    return True
+
+
+def answer_long_stay(turn: Turn, conversation: Conversation, booking: Booking,
+                     draft: dict[str, Any]) -> bool:
+    """BR-027 for an edit: "JA" applies the asked-for dates, new dates are a new edit."""
+    it = turn.it
+    if it.start or it.end or it.party_size:
+        edit(turn, conversation, booking)
+        return True
+    if it.intent != "approve":
+        return False
+    turn.it = replace(it, intent="edit", start=day(draft.get("start")), end=day(draft.get("end")),
+                      party_size=draft.get("party_size"))
+    turn.story.append("long stay confirmed (BR-027)")
+    edit(turn, conversation, booking, long_stay_confirmed=True)
     return True

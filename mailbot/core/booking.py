@@ -85,11 +85,11 @@ def check_party_size(size: int, house: House) -> int:
     return size
 
 
-def check_range(start: date, end: date, house: House, today: date) -> None:
-    """end ≥ start, start not in the past, BR-026 horizon."""
+def check_range(start: date, end: date, house: House, today: date, keeps_start: bool = False) -> None:
+    """end ≥ start, start not in the past (unless an edit keeps it), BR-026 horizon."""
     if end < start:
         raise EndBeforeStart(start, end)
-    if start < today:
+    if start < today and not keeps_start:
         raise StartInPast(start)
     latest = add_months(today, house.limits.future_horizon_months)
     if start > latest:
@@ -101,6 +101,19 @@ def check_free(start: date, end: date, others: Iterable[Booking], own_id: int | 
     for other in sorted(others, key=lambda b: b.start):
         if other.id != own_id and other.state.blocks_dates and other.overlaps(start, end):
             raise Conflict(other.first_name, other.state, other.start, other.end)
+
+
+def check_dates(start: date, end: date, house: House, today: date, others: Iterable[Booking],
+                long_stay_confirmed: bool, own: Booking | None = None) -> None:
+    """Every rule on a stay's dates, for a new request and an edit (`own`) alike: the range
+    (an edit may keep a start that has passed), BR-002, and BR-027: a stay longer than
+    7 days needs an explicit confirmation (an edit only when it makes the stay longer)."""
+    check_range(start, end, house, today, keeps_start=own is not None and own.start == start)
+    check_free(start, end, others, own.id if own is not None else None)
+    days = (end - start).days + 1
+    old_days = own.total_days if own is not None else 0
+    if days > house.limits.long_stay_warn_days and days > old_days and not long_stay_confirmed:
+        raise ConfirmationRequired("long_stay", own, days=days)
 
 
 def _self_approve(booking: Booking, house: House, now: datetime) -> str | None:
@@ -146,8 +159,7 @@ def submit(
     first_name = clean_first_name(request.first_name, house)
     party_size = check_party_size(request.party_size, house)
     description = clean_text(request.description, "description", house)
-    check_range(request.start, request.end, house, today)
-    check_free(request.start, request.end, others)
+    check_dates(request.start, request.end, house, today, others, request.long_stay_confirmed)
     booking = Booking(
         requester_email=request.requester_email.strip().lower(),
         first_name=first_name,
@@ -158,8 +170,6 @@ def submit(
         created_at=now,
         last_activity_at=now,
     )
-    if booking.total_days > house.limits.long_stay_warn_days and not request.long_stay_confirmed:
-        raise ConfirmationRequired("long_stay", days=booking.total_days)
     booking.decisions = [Decision(a.key) for a in house.approvers]
     self_approved = _self_approve(booking, house, now)
     _touch(booking, now, TimelineEvent(now, REQUESTER, "submitted",
@@ -280,8 +290,9 @@ def reopen(booking: Booking, house: House, today: date, now: datetime, others: I
 
 def edit(booking: Booking, house: House, today: date, now: datetime, others: Iterable[Booking],
          start: date | None = None, end: date | None = None, party_size: int | None = None,
-         first_name: str | None = None) -> list[ev.Event]:
-    """BR-005 date edits and party size while Pending; BR-025 first name at any time."""
+         first_name: str | None = None, long_stay_confirmed: bool = False) -> list[ev.Event]:
+    """BR-005 date edits and party size while Pending; BR-025 first name at any time.
+    New dates obey every rule a new request obeys (`check_stay`, BR-002)."""
     _guard_past(booking, today)
     changes_booking = (start, end, party_size) != (None, None, None)
     if booking.state == State.CANCELED or changes_booking and booking.state != State.PENDING:
@@ -294,13 +305,8 @@ def edit(booking: Booking, house: House, today: date, now: datetime, others: Ite
     new_start, new_end = start or booking.start, end or booking.end
     old_start, old_end = booking.start, booking.end
     if (new_start, new_end) != (old_start, old_end):
-        if new_end < new_start:
-            raise EndBeforeStart(new_start, new_end)
-        if new_start != old_start:
-            check_range(new_start, new_end, house, today)
+        check_dates(new_start, new_end, house, today, others, long_stay_confirmed, booking)
         extends = new_start < old_start or new_end > old_end
-        if extends:
-            check_free(new_start, new_end, others, booking.id)
         booking.start, booking.end = new_start, new_end
         kind = "extended" if extends else "shortened"
         _touch(booking, now, TimelineEvent(now, REQUESTER, kind, old_start, old_end,

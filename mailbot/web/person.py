@@ -135,6 +135,7 @@ def _act(rt: Runtime, name: str, booking: Booking, email: str, form: Mapping[str
         if name == "reopen":
             return actions.reopen(rt, session, booking_id, email, cause, start, end)
         return actions.edit(rt, session, booking_id, email, cause, start, end,
-                            party_size if party_size != booking.party_size else None)
+                            party_size if party_size != booking.party_size else None,
+                            long_stay_confirmed=confirmed)
 
     return act

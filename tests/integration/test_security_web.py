@@ -105,3 +105,66 @@ def test_finding1_doctor_reports_every_unsafe_setting_as_an_error(tmp_path: Path
                for line in lines), result.stdout
     plain = _start(tmp_path, "doctor", BASE_URL="http://buchung.example.org")
     assert any(line.startswith("FEHLER") and "BASE_URL" in line for line in plain.stdout.splitlines())
+
+
+def _dates(rt: Runtime, booking_id: int) -> tuple[date, date, State]:
+    with rt.store.reading() as session:
+        found = queries.booking(session, booking_id)
+        assert found is not None
+        return found.start, found.end, found.state
+
+
+def test_finding4_web_date_change_obeys_every_rule_of_a_new_request(rt: Runtime,
+                                                                    client: WebClient) -> None:
+    booking_id, link_id = book(rt, "anna@example.org", "Anna", DEC_1, DEC_5)
+    book(rt, "bernd@example.org", "Bernd", date(2026, 11, 25), date(2026, 11, 27))
+    url = links.requester_action_url(rt, link_id, booking_id, "edit")
+    before = snapshot(rt)
+
+    refused = {
+        "2099 end (BR-027 long stay)": ({"abreise": "2099-12-31"}, "bitte bestätige den langen"),
+        "2099 start (BR-026)": ({"anreise": "2099-01-01", "abreise": "2099-01-03"},
+                                "So weit im Voraus"),
+        "end before start": ({"anreise": "2026-12-04", "abreise": "2026-12-02"}, "vor der Anreise"),
+        "start in the past": ({"anreise": "2026-11-20"}, "Vergangenheit"),
+        "start into Bernd (BR-002)": ({"anreise": "2026-11-27"}, "Bernd"),
+    }
+    for what, (fields, german) in refused.items():
+        page = client.submit(url, **fields)
+        assert german in page.text, what
+        assert "Erledigt" not in page.text, what
+        assert _dates(rt, booking_id)[:2] == (DEC_1, DEC_5), what
+    assert snapshot(rt)[:3] == before[:3]  # bookings, decisions, timeline untouched
+
+    # the long stay is possible with the explicit tick the form now asks for
+    ask = client.submit(url, abreise="2026-12-09")
+    assert ask.status_code == 422 and 'name="bestaetigt"' in ask.text and "9 Tage" in ask.text
+    done = client.submit(url, abreise="2026-12-09", bestaetigt="ja")
+    assert done.status_code == 200
+    assert _dates(rt, booking_id) == (DEC_1, date(2026, 12, 9), State.PENDING)
+
+
+def test_finding4_mail_date_change_obeys_every_rule_of_a_new_request(rt: Runtime) -> None:
+    from tests.support.conversation import Mailbox
+
+    mail = Mailbox(rt)
+    anna = "anna@example.net"
+    row = mail.send(anna, "Hallo,\nwir würden gern vom 3. bis 7. März 2027 zu viert kommen.\n\nLG Anna")
+    booking_id = row.booking_id or 0
+    thread = mail.last(anna, "request_received")
+
+    far = mail.reply(anna, thread, "Wir möchten doch bis zum 31.12.2099 bleiben.")
+    assert far.reason == "asked_long_stay", far.detail
+    assert _dates(rt, booking_id)[:2] == (date(2027, 3, 3), date(2027, 3, 7))
+    question = mail.last(anna, "question_long_stay")
+    assert "ändere ich deine Buchung" in question.text_body
+
+    late = mail.reply(anna, thread, "Wir kommen doch erst vom 1. bis 3.1.2029.")
+    assert late.state == "rejected" and late.reason == "beyond_horizon", late.detail
+    assert _dates(rt, booking_id)[:2] == (date(2027, 3, 3), date(2027, 3, 7))
+
+    ok = mail.reply(anna, mail.last(anna, "question_long_stay"), "Wir möchten doch bis zum 12.3. bleiben")
+    assert ok.reason == "asked_long_stay", ok.detail
+    yes = mail.reply(anna, mail.last(anna, "question_long_stay"), "JA")
+    assert yes.reason == "edited", yes.detail
+    assert _dates(rt, booking_id) == (date(2027, 3, 3), date(2027, 3, 12), State.PENDING)
