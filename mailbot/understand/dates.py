@@ -714,14 +714,24 @@ def find_stay(text: str, today: date, vocab: Vocabulary, *, newest: bool = False
     named = _named(masked, today, pats, vocab, [m.span() for m in vagues], numbers)
     spans = [c for c in named if c.kind == "named"]
     if spans and not singles:
-        pick = spans[-1] if newest else spans[0]
+        # "Fronleichnam ist ja frei – wir würden gern von Fronleichnam bis Sonntag kommen"
+        wished = [c for c in spans if c.lead in ("von", "vom", "ab")]
+        pick = spans[-1] if newest else (wished or spans)[0]
         return Stay(pick.start, pick.end, unsure=pick.unsure)
     if not singles:
         singles = _relative_singles(masked, today, pats, vocab)
-    elif spans:  # "erst am Samstag, 27.3., an und bleiben bis Ostermontag": a holiday as end
+    elif spans:  # a holiday next to a written day: one end of the stay each
+        first = min(singles, key=lambda c: c.pos)
         singles += [_Candidate(c.pos, c.end, c.end, "single", "bis") for c in spans
-                    if c.lead == "bis" and c.pos > singles[0].pos]
+                    if c.lead == "bis" and c.pos > first.pos]  # "… bis Ostermontag"
+        singles += [_Candidate(c.pos, c.start, c.start, "single", "am") for c in spans
+                    if c.lead != "bis" and c.pos < first.pos and first.lead == "bis"]
+        # "am 1. Weihnachtsfeiertag anreisen und bis zum 28. Dezember bleiben"
     singles.sort(key=lambda c: c.pos)
+    corrected = {k for k in range(len(singles) - 1)
+                 if vocab.correction.search(masked, singles[k].pos, singles[k + 1].pos)}
+    if corrected:  # "am 12. April - nein Quatsch, am 11. April"
+        singles = [c for k, c in enumerate(singles) if k not in corrected]
     duration = _duration_days(masked, pats, vocab)
     if singles:
         first = singles[0]

@@ -101,7 +101,6 @@ def _capital(m: re.Match[str]) -> str:
 
 _COUNTS_WRITER = re.compile(r"erwachsen|person|leute|gäste|köpf")  # "mit 2 Erwachsenen und …"
 _WITH = re.compile(r"(?<!\w)mit(?!\w)")
-_WE = re.compile(r"(?<!\w)(?:wir|uns)(?!\w)")
 
 
 def _enumeration(text: str, vocab: Vocabulary) -> tuple[int, int, int] | None:
@@ -313,7 +312,7 @@ def party_size(text: str, vocab: Vocabulary) -> int | None:
         if n and 0 < n <= 30:
             return n
     companions = pats.companions.search(text) if "mit" in text else None
-    if companions and _SELF.search(text) and not _WE.search(text):
+    if companions and _SELF.search(text, max(0, companions.start() - 40), companions.start()):
         n = _value(companions.group("n"), vocab)  # "ich komme mit 3 Freunden" = 4
         if n:
             return n + 1 + extra

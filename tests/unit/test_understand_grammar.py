@@ -103,6 +103,11 @@ def test_public_holidays_match_the_maintained_calendar_of_bavaria() -> None:
     ("Wir möchten über Gründonnerstag bis Ostermontag kommen.", "2027-03-25", "2027-03-29"),
     ("Wir reisen am Samstag, 27.3., an und bleiben bis Ostermontag.", "2027-03-27",
      "2027-03-29"),
+    ("Wir würden gern am 1. Weihnachtsfeiertag anreisen und bis zum 28. Dezember bleiben.",
+     "2026-12-25", "2026-12-28"),
+    # of two mentions of a holiday, the one the stay starts from
+    ("In NRW ist Fronleichnam ja frei – wir würden gern von Fronleichnam bis Sonntag kommen.",
+     "2027-05-27", "2027-05-30"),
     # tense and role: a past stay, a range after "nicht …, sondern", a correction
     ("Letztes Jahr waren wir vom 3. bis 5. Mai da, jetzt hätten wir gern den 10. bis 12. Juli.",
      "2027-07-10", "2027-07-12"),
@@ -110,6 +115,8 @@ def test_public_holidays_match_the_maintained_calendar_of_bavaria() -> None:
      "2027-07-12", "2027-07-15"),
     ("Wir kommen vom 5. bis 8. März – Quatsch, ich mein vom 12. bis 15. März.", "2027-03-12",
      "2027-03-15"),
+    ("Wir würden gern am 9. April anreisen und am 12. April - nein Quatsch, am 11. April wieder "
+     "fahren.", "2027-04-09", "2027-04-11"),
     # a greeting without a comma on the same line is still only a greeting
     ("Hallo wir kommen vom 2.9. bis 6.9. zu zweit", "2027-09-02", "2027-09-06"),
     # a deadline on a weekday is not the stay

@@ -127,7 +127,8 @@ def test_new_dates_in_the_thread_of_a_past_booking_are_a_request() -> None:
 @pytest.mark.parametrize("text", [
     "Super, danke dir!", "Danke schön!", "Danke schön!\nHans", "Danke euch allen! 🥰",
     "Danke dir! Wir freuen uns riesig.\n\nTobi",
-    "Vielen Dank für die schnelle Bestätigung!\n\nLG Anna",
+    "Vielen Dank für die schnelle Bestätigung!\n\nLG Anna", "Merci vielmal!\n\nGrüessli Reto",
+    "Thanks a lot, ihr seid die Besten!\nJonas", "Vielen lieben Dank, wir freuen uns riesig! 🎉",
 ])
 def test_a_mail_that_only_thanks_is_thanks_not_a_yes(text: str) -> None:
     """Issue 14 (3): a thank-you to a confirmation is recorded, never read as a decision."""

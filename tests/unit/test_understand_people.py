@@ -88,6 +88,8 @@ def test_first_name_initial_and_dialect_closing(body: str, sender: str, name: st
     ("vom 2. bis 5. Oktober – mei Mo, ich, unsere zwaa Buben und die Oma, also 5 Leut.", 5),
     ("Wir kommen mit 2 Erwachsenen und 3 Enkelkindern vom 12.04. bis 18.04.", 5),
     ("ich und 3 Kumpels würden gern kommen, also 5./6. Dezember.", 4),
+    ("ich würd gern mit 3 freundinnen am 5. Dezember kommen, wir sind auch leise", 4),
+    ("Ginge kommenden Freitag bis Sonntag? Ich käme allein.", 1),
 ])
 def test_people_counted_as_a_small_grammar(text: str, size: int) -> None:
     """Issue 17: family words with their counts, "ich/mich" once, "mit n Freunden" = n + 1."""
@@ -98,6 +100,7 @@ def test_people_counted_as_a_small_grammar(text: str, size: int) -> None:
     ("Wir kommen vom 3. bis 5. Juli zu zweit.\n\nThx, Jonas", "Jonas"),
     ("Wir kommen vom 3. bis 5. Juli zu zweit.\n\nLiebe Grüße, auch an Paul\nMarta", "Marta"),
     ("wir kommen vom 3. bis 5. Juli zu zweit\n\nlg steffi", "Steffi"),
+    ("would love to come Aug 10-14 – wir wären zu zweit.\n\nxx Hannah", "Hannah"),
 ])
 def test_closings_of_issue_17(text: str, name: str) -> None:
     assert _parse(text, sender="<x@example.de>")["first_name"] == name
