@@ -67,6 +67,8 @@ def _empty_decoded() -> Decoded:
 
 def decode(raw: bytes) -> Decoded:
     """The message as received, decoded; never raises (garbage gives empty fields)."""
+    if b"\n" not in raw and b"\r" in raw:  # old Mac line ends: CR alone
+        raw = raw.replace(b"\r", b"\n")
     try:
         top = mime.split_part(raw)
         headers = mime.Headers.of_part(top)

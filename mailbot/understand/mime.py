@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import binascii
+import codecs
 import email
 import re
 from collections.abc import Iterator, Mapping
@@ -74,6 +75,8 @@ class Headers(Mapping[str, str]):
 
 
 _FOLD = re.compile(r"\s*[\r\n]+\s*")
+_LINE_FOLD = re.compile(r"\r?\n(?=[ \t])")
+_TYPE = re.compile(r"[^\s;]+")
 
 
 def _unfold(value: str) -> str:
@@ -118,11 +121,36 @@ def _encoded_words(raw: str) -> str | None:
     return "".join(out)
 
 
+_SURROGATE = re.compile("[\udc80-\udcff]")
+
+
+def _raw_8bit(text: str) -> str:
+    """Raw 8-bit bytes in a header (kept as lone surrogates when the head was split) as
+    UTF-8, each byte that is no UTF-8 as cp1252 (Latin-1 where cp1252 has no character)."""
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "mailbot-cp1252")
+
+
+def _cp1252_fallback(exc: UnicodeError) -> tuple[str, int]:
+    if not isinstance(exc, UnicodeDecodeError):
+        raise exc
+    chunk = exc.object[exc.start:exc.end]
+    return "".join(bytes([b]).decode("cp1252", "ignore") or chr(b) for b in chunk), exc.end
+
+
+codecs.register_error("mailbot-cp1252", _cp1252_fallback)
+
+
 def header_text(value: object) -> str:
-    """An encoded-word header ("=?utf-8?q?…?=") as text; never raises."""
+    """An encoded-word header ("=?utf-8?q?…?=") as text; never raises. Raw 8-bit bytes are
+    read as UTF-8 with a cp1252 fallback; U+FFFD (a character lost before it reached us)
+    is dropped."""
     if value is None:
         return ""
     raw = str(value)
+    if _SURROGATE.search(raw):
+        raw = _raw_8bit(raw)
+    if "\ufffd" in raw:
+        raw = raw.replace("\ufffd", "")
     if "=?" not in raw:
         return _unfold(raw) if ("\n" in raw or "\r" in raw) else raw.strip()
     fast = _encoded_words(_unfold(raw))
@@ -153,11 +181,19 @@ _CHARSET_ALIASES = {
 }
 
 
+_SEVEN_BIT_CHARSETS = ("utf-7", "unicode-1-1-utf-7", "iso-2022-", "csiso2022", "hz-gb-2312", "hz")
+
+
 def decode_bytes(payload: bytes, charset: str | None) -> str:
     """Bytes in a declared charset, tolerating a wrong or missing label."""
     declared = (charset or "").strip().strip('"').lower()
     declared = _CHARSET_ALIASES.get(declared, declared)
     if payload.isascii():
+        if declared.startswith(_SEVEN_BIT_CHARSETS):  # UTF-7, ISO-2022-JP: ASCII bytes
+            try:
+                return payload.decode(declared)
+            except (LookupError, UnicodeDecodeError):
+                pass
         return payload.decode("ascii")
     # Valid UTF-8 with non-ASCII bytes is almost never meant as Latin-1: trust the bytes.
     try:
@@ -281,8 +317,12 @@ def split_part(raw: bytes) -> Part:
 
 
 def _content_type(part: Part) -> tuple[str, str]:
-    value = part.get("content-type", "text/plain")
-    return value.split(";", 1)[0].strip().lower() or "text/plain", value
+    # unfolded (RFC 5322: the line break goes, the blank after it stays), so a parameter
+    # folded inside its quotes ("boundary=\"abc\n def\"") reads as sent
+    value = _LINE_FOLD.sub("", part.get("content-type", "text/plain"))
+    # the type ends at ";" or at a blank ("text/plain\n   charset=…" without the ";")
+    found = _TYPE.match(value.strip())
+    return (found.group(0).lower() if found else "text/plain"), value
 
 
 def _decode_body(part: Part) -> bytes:
