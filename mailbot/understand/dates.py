@@ -505,6 +505,37 @@ def _sentence(anchors: list[_Anchor], text: str, start: int, end: int) -> list[_
     return sorted(near, key=lambda a: _ANCHOR_ORDER.index(a.kind))
 
 
+def _holiday_days(holiday: Holiday, year: str | None, today: date) -> tuple[date, date]:
+    """A holiday's days in the year written, else its next occurrence."""
+    if year:
+        return holiday_range(holiday, int(year))
+    first, last = holiday_range(holiday, today.year)
+    if last < today:
+        first, last = holiday_range(holiday, today.year + 1)
+    return first, last
+
+
+def _unread(masked: str, stay: Stay, today: date, pats: _Patterns, vocab: Vocabulary,
+            numbers: list[_Anchor]) -> Stay:
+    """`stay`, marked unsure when the text also names a week or a holiday that lies outside it
+    ("KW 23 … vom 3. bis 5. Juli"): a time word the reading left unread."""
+    if stay.start is None or stay.end is None or stay.unsure:
+        return stay
+    near = (stay.start - timedelta(days=1), stay.end + timedelta(days=1))
+    weeks = [(a.monday, a.monday + timedelta(days=6)) for a in numbers]
+    if pats.holiday_stems.search(masked):
+        vague = [m.span() for m in vocab.vague.finditer(masked)]
+        for m in pats.holiday.finditer(masked):
+            holiday = vocab.holiday_names.get(re.sub(r"\s+", " ", m.group("name")))
+            if holiday is None or any(a <= m.start("name") < b for a, b in vague) or \
+                    not _context_ok(masked, m.start("name"), m.end("name"), vocab, single=True):
+                continue  # "nach Ostern", "Ostern waren wir schon da"
+            weeks.append(_holiday_days(holiday, m.group("year"), today))
+    if any(last < near[0] or first > near[1] for first, last in weeks):
+        return Stay(stay.start, stay.end, stay.vague, stay.single, unsure=True)
+    return stay
+
+
 def _named(text: str, today: date, pats: _Patterns, vocab: Vocabulary,
            vague: list[tuple[int, int]], numbers: list[_Anchor]) -> list[_Candidate]:
     """Holidays, whole months, weekends and weekday ranges ("kommenden Freitag bis Sonntag")."""
@@ -516,12 +547,7 @@ def _named(text: str, today: date, pats: _Patterns, vocab: Vocabulary,
             continue
         if any(a <= m.start("name") < b for a, b in vague):
             continue  # "zwischen Weihnachten und Neujahr", "die Woche nach Ostern"
-        if m.group("year"):
-            first, last = holiday_range(holiday, int(m.group("year")))
-        else:
-            first, last = holiday_range(holiday, today.year)
-            if last < today:
-                first, last = holiday_range(holiday, today.year + 1)
+        first, last = _holiday_days(holiday, m.group("year"), today)
         until = pats.until_weekday.match(text, m.end())
         if until:
             # "von Fronleichnam bis Sonntag": from the holiday to the next such weekday
@@ -705,10 +731,13 @@ def find_stay(text: str, today: date, vocab: Vocabulary, *, newest: bool = False
         pick = ranges[-1] if newest else ranges[0]
         for later in ranges[1:]:
             if vocab.correction.search(masked, ranges[0].pos, later.pos):
-                return Stay(later.start, later.end)  # "… – Quatsch, ich mein vom 12. bis 15."
-        # a request naming several different stays ("3.–5. oder 10.–12. Juli"): which one?
-        unsure = not newest and len({(c.start, c.end) for c in ranges}) > 1
-        return Stay(pick.start, pick.end, unsure=unsure)
+                pick = later  # "… – Quatsch, ich mein vom 12. bis 15."
+                break
+        else:
+            # a request naming several different stays ("3.–5. oder 10.–12. Juli"): which?
+            if not newest and len({(c.start, c.end) for c in ranges}) > 1:
+                return Stay(pick.start, pick.end, unsure=True)
+        return _unread(masked, Stay(pick.start, pick.end), today, pats, vocab, numbers)
     singles = [c for c in candidates if c.kind == "single"]
     vagues = list(vocab.vague.finditer(masked))
     named = _named(masked, today, pats, vocab, [m.span() for m in vagues], numbers)
@@ -743,11 +772,10 @@ def find_stay(text: str, today: date, vocab: Vocabulary, *, newest: bool = False
             if last < first.start and last.replace(year=last.year + 1) >= first.start:
                 last = last.replace(year=last.year + 1)
             if first.start <= last and (last - first.start).days <= 400:
-                if newest and len(singles) >= 3:
-                    pass
-                return Stay(first.start, last)
+                return _unread(masked, Stay(first.start, last), today, pats, vocab, numbers)
         if duration is not None:
-            return Stay(first.start, first.start + timedelta(days=duration))
+            return _unread(masked, Stay(first.start, first.start + timedelta(days=duration)),
+                           today, pats, vocab, numbers)
         if first.lead in ("bis", "abreise", "abfahrt"):
             return Stay(None, first.start, single=True)
         if first.lead in ("ab", "anreise", "ankunft", "von", "vom") or partial:

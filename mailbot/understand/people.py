@@ -100,6 +100,7 @@ def _capital(m: re.Match[str]) -> str:
 
 
 _COUNTS_WRITER = re.compile(r"erwachsen|person|leute|gäste|köpf")  # "mit 2 Erwachsenen und …"
+_WE = re.compile(r"(?<!\w)(?:wir|uns|mir)(?!\w)")
 _WITH = re.compile(r"(?<!\w)mit(?!\w)")
 
 
@@ -298,6 +299,16 @@ def _person_word(word: str, vocab: Vocabulary) -> bool:
 @cache
 def _not_people(vocab: Vocabulary) -> re.Pattern[str]:
     return re.compile(f"(?:{vocab.not_people_alt})$", FLAGS)
+
+
+def count_unsure(text: str, vocab: Vocabulary) -> bool:
+    """"wir kommen mit 3 Freunden": how many are "wir"? The count is asked about."""
+    low = fold(text)
+    m = _patterns(vocab).companions.search(low) if "mit" in low else None
+    if m is None:
+        return False
+    before = low[max(0, m.start() - 40):m.start()]
+    return bool(_WE.search(before)) and not _SELF.search(before)
 
 
 def party_size(text: str, vocab: Vocabulary) -> int | None:

@@ -134,6 +134,8 @@ def test_a_week_number_alone_is_asked_about_like_a_vague_time() -> None:
 
 @pytest.mark.parametrize("text", [
     "Wir kommen vom 3. bis 5. Juli oder vom 10. bis 12. Juli, zu zweit.",
+    "Wir möchten über Ostern kommen, vom 3. bis 5. Juli, zu zweit.",
+    "Wir möchten in KW 23 kommen, vom 3. bis 5. Juli, zu zweit.",
     "Nächste Woche ist ja Christi Himmelfahrt – von Donnerstag bis Sonntag würden wir kommen.",
 ])
 def test_competing_readings_are_asked_about(text: str) -> None:
@@ -144,5 +146,18 @@ def test_competing_readings_are_asked_about(text: str) -> None:
     assert result["ask"] == ["start", "end"]
 
 
-def test_one_clear_reading_asks_nothing() -> None:
-    assert _parse("Wir kommen vom 3. bis 5. Juli, zu zweit.")["ask"] == []
+@pytest.mark.parametrize("text", [
+    "Wir kommen vom 3. bis 5. Juli, zu zweit.",
+    "Wir möchten über Pfingsten kommen, also vom 15. bis 17. Mai, zu zweit.",
+    "Ostern waren wir schon da, jetzt hätten wir gern den 3. bis 5. Juli, zu zweit.",
+    "Wir kommen vom 3. bis 5. Juli, nach Ostern sagen wir mehr.",
+    "Ich komme mit 3 Freunden vom 3. bis 5. Juli.",
+])
+def test_one_clear_reading_asks_nothing(text: str) -> None:
+    assert _parse(text)["ask"] == []
+
+
+def test_an_uncertain_count_is_asked_about() -> None:
+    """"wir … mit 3 Freunden": how many "wir" are is not said."""
+    result = _parse("Wir kommen mit 3 Freunden vom 3. bis 5. Juli.")
+    assert result["ask"] == ["party_size"]
