@@ -73,6 +73,11 @@ def classify(body: Body, vocab: Vocabulary, facts: Facts | Callable[[], Facts]) 
     if not both:
         return "unknown"
     intents = vocab.intents
+    # An answer is read from its start, the way a person reads it: a first sentence that is
+    # only a yes ("Ja, passt.") decides, however long the rest (signature, disclaimer, history)
+    yes = vocab.intents_at_start["approve"].match(text)
+    if yes and _only_yes(text, yes.end()):
+        return "approve"
     wish = intents["request"].search(both)
     if intents["unknown"].search(both) and not (
             vocab.request_strong.search(both)
@@ -88,9 +93,7 @@ def classify(body: Body, vocab: Vocabulary, facts: Facts | Callable[[], Facts]) 
         return "reopen"
     if vocab.intents_at_start["deny"].match(text):
         return "deny"
-    yes = vocab.intents_at_start["approve"].match(text)
-    if yes and len(text) < 600 and (_only_yes(text, yes.end()) or not (
-            data().has_dates or data().has_party)):
+    if yes and not (data().has_dates or data().has_party):
         return "approve"
     has_dates, has_party, vague, weak_dates = (data().has_dates, data().has_party, data().vague,
                                                data().weak_dates)

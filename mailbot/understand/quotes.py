@@ -48,11 +48,12 @@ def _header_at(lines: list[str], lows: list[str], hinted: list[bool | None], i: 
         if len(joined) < 400 and (
                 vocab.quote_headers.match(joined) if joined.rstrip().endswith(":")
                 else vocab.quote_rules.match(joined)):
-            if span > 1 and not inner and not strong and (
-                    (_STRONG_START.match(lows[i + 1])
-                     and _header_at(lines, lows, hinted, i + 1, vocab, True))
-                    or _split_inline(lines, lows, hinted, i + 1, vocab)[1]):
-                return 0  # the header starts on the next line; this one is the reply
+            if span > 1 and not inner and not strong and any(
+                    (_STRONG_START.match(lows[j])
+                     and _header_at(lines, lows, hinted, j, vocab, True))
+                    or _split_inline(lines, lows, hinted, j, vocab)[1]
+                    for j in range(i + 1, k + 1)):
+                return 0  # the header starts on a later line; this one is the reply
             if not _DATED.search(joined) and not _next_is_quoted(lines, k + 1):
                 return 0  # "Something wrote:" in running text, no quote below it
             return k - i + 1
