@@ -15,6 +15,7 @@ from mailbot.config import Approver
 from mailbot.core import booking as rules
 from mailbot.core.model import Booking, State, Verdict
 from mailbot.runtime import Cause, Runtime
+from mailbot.store import purge as purging
 from mailbot.store import queries
 from mailbot.store.tables import bookings
 from mailbot.web import links
@@ -53,26 +54,22 @@ def cleanup(rt: Runtime, now: datetime) -> str:
 
 
 def purge(rt: Runtime, now: datetime) -> str:
-    """BR-013: delete Canceled bookings archived long ago and past Denied ones.
-    Past Confirmed bookings stay forever."""
-    today = _today(rt, now)
+    """BR-013: delete Canceled bookings archived long ago and past Denied ones, with the
+    personal data that came with them (see `store.purge`). Past Confirmed bookings stay."""
     archived_before = now - timedelta(days=rt.house.limits.purge_canceled_after_days)
+    keep = {a for approver in rt.house.approvers for a in approver.addresses}
+    keep |= rt.house.admin_addresses
 
-    def work(session: Session) -> tuple[int, int]:
-        canceled = session.scalars(select(Booking).where(
-            bookings.c.state == State.CANCELED, bookings.c.archived_at < archived_before)).all()
-        denied = session.scalars(select(Booking).where(
-            bookings.c.state == State.DENIED, bookings.c.end_date < today)).all()
-        for booking in (*canceled, *denied):
-            session.delete(booking)
-        return len(canceled), len(denied)
+    def work(session: Session) -> purging.Purged:
+        return purging.purge(session, archived_before, _today(rt, now), rt.now(), keep)
 
-    canceled, denied = rt.store.run(work)
-    if not canceled + denied:
+    done = rt.store.run(work)
+    if not done.canceled + done.denied + done.people:
         return "Keine Buchung gelöscht"
-    log.info("purged old bookings", extra={"job": "purge", "canceled": canceled, "denied": denied})
-    return (f"{_count(canceled + denied, 'Buchung', 'Buchungen')} gelöscht "
-            f"({canceled} storniert, {denied} abgelehnt)")
+    log.info("purged old bookings", extra={"job": "purge", "canceled": done.canceled,
+                                           "denied": done.denied, "people": done.people})
+    return (f"{_count(done.canceled + done.denied, 'Buchung', 'Buchungen')} gelöscht "
+            f"({done.canceled} storniert, {done.denied} abgelehnt)")
 
 
 @dataclass(frozen=True)

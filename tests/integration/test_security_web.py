@@ -7,7 +7,7 @@ import os
 import stat
 import subprocess
 import sys
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -168,3 +168,56 @@ def test_finding4_mail_date_change_obeys_every_rule_of_a_new_request(rt: Runtime
     yes = mail.reply(anna, mail.last(anna, "question_long_stay"), "JA")
     assert yes.reason == "edited", yes.detail
     assert _dates(rt, booking_id) == (date(2027, 3, 3), date(2027, 3, 12), State.PENDING)
+
+
+def _everywhere(rt: Runtime, *needles: str) -> list[str]:
+    """Every text, JSON or binary value of every table of the database that contains one of
+    the needles (case-insensitive): the tables as the database has them, not as the code
+    thinks."""
+    from sqlalchemy import MetaData, select
+
+    found = []
+    meta = MetaData()
+    meta.reflect(rt.store.engine)
+    with rt.store.engine.connect() as connection:
+        for table in meta.sorted_tables:
+            for row in connection.execute(select(table)):
+                for column, value in zip(table.columns, row, strict=True):
+                    binary = isinstance(value, bytes | memoryview)
+                    text = bytes(value).decode("utf-8", "replace") if binary else str(value)
+                    hits = [n for n in needles if n.lower() in text.lower()]
+                    if hits:
+                        found.append(f"{table.name}.{column.name}: {hits}")
+    return found
+
+
+def test_finding6_purge_leaves_nothing_of_the_person_in_the_database(rt: Runtime, clock: Clock) -> None:
+    from mailbot.jobs import run_job
+    from mailbot.outbound.worker import send_due
+    from tests.support.conversation import Mailbox
+
+    mail = Mailbox(rt)
+    wiebke, bernd = "wiebke.zwetschke@example.net", "bernd.kowalczyk@example.net"
+    first = mail.send(wiebke, "Hallo,\nwir würden gern vom 10. bis 12. Dezember zu dritt kommen.\n\n"
+                              "LG Wiebke", name="Wiebke Zwetschke")
+    assert first.reason == "submitted", first.detail
+    mail.reply("cornelia@example.org", mail.last("cornelia@example.org", "request_submitted"),
+               "NEIN, weil wir da selbst im Haus sind.")
+    mail.send(wiebke, "Wie ist der Stand meiner Anfrage?", subject="Status")
+    mail.send(wiebke, "Hallo, was kostet das eigentlich?", subject="Frage")
+    client = WebClient(create_app(rt), rt.settings.base_url)
+    client.submit("/link", adresse=wiebke)
+    other = mail.send(bernd, "Hallo,\nwir kommen gern vom 20. bis 22. Dezember zu zweit.\n\n"
+                             "Gruß Bernd", name="Bernd Kowalczyk")
+    assert other.reason == "submitted", other.detail
+    assert _everywhere(rt, wiebke, "Wiebke", "Zwetschke")  # the search does find her before
+    while send_due(rt):  # the mails went out long before the purge (to the test's maildir)
+        pass
+
+    clock.set(datetime(2027, 1, 1, 1, 0, tzinfo=UTC))  # the monthly purge after her end
+    assert run_job(rt, "purge") == "1 Buchung gelöscht (0 storniert, 1 abgelehnt)"
+
+    assert _everywhere(rt, wiebke, "Wiebke", "Zwetschke") == []
+    assert _everywhere(rt, bernd, "Kowalczyk")  # nobody else was forgotten
+    with rt.store.reading() as session:
+        assert queries.bookings_of(session, bernd)
