@@ -113,7 +113,8 @@ def interpret(decoded: Decoded, today: date) -> Interpretation:
         # our subjects carry the booking's dates; a booking that is over cannot be edited
         booked = dates.find_stay(vocab.reply_prefix.sub("", subject), today, vocab)
         existing = not (booked.end is not None and booked.end < today)
-    body = intent.Body(said.strip(), own_subject, existing)
+    body = intent.Body(said.strip(), own_subject, existing,
+                       is_reply and bool(vocab.approver_thread.search(fold(subject))))
 
     date_text = f"{said}\n{own_subject}"
     stays: list[dates.Stay] = []  # each reader runs at most once, and only when needed

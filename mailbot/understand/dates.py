@@ -576,7 +576,9 @@ def _named(text: str, today: date, pats: _Patterns, vocab: Vocabulary,
         w2 = vocab.weekdays[m.group("w2").lower()]
         offset = _week_offset(m.group("rel"), vocab)
         near = _sentence(anchors, text, m.start(), m.end())
-        unsure = len({a.monday for a in near}) > 1  # "nächste Woche … Himmelfahrt": which?
+        # "nächste Woche … Himmelfahrt": which week? "in drei Wochen": the week three weeks
+        # on (18.–20.12. from Monday 23.11.), or the third weekend (11.–13.12.)? People differ.
+        unsure = len({a.monday for a in near}) > 1 or bool(near) and near[0].kind == "offset"
         if offset is not None and "woche" in m.group(0).lower():
             monday: date | None = _monday(today) + timedelta(days=7 * offset)
         elif near:
@@ -602,7 +604,14 @@ def _named(text: str, today: date, pats: _Patterns, vocab: Vocabulary,
             saturday += timedelta(days=7)
         if offset == 2:
             saturday += timedelta(days=7)
-        found.append(_Candidate(m.start(), saturday, saturday + timedelta(days=1), "weekend"))
+        week = [a for a in _sentence(anchors, text, m.start(), m.end())
+                if a.kind in ("week_number", "offset")]
+        unsure = False
+        if offset is None and week:  # "in drei Wochen am Wochenende", "KW 23 übers Wochenende"
+            saturday = intersect_week(week[0].monday, 5, 6)[0]
+            unsure = week[0].kind == "offset"  # the weekend three weeks on, or the third?
+        found.append(_Candidate(m.start(), saturday, saturday + timedelta(days=1), "weekend",
+                                unsure=unsure))
     return found
 
 

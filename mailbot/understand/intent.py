@@ -19,6 +19,7 @@ class Body:
     text: str
     subject: str  # "" for a reply ("Re: …"), whose subject never says anything new
     existing_booking: bool = False  # a reply in the thread of a booking we already have
+    approver_thread: bool = False  # a reply to a mail that asks an approver to decide
 
 
 def strip_opening(text: str, vocab: Vocabulary) -> str:
@@ -87,8 +88,10 @@ def classify(body: Body, vocab: Vocabulary, facts: Facts | Callable[[], Facts]) 
         return "recover_link"
     if intents["status"].search(both) and not intents["cancel"].search(text):
         return "status"
-    if intents["cancel"].search(both):
-        return "cancel"
+    cancel = intents["cancel"].search(both)
+    if cancel:
+        # "leider muss ich absagen" answering "Neue Buchungsanfrage" is an approver's no
+        return "deny" if body.approver_thread and _SAY_NO.match(cancel.group(0)) else "cancel"
     if intents["reopen"].search(both):
         return "reopen"
     if vocab.intents_at_start["deny"].match(text):
@@ -127,6 +130,7 @@ def _spaces(m: re.Match[str]) -> str:
 
 
 _PLEASE = re.compile(r"^bitte\b[\s\W_]*", re.IGNORECASE)
+_SAY_NO = re.compile(r"absag|sage")  # "absagen", "ich sage ab": a no from an approver
 _LABEL = re.compile(r"^(?:grund|begründung|weil)\s*:\s*", re.IGNORECASE)
 _STRONG_CANCEL = re.compile(r"stornier|storno|absag|abgesagt|cancel|zurück|lösch|sage")
 _BOOKING_NAMED = re.compile(
@@ -156,7 +160,8 @@ def reason(body: Body, intent: str, vocab: Vocabulary) -> str | None:
     low = fold(text)
     m: re.Match[str] | None
     if intent == "deny":
-        m = vocab.intents_at_start["deny"].match(low) or vocab.intents["deny"].search(low)
+        m = (vocab.intents_at_start["deny"].match(low) or vocab.intents["deny"].search(low)
+             or vocab.intents["cancel"].search(low))
     elif intent == "cancel":
         # the reason follows the last keyword; an outright "stornieren" beats a "fällt aus"
         # before it, which is part of the reason ("… stornieren. Der Urlaub fällt aus, weil …")

@@ -91,6 +91,15 @@ _OLD = re.compile(r"(?<!\w)(?:statt|anstatt|anstelle\s+von|nicht\s+mehr|bisher|u
                   r"\W+(?:\w+\W+)?$")
 _TOTAL = re.compile(r"pers|leute|gäste|gaeste|köpf|mensch|people|teilnehm")
 _SELF = re.compile(r"(?<!\w)(?:ich|mir)(?!\w)")
+_AGE = re.compile(
+    r"(?<=[a-zäöüß])(?<!enkel)(?<!kinder)(?<!kids)(?<!jungs)(?<!mädels)(?<!leute)(?<!freunde)"
+    r"\s*\(\s*\d{1,2}\s*(?:j\.?|jahre)?\s*\)", re.IGNORECASE)
+
+
+def _spaces(m: re.Match[str]) -> str:
+    return " " * (m.end() - m.start())
+
+
 _CAPITAL = re.compile(r"(?<![\w'’-])[^\W\d_]")
 
 
@@ -108,6 +117,8 @@ def _enumeration(text: str, vocab: Vocabulary) -> tuple[int, int, int] | None:
     """People listed around "ich": "Paul, Lea und ich", "mein Mann, ich und die Zwillinge",
     "ich und meine zwei Kinder" → (count, start, end)."""
     pats = _patterns(vocab)
+    if "(" in text:  # "meine Tochter (8) und ich": an age, not a count
+        text = _AGE.sub(_spaces, text)
     low = fold(text)
     if any(line and line == line.lower() for line in text.split("\n")):
         # a line all in lower case ("lena, paul und ich"): its names have lost their capitals
@@ -297,6 +308,13 @@ def _person_word(word: str, vocab: Vocabulary) -> bool:
 
 
 @cache
+def _more_relations(vocab: Vocabulary) -> re.Pattern[str]:
+    """One more relative in a list after "plus Oma": ", Opa", "und die Tante"."""
+    return re.compile(r"\s*(?:,|und|&|\+)\s*(?:(?:die|der|den|dem|unsere[mnr]?|meine[mnr]?)\s+)?"
+                      rf"(?:{_alternation_of(vocab.relations)})(?![\w])", FLAGS)
+
+
+@cache
 def _not_people(vocab: Vocabulary) -> re.Pattern[str]:
     return re.compile(f"(?:{vocab.not_people_alt})$", FLAGS)
 
@@ -316,7 +334,12 @@ def party_size(text: str, vocab: Vocabulary) -> int | None:
     pats = _patterns(vocab)
     original = text
     text = fold(text)
-    extra = 1 if vocab.plus_one.search(text) else 0
+    plus = vocab.plus_one.search(text)
+    extra = 0
+    if plus:  # "plus Oma", "wir zwei + Oma und Opa"
+        extra, at = 1, plus.end()
+        while (more := _more_relations(vocab).match(text, at)) is not None:
+            extra, at = extra + 1, more.end()
     restated = pats.restated.search(text) if "also" in text or "macht" in text else None
     if restated:  # "Mein Mann und ich natürlich auch, also 4."
         n = _value(restated.group("n"), vocab)

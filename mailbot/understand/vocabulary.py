@@ -103,6 +103,7 @@ class Vocabulary:
     auto_subject: re.Pattern[str]
     request_strong: re.Pattern[str]
     existing_thread: re.Pattern[str]
+    approver_thread: re.Pattern[str]
     new_stay: re.Pattern[str]
     reply_prefix: re.Pattern[str]
     thanks_only: re.Pattern[str]  # the whole text is a thank-you
@@ -199,6 +200,7 @@ def _build(data: dict[str, Any]) -> Vocabulary:
                                 re.IGNORECASE | re.MULTILINE),
         request_strong=_any(intent["request_strong"], r"(?<!\w)(?:{})"),
         existing_thread=_any(intent["existing_thread"]),
+        approver_thread=_any(intent["approver_thread"]),
         new_stay=_any(intent["new_stay"], r"(?<!\w)(?:{})"),
         reply_prefix=re.compile(intent["reply_prefix"], re.IGNORECASE),
         thanks_only=re.compile(

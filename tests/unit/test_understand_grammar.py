@@ -136,6 +136,7 @@ def test_a_week_number_alone_is_asked_about_like_a_vague_time() -> None:
     "Wir kommen vom 3. bis 5. Juli oder vom 10. bis 12. Juli, zu zweit.",
     "Wir möchten über Ostern kommen, vom 3. bis 5. Juli, zu zweit.",
     "Wir möchten in KW 23 kommen, vom 3. bis 5. Juli, zu zweit.",
+    "Wir würden gern in drei Wochen am Wochenende kommen.",  # the 3rd weekend, or 3 weeks on?
     "Nächste Woche ist ja Christi Himmelfahrt – von Donnerstag bis Sonntag würden wir kommen.",
 ])
 def test_competing_readings_are_asked_about(text: str) -> None:

@@ -35,7 +35,23 @@ def _parse(body: str, subject: str = "Re: Neue Buchungsanfrage (01.–05.08.2027
     ("", "unknown"), ("Danke!", "thanks"),
 ])
 def test_intent(text: str, intent: str) -> None:
+    # approvers answer "Neue Buchungsanfrage", requesters "Anfrage erhalten"
+    thread = "Neue Buchungsanfrage" if intent in ("approve", "deny") else "Anfrage erhalten"
+    assert _parse(text, subject=f"Re: {thread} (01.–05.08.2027)")["intent"] == intent
+
+
+@pytest.mark.parametrize(("text", "intent"), [
+    ("Ich bin einverstanden.", "approve"), ("Da habe ich nichts dagegen.", "approve"),
+    ("Dem stimme ich zu.", "approve"), ("Ich sage nein, weil die Oma feiert.", "deny"),
+    ("Das passt mir leider überhaupt nicht, weil wir da streichen.", "deny"),
+])
+def test_approver_phrasings(text: str, intent: str) -> None:
     assert _parse(text)["intent"] == intent
+
+
+def test_an_approver_who_says_absagen_denies() -> None:
+    result = _parse("Hallo Anna, leider muss ich absagen, da sind wir selbst dort.\nGruß Inge")
+    assert (result["intent"], result["comment"]) == ("deny", "da sind wir selbst dort.")
 
 
 def test_new_request_with_dates() -> None:

@@ -90,6 +90,9 @@ def test_first_name_initial_and_dialect_closing(body: str, sender: str, name: st
     ("ich und 3 Kumpels würden gern kommen, also 5./6. Dezember.", 4),
     ("ich würd gern mit 3 freundinnen am 5. Dezember kommen, wir sind auch leise", 4),
     ("Ginge kommenden Freitag bis Sonntag? Ich käme allein.", 1),
+    ("wir zwei + Oma und Opa würden gern vom 1. bis 5. Juli kommen", 4),
+    ("Wir (meine Frau, unsere 3 Kinder und ich) möchten vom 1. bis 5. Juli kommen.", 5),
+    ("Meine Tochter (8) und ich würden gern vom 1. bis 5. Juli kommen.", 2),
 ])
 def test_people_counted_as_a_small_grammar(text: str, size: int) -> None:
     """Issue 17: family words with their counts, "ich/mich" once, "mit n Freunden" = n + 1."""
