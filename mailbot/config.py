@@ -6,6 +6,7 @@ message that names the key and what is wrong with it.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import secrets
@@ -216,6 +217,7 @@ class Settings:
     secret_key: str = ""  # unset: a random key kept in var/secret_key
     admin_token: str = ""
     forwarded_allow_ips: str = ""  # proxies whose client-address headers are believed
+    client_ip_header: str = ""  # e.g. Fly-Client-IP; default X-Forwarded-For
 
     @property
     def booking_local_part(self) -> str:
@@ -255,6 +257,10 @@ class Settings:
             if not host or not port.isdigit():
                 raise ConfigError(key.upper(), "must look like host:port")
         _address(self.booking_address, "BOOKING_ADDRESS")
+        try:
+            trusted_proxies(self.forwarded_allow_ips)
+        except ValueError as exc:
+            raise ConfigError("FORWARDED_ALLOW_IPS", f"must be addresses or networks: {exc}") from None
         if self.mail_transport == "resend" and not self.resend_api_key:
             raise ConfigError("RESEND_API_KEY", "is required with MAIL_TRANSPORT=resend")
         if self.mail_transport == "smtp" and not self.outbound_smtp_url:
@@ -264,6 +270,12 @@ class Settings:
     def split_listen(value: str) -> tuple[str, int]:
         host, _, port = value.rpartition(":")
         return host.strip("[]"), int(port)
+
+
+def trusted_proxies(setting: str) -> tuple[list[ipaddress.IPv4Network | ipaddress.IPv6Network], bool]:
+    """`FORWARDED_ALLOW_IPS` as networks; the flag says "*" (every peer is a proxy)."""
+    items = [item.strip() for item in setting.split(",") if item.strip()]
+    return [ipaddress.ip_network(item, strict=False) for item in items if item != "*"], "*" in items
 
 
 # Values that were ever printed in this project's docs or defaults: anyone can sign with them.

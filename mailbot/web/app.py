@@ -17,10 +17,10 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from mailbot.config import Settings
+from mailbot.config import Settings, trusted_proxies
 from mailbot.runtime import Runtime
 from mailbot.store.db import DatabaseUnavailable
-from mailbot.web import admin, approver, calendar, metrics, person, recovery
+from mailbot.web import admin, approver, calendar, metrics, person, proxy, recovery
 from mailbot.web.cache import PageCache, cached
 from mailbot.web.context import Web, web
 from mailbot.web.views import TEMPLATES, Views
@@ -153,6 +153,10 @@ def create_app(rt: Runtime) -> Starlette:
     app.state.style = STYLE + _colours(rt)
     app.state.pages = PageCache(rt.store)
     app.add_middleware(SecurityHeaders, https=rt.settings.base_url.startswith("https://"))
+    trusted, everyone = trusted_proxies(rt.settings.forwarded_allow_ips)
+    if trusted or everyone:
+        app.add_middleware(proxy.ClientAddress, trusted=trusted, everyone=everyone,
+                           header=rt.settings.client_ip_header)
     return app
 
 
@@ -168,7 +172,7 @@ async def serve(rt: Runtime, stop: asyncio.Event) -> None:
     """Run the web view on WEB_LISTEN until `stop` is set."""
     host, port = Settings.split_listen(rt.settings.web_listen)
     config = uvicorn.Config(create_app(rt), host=host, port=port, log_level="warning",
-                            access_log=False, lifespan="off", proxy_headers=True,
+                            access_log=False, lifespan="off", proxy_headers=False,
                             server_header=False)
     server = _Server(config)
     task = asyncio.create_task(server.serve())

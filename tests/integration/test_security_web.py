@@ -3,13 +3,17 @@
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import os
 import stat
 import subprocess
 import sys
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+import httpx
 import pytest
 
 from mailbot import tokens
@@ -21,6 +25,7 @@ from mailbot.store.db import Store
 from mailbot.web import links
 from mailbot.web.app import create_app
 from tests.conftest import ROOT, Clock
+from tests.support.background import free_port, running, wait_for_port
 from tests.support.bookings import approver_link
 from tests.support.browser import WebClient, book, snapshot
 
@@ -221,3 +226,48 @@ def test_finding6_purge_leaves_nothing_of_the_person_in_the_database(rt: Runtime
     assert _everywhere(rt, bernd, "Kowalczyk")  # nobody else was forgotten
     with rt.store.reading() as session:
         assert queries.bookings_of(session, bernd)
+
+
+@contextlib.contextmanager
+def _web_on_a_port(rt: Runtime, **settings: str) -> Iterator[str]:
+    """The web view as `mailbot serve` runs it (uvicorn with our configuration); its URL."""
+    from mailbot.web.app import serve
+
+    port = free_port()
+    rt.settings = dataclasses.replace(rt.settings, web_listen=f"127.0.0.1:{port}", **settings)
+    with running(lambda stop: serve(rt, stop)):
+        wait_for_port(port)
+        yield f"http://127.0.0.1:{port}"
+
+
+def _login_attempts(base: str, n: int, headers: Callable[[int], dict[str, str]]) -> list[int]:
+    with httpx.Client(base_url=base, timeout=10) as http:
+        return [http.post("/admin/anmelden", data={"token": "geraten"}, headers=headers(i)).status_code
+                for i in range(n)]
+
+
+def test_finding7_rotating_forwarded_for_does_not_dodge_the_limit(rt: Runtime) -> None:
+    limit = rt.house.limits.web_requests_per_hour
+    with _web_on_a_port(rt) as base:
+        codes = _login_attempts(base, limit + 5, lambda i: {"X-Forwarded-For": f"198.51.100.{i}",
+                                                            "Fly-Client-IP": f"203.0.113.{i}"})
+    assert 429 not in codes[:limit] and set(codes[limit:]) == {429}
+
+
+def test_finding7_behind_a_trusted_proxy_two_clients_are_limited_separately(rt: Runtime) -> None:
+    limit = rt.house.limits.web_requests_per_hour
+    with _web_on_a_port(rt, forwarded_allow_ips="127.0.0.1", client_ip_header="Fly-Client-IP") as base:
+        first = _login_attempts(base, limit + 1, lambda i: {"Fly-Client-IP": "198.51.100.1"})
+        second = _login_attempts(base, 3, lambda i: {"Fly-Client-IP": "198.51.100.2"})
+    assert first[-1] == 429 and 429 not in first[:limit]
+    assert 429 not in second  # the other client (the real admin, say) is not locked out
+
+
+def test_finding7_forwarded_for_behind_a_trusted_proxy_counts_the_hop_the_proxy_saw(rt: Runtime) -> None:
+    limit = rt.house.limits.web_requests_per_hour
+    with _web_on_a_port(rt, forwarded_allow_ips="127.0.0.1/32") as base:
+        # the client prepends whatever it likes; the proxy appends the address it saw
+        codes = _login_attempts(base, limit + 2,
+                                lambda i: {"X-Forwarded-For": f"10.0.0.{i}, 198.51.100.9"})
+        other = _login_attempts(base, 1, lambda i: {"X-Forwarded-For": "198.51.100.10"})
+    assert set(codes[limit:]) == {429} and other != [429]
