@@ -109,10 +109,13 @@ def interpret(decoded: Decoded, today: date) -> Interpretation:
     lines = spoken.split("\n")
     said = "\n".join(lines[:closing_at]) if closing_at is not None else spoken
     existing = is_reply and bool(vocab.existing_thread.search(fold(subject)))
+    around: tuple[date, date] | None = None
     if existing:
         # our subjects carry the booking's dates; a booking that is over cannot be edited
         booked = dates.find_stay(vocab.reply_prefix.sub("", subject), today, vocab)
         existing = not (booked.end is not None and booked.end < today)
+        if booked.start is not None and booked.end is not None:
+            around = (booked.start, booked.end)
     body = intent.Body(said.strip(), own_subject, existing,
                        is_reply and bool(vocab.approver_thread.search(fold(subject))))
 
@@ -146,7 +149,8 @@ def interpret(decoded: Decoded, today: date) -> Interpretation:
     # edit. An approver's "Ja" or a link request never needs the date search.
     stay = dates.Stay()
     if kind == "edit":
-        stay = dates.find_stay(date_text, today, vocab, newest=True, partial=True)
+        stay = dates.find_stay(date_text, today, vocab, newest=True, partial=True,
+                               around=around)
     elif kind in ("request", "cancel", "reopen", "status"):
         stay = stay_()
     if stay.unsure:

@@ -43,6 +43,7 @@ class _Candidate:
     kind: str  # "range", "named" (holiday / relative range) or "single"
     lead: str = ""  # the word before a single date: "ab", "bis", "am", …
     unsure: bool = False  # two readings compete, or a week was read without its days
+    weekday: int | None = None  # a weekday word ("am Sonntag") rather than a written date
 
 
 def easter_sunday(year: int) -> date:
@@ -173,7 +174,7 @@ def _patterns(vocab: Vocabulary) -> _Patterns:
         FLAGS,
     )
     duration = re.compile(
-        rf"(?<![\w-])(?:für\s+|über\s+)?(?:(?P<n>\d{{1,2}})|(?P<w>{numbers}))\s+(?:ganze\s+|volle\s+)?"
+        rf"(?<![\w-])(?<!in\s)(?:für\s+|über\s+)?(?:(?P<n>\d{{1,2}})|(?P<w>{numbers}))\s+(?:ganze\s+|volle\s+)?"
         rf"(?P<unit>{units})(?![\w-])"
         # "einen Tag früher", "zwei Tage dranhängen" move a stay, they are not its length
         r"(?!\s+(?:früher|später|eher|länger|kürzer|weniger|mehr|dran|vorher|zusätzlich|extra)"
@@ -604,6 +605,8 @@ def _named(text: str, today: date, pats: _Patterns, vocab: Vocabulary,
             saturday += timedelta(days=7)
         if offset == 2:
             saturday += timedelta(days=7)
+        if any(m.end() <= a <= m.end() + 2 for a, _ in vague):
+            continue  # "am Wochenende nach Ostern"
         week = [a for a in _sentence(anchors, text, m.start(), m.end())
                 if a.kind in ("week_number", "offset")]
         unsure = False
@@ -633,7 +636,7 @@ def _relative_singles(text: str, today: date, pats: _Patterns,
             if offset == 2:
                 day += timedelta(days=7)
         lead = rel if rel in ("ab", "bis", "am") else ""
-        found.append(_Candidate(m.start(), day, day, "single", lead))
+        found.append(_Candidate(m.start(), day, day, "single", lead, weekday=w1))
     day_words = pats.day_word.finditer(text) if "morgen" in text or "heute" in text else ()
     for m in day_words:
         w = m.group("w").lower()
@@ -667,12 +670,46 @@ def _duration_days(text: str, pats: _Patterns, vocab: Vocabulary) -> int | None:
     return None
 
 
+_DEPART = re.compile(r"abreis|abfahr|heimfahr|heimreis|zurückfahr|fahren\s+wieder|wieder\s+fahren")
+
+
+def _near_booking(single: _Candidate, around: tuple[date, date]) -> _Candidate:
+    """A weekday in an edit, as the day of that weekday nearest to the booking's first day
+    ("doch schon ab Donnerstag") or, after "bis", to its last day ("bis Sonntag verlängern")."""
+    if single.weekday is None:
+        return single
+    anchor = around[1] if single.lead == "bis" else around[0]
+    ahead = (single.weekday - anchor.weekday()) % 7
+    day = anchor + timedelta(days=ahead if ahead <= 3 else ahead - 7)
+    return _Candidate(single.pos, day, day, "single", single.lead, weekday=single.weekday)
+
+
+def _weekday_end(first: _Candidate, masked: str, today: date, pats: _Patterns,
+                 vocab: Vocabulary) -> date | None:
+    """The end of a stay given as a written day and a weekday in its sentence: "am Freitag, den
+    4.6., und fahren am Sonntag wieder" (interval to the weekday), "über den 1. Mai, also
+    Samstag bis Montag" (a weekday span that starts on the written day)."""
+    assert first.start is not None
+    stop = _SENTENCE_BREAK.search(masked, first.pos)
+    end = stop.start() if stop else len(masked)
+    for m in pats.weekday_range.finditer(masked, first.pos, end):
+        w1, w2 = vocab.weekdays[m.group("w1")], vocab.weekdays[m.group("w2")]
+        if w1 == first.start.weekday() and not m.group("rel"):
+            return intersect_week(first.start - timedelta(days=w1), w1, w2)[1]
+    for c in _relative_singles(masked[:end], today, pats, vocab):
+        if c.pos > first.pos and c.weekday is not None and c.lead in ("am", "bis") and \
+                c.weekday != first.start.weekday():
+            return until_weekday(first.start, c.weekday)
+    return None
+
+
 def find_stay(text: str, today: date, vocab: Vocabulary, *, newest: bool = False,
-              partial: bool = False) -> Stay:
+              partial: bool = False, around: tuple[date, date] | None = None) -> Stay:
     """The stay named in `text`.
 
     newest: an edit names the old stay first and the new one last ("von … auf …").
     partial: an edit may name only a new first day ("doch erst ab dem 5.") or last day.
+    around: the booking an edit changes; weekdays are read next to its days.
     """
     pats = _patterns(vocab)
     clean = _plain_dashes(fold(text))
@@ -720,6 +757,12 @@ def find_stay(text: str, today: date, vocab: Vocabulary, *, newest: bool = False
             continue
         lead_match = pats.lead.search(clean[max(0, t.pos - 30):t.pos])
         lead = lead_match.group("lead").lower() if lead_match else ""
+        before = toks[k - 1] if k else None
+        if t.month is None and lead in ("bis", "zum") and before is not None and \
+                before.month is not None and k - 1 not in used:
+            # "am 3. Oktober … und bleiben bis zum 5.": the month of the day before
+            t.month = before.month if t.day >= before.day else before.month % 12 + 1
+            t.year = before.year if t.day >= before.day or before.year is None else before.year + 1
         if t.month is None and (has_month or lead not in ("ab", "am", "bis", "vom", "zum", "den",
                                                           "dem")):
             continue
@@ -758,6 +801,8 @@ def find_stay(text: str, today: date, vocab: Vocabulary, *, newest: bool = False
         return Stay(pick.start, pick.end, unsure=pick.unsure)
     if not singles:
         singles = _relative_singles(masked, today, pats, vocab)
+        if around is not None:  # "bis Sonntag verlängern": the Sunday next to the booking
+            singles = [_near_booking(c, around) for c in singles]
     elif spans:  # a holiday next to a written day: one end of the stay each
         first = min(singles, key=lambda c: c.pos)
         singles += [_Candidate(c.pos, c.end, c.end, "single", "bis") for c in spans
@@ -785,7 +830,14 @@ def find_stay(text: str, today: date, vocab: Vocabulary, *, newest: bool = False
         if duration is not None:
             return _unread(masked, Stay(first.start, first.start + timedelta(days=duration)),
                            today, pats, vocab, numbers)
-        if first.lead in ("bis", "abreise", "abfahrt"):
+        last = _weekday_end(first, masked, today, pats, vocab) if first.weekday is None and \
+            first.lead != "bis" and len(singles) == 1 else None
+        if last is not None:  # "am Freitag, den 4.6., … am Sonntag wieder", "1. Mai, Sa–Mo"
+            return Stay(first.start, last)
+        sentence = max((m.end() for m in _SENTENCE_BREAK.finditer(masked, 0, first.pos)),
+                       default=0)
+        if first.lead in ("bis", "abreise", "abfahrt") or _DEPART.search(masked, sentence,
+                                                                        first.pos):
             return Stay(None, first.start, single=True)
         if first.lead in ("ab", "anreise", "ankunft", "von", "vom") or partial:
             return Stay(first.start, None, single=True)

@@ -66,7 +66,7 @@ def _patterns(vocab: Vocabulary) -> _Patterns:
     restated = re.compile(
         rf"(?<![\w-])(?:also|macht|sind\s+also|also\s+insgesamt|zusammen\s+also)\s+(?:wir\s+)?"
         rf"(?P<n>{number})(?:\s+(?:personen|leute|leut|pers\.?))?"
-        rf"(?![.,]?\s*(?:/|\d|(?:{vocab.month_alt})(?!\w)))\s*(?:[.!,)\n]|$)", FLAGS)
+        rf"(?![.,]?\s*(?:/|\d|[-–]|bis\b|(?:{vocab.month_alt})(?!\w)))\s*(?:[.!,)\n]|$)", FLAGS)
     companions = re.compile(
         rf"(?<![\w-])mit\s+(?:meinen\s+)?(?P<n>{number})\s+(?:freunden|freundinnen|kumpels|kumpeln|"
         r"kollegen|kolleginnen|mädels|jungs|leuten|bekannten)(?![\w])", FLAGS)
@@ -86,7 +86,7 @@ def _value(word: str, vocab: Vocabulary) -> int | None:
 
 
 _GROUP_NOUNS = re.compile("familien|paare|pärchen|haushalte|gruppen|zimmer")
-_CHILD = re.compile(r"kind|kids|jugendlich|teenager|enkel|bab|klein|söhn|töcht|nicht|neff|child")
+_CHILD = re.compile(r"^ki$|kind|kids|jugendlich|teenager|enkel|bab|klein|söhn|töcht|nicht|neff|child")
 _OLD = re.compile(r"(?<!\w)(?:statt|anstatt|anstelle\s+von|nicht\s+mehr|bisher|ursprünglich)"
                   r"\W+(?:\w+\W+)?$")
 _TOTAL = re.compile(r"pers|leute|gäste|gaeste|köpf|mensch|people|teilnehm")

@@ -117,6 +117,16 @@ def test_public_holidays_match_the_maintained_calendar_of_bavaria() -> None:
      "2027-03-15"),
     ("Wir würden gern am 9. April anreisen und am 12. April - nein Quatsch, am 11. April wieder "
      "fahren.", "2027-04-09", "2027-04-11"),
+    # a written day and a weekday in its sentence
+    ("Wir kommen am Freitag, den 4.6., und fahren am Sonntag wieder.", "2027-06-04",
+     "2027-06-06"),
+    ("Wir würden gern über den 1. Mai kommen, also Samstag bis Montag.", "2027-05-01",
+     "2027-05-03"),
+    # a bare day after "bis" takes the month of the day before
+    ("Wir kommen am 3. Oktober (Tag der Deutschen Einheit) und bleiben bis zum 5.",
+     "2027-10-03", "2027-10-05"),
+    # a weekend right before a vague phrase is part of it
+    ("Wir würden gern am Wochenende nach Ostern kommen.", None, None),
     # a greeting without a comma on the same line is still only a greeting
     ("Hallo wir kommen vom 2.9. bis 6.9. zu zweit", "2027-09-02", "2027-09-06"),
     # a deadline on a weekday is not the stay
@@ -162,3 +172,16 @@ def test_an_uncertain_count_is_asked_about() -> None:
     """"wir … mit 3 Freunden": how many "wir" are is not said."""
     result = _parse("Wir kommen mit 3 Freunden vom 3. bis 5. Juli.")
     assert result["ask"] == ["party_size"]
+
+
+@pytest.mark.parametrize(("text", "start", "end"), [
+    ("Können wir bis Sonntag verlängern?", None, "2027-08-08"),
+    ("Wir kommen doch schon ab Donnerstag.", "2027-07-29", None),
+    ("Wir müssen leider einen Tag früher abreisen, also am 4.8.", None, "2027-08-04"),
+])
+def test_an_edit_reads_weekdays_and_departures_next_to_the_booking(
+        text: str, start: str | None, end: str | None) -> None:
+    """The booking (in our subject) is Sun 01.–Thu 05.08.2027: "bis Sonntag" is the Sunday
+    after its end, "ab Donnerstag" the Thursday before its start, "abreisen … am 4.8." an end."""
+    result = _parse(text, subject="Re: Anfrage erhalten (01.–05.08.2027)")
+    assert (result["intent"], result["start"], result["end"]) == ("edit", start, end)
