@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from mailbot.core import events as ev
 from mailbot.core.model import Booking, State
+from mailbot.outbound import ical
 from mailbot.outbound.outbox import Mail, queue_all
 from mailbot.runtime import Cause, Runtime
 
@@ -29,6 +30,7 @@ class _Mails:
     def __init__(self, rt: Runtime, session: Session, booking: Booking, cause: Cause) -> None:
         self.rt, self.session, self.booking, self.cause = rt, session, booking, cause
         self.told: dict[str, tuple[str, dict[str, Any]]] = {}
+        self.calendar: str | None = None  # "publish" or "cancel": every mail carries the .ics
 
     def requester(self, kind: str, **context: Any) -> None:
         self.told.setdefault(self.booking.requester_email, (kind, context))
@@ -41,9 +43,15 @@ class _Mails:
 
     def send(self, new_booking: bool) -> None:
         if self.told:
-            queue_all(self.rt, self.session, [Mail(kind, address, context) for address, (kind, context)
-                                              in self.told.items()], self.cause, self.booking.id,
-                      new_booking)
+            queue_all(self.rt, self.session, [Mail(kind, address, context,
+                                                   attachments=self._attachments(address))
+                                              for address, (kind, context) in self.told.items()],
+                      self.cause, self.booking.id, new_booking)
+
+    def _attachments(self, address: str) -> tuple[dict[str, str], ...]:
+        if self.calendar is None:
+            return ()
+        return (ical.invitation(self.rt, self.booking, address, canceled=self.calendar == "cancel"),)
 
 
 def notify(rt: Runtime, session: Session, events: Sequence[ev.Event], cause: Cause) -> None:
@@ -66,12 +74,14 @@ def _plan(rt: Runtime, event: ev.Event, mails: _Mails) -> None:
         mails.requester("booking_approved", approver_name=_name(rt, event.approver),
                         outstanding_names=[_name(rt, key) for key in event.outstanding])
     elif isinstance(event, ev.Confirmed):
+        mails.calendar = "publish"
         mails.requester("booking_confirmed", approver_names=everyone)
         mails.approvers("booking_confirmed", approver_names=everyone)
     elif isinstance(event, ev.Denied):
         denier = rt.house.approver(event.approver)
         common: dict[str, Any] = dict(approver_name=denier.name, reason=event.reason,
                                       was_confirmed=event.was_confirmed)
+        mails.calendar = "cancel" if event.was_confirmed else None
         mails.requester("booking_denied", denied_by_you=False, **common)
         mails.told.setdefault(denier.email, ("booking_denied", {**common, "denied_by_you": True}))
         mails.approvers("booking_denied", denied_by_you=False, **common)
@@ -94,6 +104,7 @@ def _plan(rt: Runtime, event: ev.Event, mails: _Mails) -> None:
         told = [a.name for a in rt.house.approvers if a != own]
         context: dict[str, Any] = dict(reason=event.reason, was_confirmed=event.previous == State.CONFIRMED,
                        told_approvers=told)
+        mails.calendar = "cancel" if event.previous == State.CONFIRMED else None
         mails.requester("booking_canceled", **context)
         mails.approvers("booking_canceled", **context)
     # DetailsChanged: decisions kept, nobody told (BR-005, BR-025)

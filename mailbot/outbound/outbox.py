@@ -110,7 +110,7 @@ def common_context(rt: Runtime, to: str, person: Person | None, booking_id: int 
         if approver and link_id and booking_id is not None else None,
         "approve_url": approver_action("approve"),
         "deny_url": approver_action("deny"),
-        "calendar_url": links.calendar_url(rt),
+        "calendar_url": links.calendar_url(rt, booking.start if booking is not None else None),
         "recover_url": links.recover_url(rt),
     }
 
@@ -139,6 +139,7 @@ class Mail:
     conversation: Conversation | None = None
     in_reply_to: str | None = None
     references: Sequence[str] = ()
+    attachments: Sequence[dict[str, str]] = ()  # {"filename", "content_type", "content"}
 
 
 def queue(rt: Runtime, session: Session, kind: str, to: str, context: dict[str, Any], cause: Cause,
@@ -223,6 +224,7 @@ def _row(rt: Runtime, mail: Mail, to: str, rendered: Rendered, conversation: Con
         text_body=rendered.text,
         html_body=rendered.html,
         headers=headers,
+        attachments=list(mail.attachments) or None,
         state=QUEUED,
         attempts=0,
         next_attempt_at=now,

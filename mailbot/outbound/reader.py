@@ -67,5 +67,7 @@ def show_mail(rt: Runtime, mail_id: int, out: TextIO, raw: bool = False) -> int:
                "Message-ID": mail.message_id}
     for key, value in headers.items():
         out.write(f"{key + ':':<12}{value}\n")
+    for attachment in mail.attachments:
+        out.write(f"{'Attachment:':<12}{attachment['filename']} ({attachment['content_type']})\n")
     out.write(f"{'State:':<12}{state}\n\n{mail.text_body}")
     return 0

@@ -80,14 +80,23 @@ def environment(folder: str = str(TEMPLATES)) -> Environment:
 _BLANK_RUNS = re.compile(r"\n{3,}")
 
 
+def blocks(name: str, context: dict[str, Any], wanted: tuple[str, ...]) -> dict[str, str]:
+    """Named one-line blocks of a template (whitespace collapsed), e.g. a subject."""
+    template = environment().get_template(name)
+    found = {}
+    for block in wanted:
+        if block not in template.blocks:
+            raise LookupError(f"templates/email/{name} has no {block} block")
+        parts = template.blocks[block](template.new_context(dict(context)))
+        found[block] = " ".join("".join(parts).split())
+    return found
+
+
 def render(kind: str, context: dict[str, Any]) -> Rendered:
     """Subject, plain text and HTML of one email kind, rendered now and never again."""
     env = environment()
     text_template = env.get_template(f"{kind}.txt.j2")
-    if "subject" not in text_template.blocks:
-        raise LookupError(f"templates/email/{kind}.txt.j2 has no subject block")
-    subject_parts = text_template.blocks["subject"](text_template.new_context(dict(context)))
-    subject = " ".join("".join(subject_parts).split())
+    subject = blocks(f"{kind}.txt.j2", context, ("subject",))["subject"]
     text = _BLANK_RUNS.sub("\n\n", text_template.render(context)).strip() + "\n"
     html = env.get_template(f"{kind}.html.j2").render({**context, "subject": subject})
     return Rendered(subject, text, html)

@@ -167,6 +167,8 @@ class OutboxMessage(Model):
     text_body: Mapped[str] = mapped_column(Text)
     html_body: Mapped[str] = mapped_column(Text)
     headers: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    # [{"filename", "content_type", "content"}]: text files (the .ics of a confirmation)
+    attachments: Mapped[list[dict[str, str]] | None] = mapped_column(JSON)
     # queued → sent | retrying → failed; bounced after sent
     state: Mapped[str] = mapped_column(String(20), index=True, default="queued")
     attempts: Mapped[int] = mapped_column(Integer, default=0)

@@ -137,6 +137,7 @@ def create_app(rt: Runtime) -> Starlette:
         Route("/a/{token}/buchung/{booking_id:int}", cached(approver.booking_page)),
         Route("/a/{token}/buchung/{booking_id:int}/{action}", approver.action,
               methods=["GET", "POST"]),
+        Route("/kalender/{token}.ics", cached(calendar.feed)),  # first: the page takes any token
         Route("/kalender/{token}", cached(calendar.page)),
         Route("/admin", admin.log_page),
         Route("/admin/anmelden", admin.login, methods=["POST"]),

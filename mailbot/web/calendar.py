@@ -7,19 +7,21 @@ import calendar as months
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from starlette.requests import Request
 from starlette.responses import Response
 
-from mailbot.core.model import State, Verdict
+from mailbot.core.model import Booking, State, Verdict
+from mailbot.outbound import ical
 from mailbot.runtime import Runtime
 from mailbot.store.queries import BLOCKING
-from mailbot.store.tables import bookings, decisions
-from mailbot.web import guard
+from mailbot.store.tables import bookings, decisions, timeline
+from mailbot.web import guard, links
 from mailbot.web.context import web
 
 NOINDEX = {"X-Robots-Tag": "noindex, nofollow"}
+FEED_DAYS_BACK = 365  # the feed reaches a year into the past: bounded however long the house runs
 
 
 @dataclass(frozen=True)
@@ -94,5 +96,34 @@ def page(request: Request) -> Response:
     following = last + timedelta(days=1)
     return w.views.page("calendar.html.j2", headers=NOINDEX, first=first, today=today,
                         weeks=weeks(first, entries), stays=entries,
+                        feed_url=links.calendar_feed_url(w.rt),
                         previous=f"{previous:%Y-%m}", following=f"{following:%Y-%m}",
                         previous_month=previous.month, following_month=following.month)
+
+
+def feed_entries(session: Session, since: date) -> list[tuple[Booking, int]]:
+    """Pending and Confirmed bookings ending on or after `since`, each with its SEQUENCE
+    (the number of its timeline entries), without addresses or descriptions."""
+    changes = (select(timeline.c.booking_id, func.count().label("n"))
+               .group_by(timeline.c.booking_id).subquery())
+    rows = session.execute(
+        select(bookings.c.id, bookings.c.first_name, bookings.c.start_date, bookings.c.end_date,
+               bookings.c.party_size, bookings.c.state, bookings.c.created_at,
+               bookings.c.last_activity_at, func.coalesce(changes.c.n, 0).label("sequence"))
+        .outerjoin(changes, changes.c.booking_id == bookings.c.id)
+        .where(bookings.c.state.in_(BLOCKING), bookings.c.end_date >= since)
+        .order_by(bookings.c.start_date, bookings.c.id)).all()
+    return [(Booking("", row.first_name, row.start_date, row.end_date, row.party_size,
+                     state=State(row.state), created_at=row.created_at,
+                     last_activity_at=row.last_activity_at, id=row.id), int(row.sequence))
+            for row in rows]
+
+
+def feed(request: Request) -> Response:
+    """The subscribable iCalendar feed of the unlisted calendar (same token)."""
+    w = web(request)
+    guard.check_calendar(w.rt, request.path_params["token"])
+    with w.rt.store.reading() as session:
+        entries = feed_entries(session, w.rt.today() - timedelta(days=FEED_DAYS_BACK))
+    return Response(ical.feed(w.rt, entries), media_type="text/calendar; charset=utf-8",
+                    headers={**NOINDEX, "Content-Disposition": 'inline; filename="kalender.ics"'})

@@ -6,6 +6,8 @@ and SECRET_KEY."""
 
 from __future__ import annotations
 
+from datetime import date
+
 from mailbot import tokens
 from mailbot.runtime import Runtime
 
@@ -69,8 +71,15 @@ def approver_action_url(rt: Runtime, link_id: str, booking_id: int, action: str)
     return f"{approver_booking_url(rt, link_id, booking_id)}/{ACTION_PATHS[action]}"
 
 
-def calendar_url(rt: Runtime) -> str:
-    return f"{_base(rt)}/kalender/{calendar_token(rt)}"
+def calendar_url(rt: Runtime, month: date | None = None) -> str:
+    """The calendar, opened at the month of `month` when given (a booking's start)."""
+    url = f"{_base(rt)}/kalender/{calendar_token(rt)}"
+    return f"{url}?monat={month:%Y-%m}" if month else url
+
+
+def calendar_feed_url(rt: Runtime) -> str:
+    """The same calendar as an iCalendar feed to subscribe to."""
+    return f"{_base(rt)}/kalender/{calendar_token(rt)}.ics"
 
 
 def recover_url(rt: Runtime) -> str:

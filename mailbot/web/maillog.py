@@ -37,6 +37,9 @@ class Entry:
     note: str | None  # inbound: the named reason; outbound: the kind and the last error
     correlation_id: str
     booking_id: int | None
+    kind: str | None = None  # outbound: the mail's kind, its attempts and last error
+    attempts: int = 0
+    error: str | None = None
 
     def as_json(self) -> dict[str, Any]:
         return {"direction": self.direction, "id": self.id, "at": self.at.isoformat(),
@@ -133,7 +136,8 @@ def outbound(session: Session, rt: Runtime, filters: Filters, limit: int, after:
     rows = session.execute(query.order_by(OutboxMessage.created_at.desc(), OutboxMessage.id.desc())
                            .limit(limit)).all()
     return [Entry("out", r.id, r.created_at, r.to_address, r.subject, r.state,
-                  _outbound_note(r.kind, r.last_error, r.attempts), r.correlation_id, r.booking_id)
+                  _outbound_note(r.kind, r.last_error, r.attempts), r.correlation_id, r.booking_id,
+                  r.kind, r.attempts, r.last_error)
             for r in rows]
 
 

@@ -4,24 +4,18 @@ into tests/artifacts/."""
 
 from __future__ import annotations
 
-import re
-import uuid
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
 
-from mailbot.config import Settings
 from mailbot.runtime import Runtime
-from mailbot.store.db import migrate
-from mailbot.store.tables import OutboxMessage
 from mailbot.web import links
-from mailbot.web.app import create_app
-from tests.conftest import ROOT, Clock
-from tests.support.browser import act, book, chromium, free_port, screenshot, served
+from tests.conftest import Clock
+from tests.support.browser import act, book, chromium, mailed_link, screenshot
+from tests.support.browser import site as served_site
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 PHONE = 375
@@ -30,16 +24,8 @@ PHONE = 375
 @pytest.fixture
 def site(tmp_path: Path, clock: Clock) -> Iterator[tuple[Runtime, str]]:
     """The app on a real port, its BASE_URL matching so mailed links point at it."""
-    port = free_port()
-    url = f"sqlite:///{tmp_path / 'browser.sqlite3'}"
-    migrate(url)
-    configured = Settings(database_url=url, base_url=f"http://127.0.0.1:{port}",
-                          maildir=str(tmp_path / "outbox"), rules_file=str(ROOT / "rules" / "house.toml"),
-                          secret_key="browser-" + uuid.uuid4().hex, admin_token="admin-" + uuid.uuid4().hex)
-    rt = Runtime.from_settings(configured, clock)
-    with served(create_app(rt), port) as base:
-        yield rt, base
-    rt.store.dispose()
+    with served_site(tmp_path, clock) as running:
+        yield running
 
 
 @pytest.fixture
@@ -51,18 +37,6 @@ def page() -> Iterator[Any]:
         opened.problems = problems
         yield opened
     assert not problems, problems  # nothing the CSP had to block
-
-
-def mailed_link(rt: Runtime, to: str, pattern: str) -> str:
-    """The first link in the mails to `to` whose URL matches `pattern`."""
-    with rt.store.reading() as session:
-        bodies = session.scalars(select(OutboxMessage.text_body).where(OutboxMessage.to_address == to)
-                                 .order_by(OutboxMessage.id)).all()
-    for body in bodies:
-        found = re.search(r"https?://\S*" + pattern + r"\S*", body)
-        if found:
-            return found.group(0)
-    raise AssertionError(f"no link like {pattern} mailed to {to}")
 
 
 def fits_the_phone(page: Any) -> None:

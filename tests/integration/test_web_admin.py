@@ -254,3 +254,32 @@ def test_mailbot_log_follow_shows_new_messages_and_state_changes(rt: Runtime) ->
     assert {(r["direction"], r["id"], r["state"]) for r in after} == {
         ("out", first.id, "sent"), ("in", after[0]["id"] if after[0]["direction"] == "in"
                                     else after[1]["id"], "received")}
+
+
+def test_admin_pages_say_states_and_kinds_in_german(rt: Runtime, client: WebClient) -> None:
+    """Issue 16: no "sent", "processed", "booking_reopened" inside a German page, and a sent
+    mail has no "Nächster Versuch"."""
+    inbound(rt, REQUEST, "german-1", state="processed", reason="request")
+    book(rt, "bernd@example.org", "Bernd", date(2026, 12, 10), date(2026, 12, 12))
+    with rt.store.transaction() as session:
+        sent = session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)).first()
+        assert sent is not None
+        sent.state, sent_id = "sent", sent.id
+    login(rt, client)
+    log = client.get("/admin").text
+    assert ">gesendet<" in log and ">verarbeitet<" in log and ">wartet<" in log
+    assert "Neue Anfrage an Freigebende" in log
+    assert not re.search(r">(sent|processed|queued|request_submitted)<", log)
+    page = client.get(f"/admin/aus/{sent_id}").text
+    assert "gesendet" in page and "Nächster Versuch" not in page
+    waiting = client.get(f"/admin/aus/{sent_id + 1}").text
+    assert "wartet" in waiting and "Nächster Versuch" in waiting
+
+
+def test_every_mail_kind_has_a_german_name_on_the_admin_page() -> None:
+    from tests.conftest import ROOT
+
+    words = (ROOT / "templates" / "web" / "_mail_words.html.j2").read_text(encoding="utf-8")
+    kinds = [p.name.removesuffix(".txt.j2") for p in (ROOT / "templates" / "email").glob("*.txt.j2")
+             if not p.name.startswith("_")]
+    assert [k for k in kinds if f'"{k}":' not in words] == []

@@ -108,6 +108,47 @@ def screenshot(page: Any, name: str) -> Path:
     return path
 
 
+@contextmanager
+def site(tmp_path: Path, clock: Any) -> Iterator[tuple[Any, str]]:
+    """A fresh SQLite house served on a real port, its BASE_URL matching so mailed links
+    point at it; yields (runtime, base URL)."""
+    import uuid
+
+    from mailbot.config import Settings
+    from mailbot.runtime import Runtime
+    from mailbot.store.db import migrate
+
+    port = free_port()
+    url = f"sqlite:///{tmp_path / 'browser.sqlite3'}"
+    migrate(url)
+    rules = Path(__file__).resolve().parents[2] / "rules" / "house.toml"
+    configured = Settings(database_url=url, base_url=f"http://127.0.0.1:{port}",
+                          maildir=str(tmp_path / "outbox"), rules_file=str(rules),
+                          secret_key="browser-" + uuid.uuid4().hex, admin_token="admin-" + uuid.uuid4().hex)
+    rt = Runtime.from_settings(configured, clock)
+    from mailbot.web.app import create_app
+
+    with served(create_app(rt), port) as base:
+        yield rt, base
+    rt.store.dispose()
+
+
+def mailed_link(rt: Any, to: str, pattern: str) -> str:
+    """The first link in the mails to `to` whose URL matches `pattern`."""
+    from sqlalchemy import select
+
+    from mailbot.store.tables import OutboxMessage
+
+    with rt.store.reading() as session:
+        bodies = session.scalars(select(OutboxMessage.text_body).where(OutboxMessage.to_address == to)
+                                 .order_by(OutboxMessage.id)).all()
+    for body in bodies:
+        found = re.search(r"https?://\S*" + pattern + r"\S*", body)
+        if found:
+            return found.group(0)
+    raise AssertionError(f"no link like {pattern} mailed to {to}")
+
+
 def book(rt: Any, email: str, first_name: str, start: Any, end: Any, party_size: int = 2,
          description: str = "") -> tuple[int, str]:
     """A booking made through the action layer; returns (booking id, requester link id)."""
@@ -122,6 +163,12 @@ def book(rt: Any, email: str, first_name: str, start: Any, end: Any, party_size:
                                  Cause.new())
         link_id = queries.person(session, email, rt.now()).link_id
         return int(created.id), link_id
+
+
+def confirm(rt: Any, booking_id: int) -> None:
+    """All approvers say yes."""
+    for approver in rt.house.approvers:
+        act(rt, "approve", booking_id, approver.key)
 
 
 def act(rt: Any, name: str, booking_id: int, *args: Any, **kwargs: Any) -> None:
