@@ -830,10 +830,10 @@ def find_stay(text: str, today: date, vocab: Vocabulary, *, newest: bool = False
         if duration is not None:
             return _unread(masked, Stay(first.start, first.start + timedelta(days=duration)),
                            today, pats, vocab, numbers)
-        until = _weekday_end(first, masked, today, pats, vocab) if first.weekday is None and \
+        weekday_end = _weekday_end(first, masked, today, pats, vocab) if first.weekday is None and \
             first.lead != "bis" and len(singles) == 1 else None
-        if until is not None:  # "am Freitag, den 4.6., … am Sonntag wieder", "1. Mai, Sa–Mo"
-            return Stay(first.start, until)
+        if weekday_end is not None:  # "am Freitag, den 4.6., … am Sonntag wieder", "1. Mai, Sa–Mo"
+            return Stay(first.start, weekday_end)
         sentence = max((m.end() for m in _SENTENCE_BREAK.finditer(masked, 0, first.pos)),
                        default=0)
         if first.lead in ("bis", "abreise", "abfahrt") or _DEPART.search(masked, sentence,
