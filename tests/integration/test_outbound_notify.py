@@ -130,7 +130,7 @@ def test_br005_shortening_tells_only_the_requester_extending_asks_approvers_agai
     assert "01.–05.08.2027" in sent[ANNA].text_body and "bleiben bestehen" in sent[ANNA].text_body
 
     before = len(mails(rt))
-    act(rt, "edit", booking_id, ANNA, end=date(2027, 8, 9))
+    act(rt, "edit", booking_id, ANNA, end=date(2027, 8, 9), long_stay_confirmed=True)
     sent = new_mails(rt, before)
     assert set(sent) == APPROVERS
     mail = sent[ANGELIKA]
