@@ -194,6 +194,7 @@ def _section(store: dict[str, dict[str, Any]]) -> str:
         rows.append(f"| {name} | {n} | {_pct(r['exact'], n)} | {_pct(r['silent'], n)} | "
                     f"{r['asked']} | " + " | ".join(f"{r['fields'][f] / n:.1%}" for f in FIELDS)
                     + f" | {timing} |")
+    goals = _goals(store)
     notes = "\n".join(f"- **{name}**: {store[name]['note']}" for name in order
                       if store[name].get("note"))
     misses = "\n".join(f"- {name}: " + "; ".join(store[name]["misses"]) for name in order
@@ -217,9 +218,36 @@ def _section(store: dict[str, dict[str, Any]]) -> str:
         "of their own, then every message is timed once with mailbot and once with the\n"
         "baseline (a `gc.collect()` before each block); of the runs the one with the median\n"
         "speed-up is shown.\n\n"
-        f"{head}\n{rule}\n" + "\n".join(rows) + "\n\n"
+        f"{head}\n{rule}\n" + "\n".join(rows) + "\n\n" + goals
         + (notes + "\n\n" if notes else "")
         + ("Not exact:\n" + misses + "\n\n" if misses else "")
+    )
+
+
+def _goals(store: dict[str, dict[str, Any]]) -> str:
+    """The goals of issue 17 against the stored measurements, met or not."""
+    fresh = [(name, store[name]) for name in ("batch1-before", "batch2-before") if name in store]
+    timed = [(name, r) for name, r in store.items() if r.get("our_median")]
+    if not fresh or not timed:
+        return ""
+
+    def verdict(ok: bool) -> str:
+        return "met" if ok else "**not met**"
+
+    exact = ", ".join(f"{n} {r['exact'] / r['n']:.1%}" for n, r in fresh)
+    silent = ", ".join(f"{n} {r['silent'] / r['n']:.1%}" for n, r in fresh)
+    worst_median = max(r["our_median"] for _, r in timed)
+    ratios = [r["ratio"] for _, r in timed]
+    return (
+        "| goal (issue 17) | measured | |\n|---|---|---|\n"
+        f"| ≥ 97 % exact on a fresh batch before tuning | {exact} | "
+        f"{verdict(all(r['exact'] / r['n'] >= 0.97 for _, r in fresh))} |\n"
+        f"| silent misreads ≤ 1 % (fresh batch, before tuning) | {silent} | "
+        f"{verdict(all(r['silent'] / r['n'] <= 0.01 for _, r in fresh))} |\n"
+        f"| median < 1 ms per message | at most {worst_median:.3f} ms | "
+        f"{verdict(worst_median < 1)} |\n"
+        f"| ≥ 5× faster than dateparser (median) | {min(ratios):.1f}× – {max(ratios):.1f}× | "
+        f"{verdict(min(ratios) >= 5)} |\n\n"
     )
 
 

@@ -77,6 +77,8 @@ def classify(body: Body, vocab: Vocabulary, facts: Facts | Callable[[], Facts]) 
     # An answer is read from its start, the way a person reads it: a first sentence that is
     # only a yes ("Ja, passt.") decides, however long the rest (signature, disclaimer, history)
     yes = vocab.intents_at_start["approve"].match(text)
+    if yes and _NOT_AFTER_YES.match(text, yes.end()):
+        return "deny"  # "Von mir aus nicht."
     if yes and _only_yes(text, yes.end()):
         return "approve"
     wish = intents["request"].search(both)
@@ -115,6 +117,25 @@ def classify(body: Body, vocab: Vocabulary, facts: Facts | Callable[[], Facts]) 
     return "unknown"
 
 
+def last_word(body: Body, vocab: Vocabulary) -> str | None:
+    """An approver's answer that decides only in its last sentence ("Hm, eigentlich wollten
+    wir da selbst hin. Aber gut, ja."): that decision, to be asked back before it counts."""
+    if not body.approver_thread:
+        return None
+    sentences = [x for x in _SENTENCES.split(fold(body.text.strip())) if _WORD.search(x)]
+    if len(sentences) < 2:
+        return None
+    last = sentences[-1]
+    if vocab.intents_at_start["deny"].match(last):
+        return "deny"
+    if vocab.intents_at_start["approve"].match(last):
+        return "approve"
+    return None
+
+
+_SENTENCES = re.compile(r"(?<=[.!?])\s+")
+
+
 def _only_yes(text: str, end: int) -> bool:
     """The first sentence is only a yes ("Ja.", "Ja, passt!"): what follows is an aside."""
     rest = text[end:]
@@ -130,6 +151,7 @@ def _spaces(m: re.Match[str]) -> str:
 
 
 _PLEASE = re.compile(r"^bitte\b[\s\W_]*", re.IGNORECASE)
+_NOT_AFTER_YES = re.compile(r"\s*(?:so\s+|eher\s+|lieber\s+)?nicht\b")
 _SAY_NO = re.compile(r"absag|sage")  # "absagen", "ich sage ab": a no from an approver
 _LABEL = re.compile(r"^(?:grund|begründung|weil)\s*:\s*", re.IGNORECASE)
 _STRONG_CANCEL = re.compile(r"stornier|storno|absag|abgesagt|cancel|zurück|lösch|sage")

@@ -23,6 +23,8 @@ class _Patterns:
     relation_first: re.Pattern[str]  # … or of the text
     restated: re.Pattern[str]  # "…, also 4." sums up what came before
     companions: re.Pattern[str]  # "mit 3 Freunden": the writer comes too
+    pairs: re.Pattern[str]  # "2 Pärchen"
+    summed: re.Pattern[str]  # "(Familie Berger, 2+2)"
 
 
 @cache
@@ -70,8 +72,11 @@ def _patterns(vocab: Vocabulary) -> _Patterns:
     companions = re.compile(
         rf"(?<![\w-])mit\s+(?:meinen\s+)?(?P<n>{number})\s+(?:freunden|freundinnen|kumpels|kumpeln|"
         r"kollegen|kolleginnen|mädels|jungs|leuten|bekannten)(?![\w])", FLAGS)
+    pairs = re.compile(rf"(?<![\w-])(?P<n>{number})\s+(?:pärchen|paare|paaren|ehepaare|ehepaaren)"
+                       r"(?![\w])", FLAGS)
+    summed = re.compile(r"\((?:[^()\n]{0,30},\s*)?(?P<a>[1-9])\s*\+\s*(?P<b>[1-9])\s*\)", FLAGS)
     return _Patterns(counted, collective, we_are, we_n, swap, times, labelled, self_word,
-                     relation_word, relation_first, restated, companions)
+                     relation_word, relation_first, restated, companions, pairs, summed)
 
 
 def _alternation_of(words: frozenset[str]) -> str:
@@ -382,11 +387,19 @@ def party_size(text: str, vocab: Vocabulary) -> int | None:
         n = _value(labelled.group("n"), vocab)
         if n:
             return n + extra
+    pairs = pats.pairs.search(text) if "paar" in text or "pärchen" in text else None
+    if pairs:  # "wir sind 2 Pärchen"
+        n = _value(pairs.group("n"), vocab)
+        if n:
+            return 2 * n + extra
     said = pats.we_are.search(text)
     if said:
         n = _value(said.group("n"), vocab)
         if n and 1 < n <= 30 or said.group("n").isdigit():
             return (n or 0) + extra or None
+    summed = pats.summed.search(text) if "+" in text else None
+    if summed:  # "wir (Familie Berger, 2+2)"
+        return int(summed.group("a")) + int(summed.group("b")) + extra
     group = _enumeration(original, vocab)
     if counts:
         # "2 Erwachsene und 3 Kinder" add up; "Opa und ich mit den drei Enkeln" too.

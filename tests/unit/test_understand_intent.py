@@ -44,6 +44,7 @@ def test_intent(text: str, intent: str) -> None:
     ("Ich bin einverstanden.", "approve"), ("Da habe ich nichts dagegen.", "approve"),
     ("Dem stimme ich zu.", "approve"), ("Ich sage nein, weil die Oma feiert.", "deny"),
     ("Das passt mir leider überhaupt nicht, weil wir da streichen.", "deny"),
+    ("Von mir aus nicht.", "deny"),
 ])
 def test_approver_phrasings(text: str, intent: str) -> None:
     assert _parse(text)["intent"] == intent
@@ -213,3 +214,16 @@ def test_cancel_reason_is_a_reason_or_nothing(text: str, comment: str | None) ->
     """Issue 14 (7): "unsere Buchung im August" names the booking, it is no reason."""
     result = _parse(text, subject="Re: Buchung bestätigt (01.–05.08.2027)")
     assert (result["intent"], result["comment"]) == ("cancel", comment)
+
+
+def test_an_answer_that_decides_only_at_its_end_is_asked_back() -> None:
+    result = _parse("Hm, eigentlich wollten wir da selbst hin. Aber gut, ja.")
+    assert (result["intent"], result["ask"]) == ("approve", ["intent"])
+
+
+@pytest.mark.parametrize("text", [
+    "Hallo Inge, ist bei meiner Anfrage für August schon was rausgekommen?",
+    "Hallo, habt ihr meine Anfrage bekommen? Ich hab noch keine Bestätigung.",
+])
+def test_more_status_questions(text: str) -> None:
+    assert _parse(text, subject="Frage")["intent"] == "status"

@@ -93,6 +93,8 @@ def test_first_name_initial_and_dialect_closing(body: str, sender: str, name: st
     ("wir zwei + Oma und Opa würden gern vom 1. bis 5. Juli kommen", 4),
     ("Wir (meine Frau, unsere 3 Kinder und ich) möchten vom 1. bis 5. Juli kommen.", 5),
     ("Meine Tochter (8) und ich würden gern vom 1. bis 5. Juli kommen.", 2),
+    ("Wir (Familie Berger, 2+2) würden gern vom 5. bis 9. April kommen.", 4),
+    ("Geht 24.-27.7.? Wir sind 2 Pärchen.", 4),
 ])
 def test_people_counted_as_a_small_grammar(text: str, size: int) -> None:
     """Issue 17: family words with their counts, "ich/mich" once, "mit n Freunden" = n + 1."""
