@@ -112,7 +112,7 @@ def interpret(decoded: Decoded, today: date) -> Interpretation:
     around: tuple[date, date] | None = None
     if existing:
         # our subjects carry the booking's dates; a booking that is over cannot be edited
-        booked = dates.find_stay(vocab.reply_prefix.sub("", subject), today, vocab)
+        booked = dates.subject_stay(vocab.reply_prefix.sub("", subject), today, vocab)
         existing = not (booked.end is not None and booked.end < today)
         if booked.start is not None and booked.end is not None:
             around = (booked.start, booked.end)

@@ -670,6 +670,32 @@ def _duration_days(text: str, pats: _Patterns, vocab: Vocabulary) -> int | None:
     return None
 
 
+# Our own subjects write a stay one way (outbound/render.py date_range): "01.–05.08.2026",
+# "28.07.–02.08.2026", "30.12.2026–02.01.2027", "05.08.2026".
+_OUR_RANGE = re.compile(
+    r"\((\d{2})\.(?:(\d{2})\.(?:(\d{4}))?)?(?:[–-](\d{2})\.(\d{2})\.(\d{4}))?\)")
+
+
+def subject_stay(subject: str, today: date, vocab: Vocabulary) -> Stay:
+    """The stay in one of our subjects ("Anfrage erhalten (01.–05.08.2027)"), read directly;
+    any other subject through `find_stay`."""
+    m = _OUR_RANGE.search(subject)
+    if m:
+        d1, m1, y1, d2, m2, y2 = m.groups()
+        try:
+            if d2 is None and m1 and y1:  # "(05.08.2026)"
+                day = date(int(y1), int(m1), int(d1))
+                return Stay(day, day)
+            if d2 is not None:
+                end = date(int(y2), int(m2), int(d2))
+                start = date(int(y1 or y2), int(m1 or m2), int(d1))
+                if start <= end:
+                    return Stay(start, end)
+        except ValueError:
+            pass
+    return find_stay(subject, today, vocab)
+
+
 _DEPART = re.compile(r"abreis|abfahr|heimfahr|heimreis|zurückfahr|fahren\s+wieder|wieder\s+fahren")
 
 

@@ -14,6 +14,7 @@ from mailbot.understand.dates import (
     intersect_week,
     month_offset,
     shift_weeks,
+    subject_stay,
     until_weekday,
     week_number,
 )
@@ -79,6 +80,18 @@ def test_public_holidays_match_the_maintained_calendar_of_bavaria() -> None:
         for ours, theirs in names.items():
             first, last = holiday_range(vocab.holiday_names[ours], year)
             assert first == last == official[theirs], (year, ours)
+
+
+@pytest.mark.parametrize(("subject", "start", "end"), [
+    ("Anfrage erhalten (01.–05.08.2027)", date(2027, 8, 1), date(2027, 8, 5)),
+    ("Buchung bestätigt (28.07.–02.08.2027)", date(2027, 7, 28), date(2027, 8, 2)),
+    ("Ingeborg hat zugestimmt (30.12.2026–02.01.2027)", date(2026, 12, 30), date(2027, 1, 2)),
+    ("Anfrage erhalten (05.08.2027)", date(2027, 8, 5), date(2027, 8, 5)),
+    ("Unsere Buchung vom 3. bis 5. März", date(2027, 3, 3), date(2027, 3, 5)),
+])
+def test_our_subjects_are_read_directly(subject: str, start: date, end: date) -> None:
+    stay = subject_stay(subject, TODAY, vocabulary())
+    assert (stay.start, stay.end) == (start, end)
 
 
 # --- rules
