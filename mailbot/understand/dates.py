@@ -217,7 +217,8 @@ def _patterns(vocab: Vocabulary) -> _Patterns:
         rf"(?<![\w-])(?:(?:den|im|einen)\s+(?:ganzen|kompletten|gesamten)\s+(?P<m1>{month})"
         rf"|(?P<m2>{month})\s+(?:komplett|ganz)(?!\s+(?:anfang|mitte|ende)))(?![\w-])", FLAGS)
     # "KW 23", "Kalenderwoche 23": a week number
-    week_number = re.compile(r"(?<![\w-])(?:kw|kalenderwoche)\s*\.?\s*(?P<n>\d{1,2})(?!\d)", FLAGS)
+    week_number = re.compile(r"(?<![\w-])(?:(?:kw|kalenderwoche)\s*\.?\s*(?P<n>\d{1,2})(?!\d)"
+                             r"|(?P<m>\d{1,2})\.\s*(?:kw|kalenderwoche)(?![\w-]))", FLAGS)
     # "in drei Wochen", "in 2 Wochen": the week that many weeks from today
     in_weeks = re.compile(
         rf"(?<![\w-])in\s+(?:(?P<d>\d{{1,2}})|(?P<w>{numbers}))\s+wochen?(?![\w-])", FLAGS)
@@ -425,7 +426,7 @@ def _next_weekday(today: date, weekday: int, strictly_after: bool = True) -> dat
 def intersect_week(monday: date, first: int, last: int) -> tuple[date, date]:
     """A weekday span inside a week: KW 23 ∩ "Dienstag bis Freitag" = Tue–Fri of that week."""
     start = monday + timedelta(days=first)
-    return start, start + timedelta(days=(last - first) % 7)
+    return start, start + timedelta(days=(last - first) % 7 or 7)  # "Samstag bis Samstag"
 
 
 def shift_weeks(today: date, weeks: int) -> date:
@@ -470,7 +471,7 @@ def _week_numbers(text: str, today: date, pats: _Patterns) -> tuple[str, list[_A
         return text, []
     found = []
     for m in pats.week_number.finditer(text):
-        monday = week_number(int(m.group("n")), today)
+        monday = week_number(int(m.group("n") or m.group("m")), today)
         if monday is not None:
             found.append(_Anchor(m.start(), monday, "week_number"))
     return (pats.week_number.sub(_spaces, text) if found else text), found
@@ -593,7 +594,7 @@ def _named(text: str, today: date, pats: _Patterns, vocab: Vocabulary,
             start = _next_weekday(today, w1)
             if offset == 2:
                 start += timedelta(days=7)
-            end = start + timedelta(days=(w2 - w1) % 7)
+            end = start + timedelta(days=(w2 - w1) % 7 or 7)
         found.append(_Candidate(m.start(), start, end, "named", unsure=unsure))
     if used:  # a holiday that only placed a weekday span is not a stay of its own
         found = [c for c in found if c.pos not in used]
@@ -824,6 +825,10 @@ def find_stay(text: str, today: date, vocab: Vocabulary, *, newest: bool = False
         # "Fronleichnam ist ja frei – wir würden gern von Fronleichnam bis Sonntag kommen"
         wished = [c for c in spans if c.lead in ("von", "vom", "ab")]
         pick = spans[-1] if newest else (wished or spans)[0]
+        duration = _duration_days(masked, pats, vocab)
+        if duration is not None and pick.start == pick.end and pick.start is not None:
+            return Stay(pick.start, pick.start + timedelta(days=duration))  # "ab Ostermontag
+            # eine Woche"
         return Stay(pick.start, pick.end, unsure=pick.unsure)
     if not singles:
         singles = _relative_singles(masked, today, pats, vocab)

@@ -153,6 +153,9 @@ def _spaces(m: re.Match[str]) -> str:
 _PLEASE = re.compile(r"^bitte\b[\s\W_]*", re.IGNORECASE)
 _NOT_AFTER_YES = re.compile(r"\s*(?:so\s+|eher\s+|lieber\s+)?nicht\b")
 _SAY_NO = re.compile(r"absag|sage")  # "absagen", "ich sage ab": a no from an approver
+_APOLOGY = re.compile(
+    r"^(?:sorry|tut\s+mir\s+(?:echt\s+|wirklich\s+|sehr\s+)?leid|entschuldigung)\s*[.,!:;–-]+\s*",
+    re.IGNORECASE)
 _LABEL = re.compile(r"^(?:grund|begründung|weil)\s*:\s*", re.IGNORECASE)
 _STRONG_CANCEL = re.compile(r"stornier|storno|absag|abgesagt|cancel|zurück|lösch|sage")
 _BOOKING_NAMED = re.compile(
@@ -199,6 +202,7 @@ def reason(body: Body, intent: str, vocab: Vocabulary) -> str | None:
     if closing and closing.start() > 0:
         rest = rest[:closing.start()]
     rest = _LABEL.sub("", re.sub(r"^[\s\W_]+", "", rest))  # "Grund: …"
+    rest = _APOLOGY.sub("", rest)  # "Nee, sorry. Da sind wir selbst da."
     if intent == "cancel":
         rest = _PLEASE.sub("", rest)  # "Stornieren bitte, wir haben Corona."
         rest = _BOOKING_NAMED.sub("", rest)  # "storniert unsere Buchung im August" says no why

@@ -40,6 +40,7 @@ def _stay(body: str, subject: str = "Anfrage") -> tuple[object, object]:
 def test_intersect_week_puts_a_weekday_span_into_a_week() -> None:
     assert intersect_week(date(2027, 6, 7), 1, 4) == (date(2027, 6, 8), date(2027, 6, 11))
     assert intersect_week(date(2027, 6, 7), 4, 6) == (date(2027, 6, 11), date(2027, 6, 13))
+    assert intersect_week(date(2027, 6, 7), 5, 5) == (date(2027, 6, 12), date(2027, 6, 19))
 
 
 def test_shift_weeks_is_the_monday_that_many_weeks_on() -> None:
@@ -101,6 +102,11 @@ def test_our_subjects_are_read_directly(subject: str, start: date, end: date) ->
     # week number ∩ weekday span
     ("Wir möchten in KW 23 von Dienstag bis Freitag kommen.", "2027-06-08", "2027-06-11"),
     ("KW 23, Montag bis Freitag, wären wir gern im Haus.", "2027-06-07", "2027-06-11"),
+    ("Wir möchten in der 23. KW kommen, von Montag bis Freitag.", "2027-06-07", "2027-06-11"),
+    ("Wir würden gerne in der Kalenderwoche 30 kommen, Samstag bis Samstag.", "2027-07-31",
+     "2027-08-07"),
+    # a holiday and a length
+    ("Wir würden gern ab Ostermontag eine Woche bleiben.", "2027-03-29", "2027-04-05"),
     # month offset ∩ day span
     ("Können wir nächsten Monat vom 4. bis 6. kommen?", "2026-12-04", "2026-12-06"),
     ("Übernächsten Monat vom 4. bis 6. hätten wir gern das Haus.", "2027-01-04", "2027-01-06"),

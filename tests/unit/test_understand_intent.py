@@ -44,7 +44,7 @@ def test_intent(text: str, intent: str) -> None:
     ("Ich bin einverstanden.", "approve"), ("Da habe ich nichts dagegen.", "approve"),
     ("Dem stimme ich zu.", "approve"), ("Ich sage nein, weil die Oma feiert.", "deny"),
     ("Das passt mir leider überhaupt nicht, weil wir da streichen.", "deny"),
-    ("Von mir aus nicht.", "deny"),
+    ("Von mir aus nicht.", "deny"), ("Hallo zusammen, ich stimme der Buchung zu.", "approve"),
 ])
 def test_approver_phrasings(text: str, intent: str) -> None:
     assert _parse(text)["intent"] == intent
@@ -182,6 +182,7 @@ def test_a_plain_yes_is_sure(text: str) -> None:
     ("ich würde es euch ja gern geben, aber leider nein: wir haben Handwerker da.",
      "wir haben Handwerker da."),
     ("Na, des geht net, weil mir da selber drin san.\n\nConny", "weil mir da selber drin san."),
+    ("Nee, sorry. Da sind wir selbst da.", "Da sind wir selbst da."),
     ("ich muss leider ablehnen, weil die Fenster getauscht werden.\n\nViele Grüße\nAngelika\n\n"
      "Angelika Dörfler\nSteuerfachangestellte\nHofmann & Partner\nBahnhofstraße 7\n"
      "Tel. 09241 98765-12\nFax 09241 98765-99", "weil die Fenster getauscht werden."),
