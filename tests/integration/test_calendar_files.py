@@ -176,3 +176,21 @@ def test_resend_gets_the_calendar_file_as_an_attachment(rt: Runtime) -> None:
     assert text == _ics_part(row)[1]
     event, _ = _both(text)
     assert event["DTSTART"].dt == date(2027, 8, 3)
+
+
+def test_confirmed_again_after_a_reopen_has_a_higher_sequence_than_the_cancel(rt: Runtime) -> None:
+    """A calendar program keeps the newest copy of one UID: confirm, cancel by deny, reopen
+    with new dates, confirm again — each file outranks the one before."""
+    booking_id = _confirmed(rt)
+    act(rt, "deny", booking_id, "cornelia", "Dach wird repariert", confirmed=True)
+    act(rt, "reopen", booking_id, "anna@example.org", start=date(2027, 8, 10), end=date(2027, 8, 12))
+    for key in APPROVERS:
+        act(rt, "approve", booking_id, key)
+    files = [_ics_part(row)[1] for row in _mails(rt, "booking_confirmed")[::4]]
+    files.insert(1, _ics_part(_mails(rt, "booking_denied")[0])[1])
+    events = [_both(text)[0] for text in files]
+    assert [str(e["STATUS"]) for e in events] == ["CONFIRMED", "CANCELLED", "CONFIRMED"]
+    assert len({str(e["UID"]) for e in events}) == 1
+    sequences = [int(e["SEQUENCE"]) for e in events]
+    assert sequences == sorted(sequences) and len(set(sequences)) == 3
+    assert events[-1]["DTSTART"].dt == date(2027, 8, 10) and events[-1]["DTEND"].dt == date(2027, 8, 13)
