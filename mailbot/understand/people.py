@@ -25,6 +25,8 @@ class _Patterns:
     companions: re.Pattern[str]  # "mit 3 Freunden": the writer comes too
     pairs: re.Pattern[str]  # "2 Pärchen"
     summed: re.Pattern[str]  # "(Familie Berger, 2+2)"
+    heads: re.Pattern[str]  # "vierköpfige Familie"
+    between: re.Pattern[str]  # "6-8 Leute"
 
 
 @cache
@@ -75,8 +77,12 @@ def _patterns(vocab: Vocabulary) -> _Patterns:
     pairs = re.compile(rf"(?<![\w-])(?P<n>{number})\s+(?:pärchen|paare|paaren|ehepaare|ehepaaren)"
                        r"(?![\w])", FLAGS)
     summed = re.compile(r"\((?:[^()\n]{0,30},\s*)?(?P<a>[1-9])\s*\+\s*(?P<b>[1-9])\s*\)", FLAGS)
+    heads = re.compile(rf"(?<![\w-])(?P<n>\d{{1,2}}|{words})[\s-]?köpfige[nr]?(?![\w])", FLAGS)
+    between = re.compile(r"(?<![\w.,-])(?P<a>\d{1,2})\s*(?:-|–|bis)\s*(?P<b>\d{1,2})\s+"
+                         r"(?:personen|leute|leuten|leut|gäste|pers\.?)(?![\w])", FLAGS)
     return _Patterns(counted, collective, we_are, we_n, swap, times, labelled, self_word,
-                     relation_word, relation_first, restated, companions, pairs, summed)
+                     relation_word, relation_first, restated, companions, pairs, summed, heads,
+                     between)
 
 
 def _alternation_of(words: frozenset[str]) -> str:
@@ -115,6 +121,7 @@ def _capital(m: re.Match[str]) -> str:
 
 _COUNTS_WRITER = re.compile(r"erwachsen|person|leute|gäste|köpf")  # "mit 2 Erwachsenen und …"
 _WE = re.compile(r"(?<!\w)(?:wir|uns|mir)(?!\w)")
+_LIST_START = re.compile(r"(?:(?<=:)|(?<!\w)(?:kommen|kommt|kämen|wären)(?!\w))[ \t]+(?=[A-ZÄÖÜ])")
 _WITH = re.compile(r"(?<!\w)mit(?!\w)")
 
 
@@ -152,8 +159,12 @@ def _enumeration(text: str, vocab: Vocabulary) -> tuple[int, int, int] | None:
         words = _words_around(text, found.start())
         k = next(i for i, w in enumerate(words) if w.start() == found.start())
         right = _items(text, words, k - 1, +1, vocab) if k > 0 else None
-        if right is not None and right[2] >= 2 and not _COUNTS_WRITER.search(
-                low, found.start(), right[1]):
+        if right is None or _COUNTS_WRITER.search(low, found.start(), right[1]):
+            continue
+        before = low[max(0, found.start() - 40):found.start()]
+        alone = _SELF.search(before) and not _WE.search(before)
+        if right[2] >= 2 or alone and _known_people(vocab).search(low, found.end(), right[1]):
+            # "… würde ich gern mit meinen Eltern kommen" = 3
             return 1 + right[0], found.start(), right[1]
     # Without "ich": a list of three or more that starts a clause ("…im Haus: Oma, Opa und
     # die Enkel (4)") names everyone.
@@ -168,6 +179,23 @@ def _enumeration(text: str, vocab: Vocabulary) -> tuple[int, int, int] | None:
         right = _items(text, words, k, +1, vocab)
         if right is not None and right[2] >= 2:
             return 1 + right[0], w.start(), right[1]
+    # "Vom 3. bis 5. Juli: Anna, Ben und Clara", "… kommen Oma Hilde und Opa Karl"
+    for opener in _LIST_START.finditer(text):
+        words = _words_around(text, opener.end())
+        found_at = next((i for i, x in enumerate(words) if x.start() == opener.end()), None)
+        if found_at is None:
+            continue
+        place = found_at
+        head = words[place].group(0)
+        if not (_is_name(head, vocab) or head.lower() in vocab.relations):
+            continue
+        if head.lower() in vocab.relations and place + 1 < len(words) and \
+                _is_name(words[place + 1].group(0), vocab):
+            place += 1  # "Oma Hilde"
+        listed = _items(text, words, place, +1, vocab)
+        enough = 1 if opener.group(0).strip() != ":" else 2
+        if listed is not None and listed[2] >= enough:
+            return 1 + listed[0], opener.end(), listed[1]
     return None
 
 
@@ -232,7 +260,9 @@ def _items(text: str, words: list[re.Match[str]], k: int, step: int,
 _LIST_BREAK = re.compile(r"[,.!?;:()\n–-]")
 
 _DETERMINERS = {"mein", "meine", "meinen", "meinem", "meiner", "mei", "my", "die", "den", "der",
-                "unsere", "unser", "unseren", "the", "our"}
+                "unsere", "unser", "unseren", "unserem", "unserer", "the", "our", "ihr", "ihre",
+                "ihren", "ihrem", "ihrer", "sein", "seine", "seinen", "seinem", "seiner", "deren",
+                "dessen", "his", "her", "their"}
 
 
 def text_between(words: list[re.Match[str]], a: int, b: int) -> str:
@@ -262,6 +292,11 @@ def _item(words: list[re.Match[str]], j: int, step: int,
             n_words = 2
         if not _person_word(noun, vocab):
             return False, 0, j
+        if n_words == 1 and len(span) >= 2 and span[-2].lower() in vocab.relations and \
+                _is_name(noun, vocab) and j > 0 and not text_between(words, j - 1, j).strip():
+            n_words = 2  # "… und Opa Karl"
+            if len(span) >= 3 and span[-3].lower() in _DETERMINERS:
+                n_words = 3
         if n_words == 1 and noun.lower() not in vocab.relations and noun.lower() not in \
                 vocab.groups:
             # a bare name must start the list: "Paul und ich", "(Paul und ich)", ", Paul"
@@ -284,6 +319,9 @@ def _item(words: list[re.Match[str]], j: int, step: int,
         return False, 0, j
     if pos < len(span) and _person_word(span[pos], vocab):
         size, nxt = vocab.groups.get(span[pos].lower(), 1), j + pos + 1
+        if span[pos].lower() in vocab.relations and nxt < len(words) and \
+                _is_name(words[nxt].group(0), vocab) and not text_between(words, nxt - 1, nxt).strip():
+            nxt += 1  # "Opa Karl" is one person
         if nxt < len(words) and words[nxt].group(0).isdigit() and _IN_PARENS.match(
                 words[nxt].string, words[nxt - 1].end()):
             size, nxt = int(words[nxt].group(0)), nxt + 1  # "die Enkel (4)"
@@ -312,11 +350,40 @@ def _person_word(word: str, vocab: Vocabulary) -> bool:
     return word[:1].isupper() and word[1:].islower() and len(word) > 1
 
 
+_OWNER = r"(?:(?:die|der|den|dem|unsere[mnr]?|meine[mnr]?|ihre[mnr]?|seine[mnr]?)\s+)?"
+
+
+def _relatives(vocab: Vocabulary) -> str:
+    return _alternation_of(frozenset(vocab.relations) | frozenset(vocab.groups))
+
+
+@cache
+def _plus_people(vocab: Vocabulary) -> re.Pattern[str]:
+    """"plus Oma", "+ ihre Eltern": relatives added to a count."""
+    return re.compile(rf"(?<![\w])(?:plus|\+)\s+{_OWNER}(?:{_relatives(vocab)})(?![\w])", FLAGS)
+
+
 @cache
 def _more_relations(vocab: Vocabulary) -> re.Pattern[str]:
     """One more relative in a list after "plus Oma": ", Opa", "und die Tante"."""
-    return re.compile(r"\s*(?:,|und|&|\+)\s*(?:(?:die|der|den|dem|unsere[mnr]?|meine[mnr]?)\s+)?"
-                      rf"(?:{_alternation_of(vocab.relations)})(?![\w])", FLAGS)
+    return re.compile(rf"\s*(?:,|und|&|\+)\s*{_OWNER}(?P<w>{_relatives(vocab)})(?![\w])", FLAGS)
+
+
+def _is_name(word: str, vocab: Vocabulary) -> bool:
+    """A first name: capitalised, and no family word, number or other known word."""
+    low = word.lower()
+    return (word[:1].isupper() and word[1:].islower() and len(word) > 1 and
+            low not in vocab.relations and low not in vocab.groups and
+            low not in vocab.people_nouns and low not in vocab.not_names and
+            low not in vocab.number_words and low not in vocab.conjunctions and
+            low not in vocab.titles)
+
+
+@cache
+def _known_people(vocab: Vocabulary) -> re.Pattern[str]:
+    """Family words and people nouns: "Eltern", "Kinder", "Freundin"."""
+    words = set(vocab.relations) | set(vocab.groups) | set(vocab.people_nouns)
+    return re.compile(rf"(?<![\w])(?:{_alternation_of(frozenset(words))})(?![\w])", FLAGS)
 
 
 @cache
@@ -327,6 +394,8 @@ def _not_people(vocab: Vocabulary) -> re.Pattern[str]:
 def count_unsure(text: str, vocab: Vocabulary) -> bool:
     """"wir kommen mit 3 Freunden": how many are "wir"? The count is asked about."""
     low = fold(text)
+    if ("-" in low or "bis" in low) and _patterns(vocab).between.search(low):
+        return True  # "so 6-8 Leute"
     m = _patterns(vocab).companions.search(low) if "mit" in low else None
     if m is None:
         return False
@@ -339,12 +408,13 @@ def party_size(text: str, vocab: Vocabulary) -> int | None:
     pats = _patterns(vocab)
     original = text
     text = fold(text)
-    plus = vocab.plus_one.search(text)
     extra = 0
-    if plus:  # "plus Oma", "wir zwei + Oma und Opa"
-        extra, at = 1, plus.end()
+    plus = vocab.plus_one.search(text) or _plus_people(vocab).search(text)
+    if plus:  # "plus Baby", "wir zwei + Oma und Opa", "plus ihre Eltern"
+        extra = vocab.groups.get(plus.group(0).split()[-1], 1)
+        at = plus.end()
         while (more := _more_relations(vocab).match(text, at)) is not None:
-            extra, at = extra + 1, more.end()
+            extra, at = extra + vocab.groups.get(more.group("w"), 1), more.end()
     restated = pats.restated.search(text) if "also" in text or "macht" in text else None
     if restated:  # "Mein Mann und ich natürlich auch, also 4."
         n = _value(restated.group("n"), vocab)
@@ -387,6 +457,14 @@ def party_size(text: str, vocab: Vocabulary) -> int | None:
         n = _value(labelled.group("n"), vocab)
         if n:
             return n + extra
+    heads = pats.heads.search(text) if "köpfig" in text else None
+    if heads:  # "eine vierköpfige Familie"
+        n = _value(heads.group("n"), vocab) or vocab.number_words.get(heads.group("n"))
+        if n:
+            return n + extra
+    between = pats.between.search(text) if "-" in text or "bis" in text else None
+    if between:  # "so 6-8 Leute": the most, asked about (count_unsure)
+        return int(between.group("b")) + extra
     pairs = pats.pairs.search(text) if "paar" in text or "pärchen" in text else None
     if pairs:  # "wir sind 2 Pärchen"
         n = _value(pairs.group("n"), vocab)

@@ -95,8 +95,15 @@ def test_first_name_initial_and_dialect_closing(body: str, sender: str, name: st
     ("Meine Tochter (8) und ich würden gern vom 1. bis 5. Juli kommen.", 2),
     ("Wir (Familie Berger, 2+2) würden gern vom 5. bis 9. April kommen.", 4),
     ("Geht 24.-27.7.? Wir sind 2 Pärchen.", 4),
+    ("Vom 3. bis 5. Juli kommen meine Schwester, ihr Mann, deren drei Kinder und ich.", 6),
+    ("Vom 3. bis 5. Juli: Anna, Ben und Clara (alle erwachsen).", 3),
+    ("Vom 3. bis 5. Juli kommen Oma Hilde und Opa Karl.", 2),
+    ("Vom 3. bis 5. Juli würde ich gern mit meinen Eltern kommen.", 3),
+    ("Vom 3. bis 5. Juli: wir sind eine vierköpfige Familie.", 4),
+    ("Vom 3. bis 5. Juli kommen meine Freundin und ich plus ihre Eltern.", 4),
+    ("Ich komme vom 3. bis 5. Juli mit dem Zug.", None),
 ])
-def test_people_counted_as_a_small_grammar(text: str, size: int) -> None:
+def test_people_counted_as_a_small_grammar(text: str, size: int | None) -> None:
     """Issue 17: family words with their counts, "ich/mich" once, "mit n Freunden" = n + 1."""
     assert _parse(text)["party_size"] == size
 
@@ -109,3 +116,8 @@ def test_people_counted_as_a_small_grammar(text: str, size: int) -> None:
 ])
 def test_closings_of_issue_17(text: str, name: str) -> None:
     assert _parse(text, sender="<x@example.de>")["first_name"] == name
+
+
+def test_a_range_of_people_is_asked_about() -> None:
+    result = _parse("Vom 3. bis 5. Juli kommen ein paar Freunde mit, wir sind dann so 6-8 Leute.")
+    assert (result["party_size"], result["ask"]) == (8, ["party_size"])
