@@ -517,7 +517,7 @@ _NAME = re.compile(r"^[^\W\d_](?:[^\W\d_]|['’-](?=[^\W\d_]))*$")
 
 def _first_word_name(words: list[str], vocab: Vocabulary) -> str | None:
     for raw in words:
-        word = raw.strip(" ,.;:!?\"'()<>*_")
+        word = raw.strip(" ,.;:!?\"'()<>*_-–—~")
         if not word:
             continue
         if word.lower().rstrip(".") in vocab.titles or word.lower() in vocab.relations:
@@ -547,7 +547,7 @@ def name_from_display(display: str | None, vocab: Vocabulary) -> str | None:
 
 
 def _looks_like_name_line(line: str, vocab: Vocabulary) -> str | None:
-    words = line.split()
+    words = _ASIDE.sub(" ", line).split()  # "Hans (der Bruder von Inge)"
     if words and words[0].lower() in ("die", "familie", "fam.", "fam", "family", "the"):
         return None  # "LG die Kellers": a family, not a first name
     if not 1 <= len(words) <= 4 or re.search(r"[.!?:]\s*$", line) and len(words) > 2:
@@ -580,7 +580,7 @@ def closing_name(reply: str, vocab: Vocabulary) -> tuple[str | None, int | None]
         rest = line[m.end():].strip()
         rest_words = rest.split()
         if rest_words and rest_words[0].lower() in ("aus", "vom", "nach", "zurück", "in", "auch",
-                                                    "an", "und", "euch", "dir", "von", "für"):
+                                                    "an", "und", "euch", "dir", "für"):
             if len(rest_words) > 4:
                 continue  # a sentence that happens to start like a closing
             rest_words = []  # "Herzliche Grüße aus Nürnberg", "Liebe Grüße, auch an Paul"
@@ -623,5 +623,6 @@ def closing_name(reply: str, vocab: Vocabulary) -> tuple[str | None, int | None]
     return None, None
 
 
+_ASIDE = re.compile(r"\([^()]*\)")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 _THANKS = re.compile(r"\s*(?:danke|vielen\s+dank|besten\s+dank|herzlichen\s+dank|merci|thank)")

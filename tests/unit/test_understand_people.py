@@ -113,6 +113,11 @@ def test_people_counted_as_a_small_grammar(text: str, size: int | None) -> None:
     ("Wir kommen vom 3. bis 5. Juli zu zweit.\n\nLiebe Grüße, auch an Paul\nMarta", "Marta"),
     ("wir kommen vom 3. bis 5. Juli zu zweit\n\nlg steffi", "Steffi"),
     ("would love to come Aug 10-14 – wir wären zu zweit.\n\nxx Hannah", "Hannah"),
+    ("Wir kommen vom 3. bis 5. Juli.\n\nLiebe Grüße von Tante Gabi", "Gabi"),
+    ("Wir kommen vom 3. bis 5. Juli.\n\nGruß\nHans (der Bruder von Inge)", "Hans"),
+    ("Wir kommen vom 3. bis 5. Juli.\nSchönen Abend noch!\nLisa", "Lisa"),
+    ("Wir kommen vom 3. bis 5. Juli.\n\nMit besten Grüßen\ni.A. Sandra Müller", "Sandra"),
+    ("Wir kommen vom 3. bis 5. Juli.\n-Jana", "Jana"),
 ])
 def test_closings_of_issue_17(text: str, name: str) -> None:
     assert _parse(text, sender="<x@example.de>")["first_name"] == name
