@@ -16,7 +16,7 @@ how often mailbot agrees with what the source project's own tests expect:
   complaints, mail's multipart/report): recognised as machine mail, with the reason.
 - human mail with its real headers (talon's and sisimai's person-written mails, flanker's and
   mail's plain messages): not ignored.
-- every .eml: no crash, no hang (over a second), no lone surrogate, U+FFFD or mojibake ("Ã¼")
+- every .eml: no crash, no hang (over five seconds), no lone surrogate, U+FFFD or mojibake ("Ã¼")
   in the decoded Subject and From name.
 
 `--library` measures a reply parser from PyPI on the same reply fixtures instead
@@ -51,7 +51,7 @@ REPLIES = ROOT / "tests" / "realmail" / "replies.json"
 PINNED = ROOT / "tests" / "realmail" / "outcomes.json"
 TODAY = date(2026, 11, 23)
 SETTINGS = Settings()
-SLOW_SECONDS = 1.0
+SLOW_SECONDS = 5.0  # a hang, not a slow machine
 
 # person-written mails with their real headers: never to be ignored
 HUMAN = (

@@ -74,6 +74,8 @@ def classify(body: Body, vocab: Vocabulary, facts: Facts | Callable[[], Facts]) 
     if not both:
         return "unknown"
     intents = vocab.intents
+    if vocab.out_of_office.search(both):
+        return "unknown"  # an out-of-office note, whatever dates it names
     # An answer is read from its start, the way a person reads it: a first sentence that is
     # only a yes ("Ja, passt.") decides, however long the rest (signature, disclaimer, history)
     yes = vocab.intents_at_start["approve"].match(text)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from .vocabulary import Vocabulary, fold
 
-_QUOTED = re.compile(r"^\s*(?:>|\|)")
+_QUOTED = re.compile(r"^\s*(?:>(?!>>.*<<<\s*$)|\|)")  # ">>> link <<<" is no quote
 
 
 @dataclass(frozen=True)
@@ -32,17 +32,18 @@ def _header_at(lines: list[str], lows: list[str], hinted: list[bool | None], i: 
     joined = line
     strong = bool(_STRONG_START.match(line))
     k = i
-    for span in range(1, 4):
+    for span in range(1, 6 if strong else 4):
         if span > 1:
             k += 1
             # Polymail puts the sender's address on lines of its own, after a blank one
-            while strong and k < len(lines) and k < i + 4 and not lines[k].strip():
+            while strong and k < len(lines) and k < i + 4 and not lines[k].strip() and \
+                    not _STOP.search(lows[k - 1]):
                 k += 1
             # a header wraps onto lines of its own, never onto a quoted line, and never
             # starts with a sentence ("… as soon as I\nget back to a computer.\nOn … wrote:")
             if k >= len(lines) or not lines[k].strip() or \
                     (_QUOTED.match(lines[k]) and not _QUOTED_END.match(lines[k])) or \
-                    (not strong and _SENTENCE_END.search(lows[k - 1])):
+                    (_SENTENCE_END if not strong else _STOP).search(lows[k - 1]):
                 break
             joined = joined + " " + lows[k].lstrip(" >").strip()
         if len(joined) < 400 and (
@@ -65,6 +66,7 @@ _QUOTED_END = re.compile(r"^\s*>\s*(?:wrote|schrieb)\s*:\s*$")  # Polymail's "> 
 
 
 _SENTENCE_END = re.compile(r"[.!?,;]\s*$")
+_STOP = re.compile(r"[.!?;]\s*$")  # a date in a header may end a line in a comma
 _DATED = re.compile(r"\d|@|^\s*-{2,}|^\s*_{5,}|^\s*(?:begin|anfang|zitat)\b")
 
 
@@ -195,9 +197,18 @@ def split_reply(text: str, vocab: Vocabulary) -> Reply:
     # Signatures, mobile footers and disclaimers: from the first marker to the end.
     for k, low in enumerate(kept_lows):
         if vocab.signature.match(low):
-            removed = keep[k:] + removed
-            keep = keep[:k]
+            # a company footer is a block: its first lines (company, address, phone) go too,
+            # up to a blank line or a line that ends a sentence
+            start = k
+            while (k - start < 6 and start > 0 and kept_lows[start - 1].strip()
+                   and vocab.company_footer.match(low) and not _STOP.search(kept_lows[start - 1])):
+                start -= 1
+            removed = keep[start:] + removed
+            keep = keep[:start]
             break
 
-    reply = "\n".join(keep).strip()
+    reply = _BLANKS.sub("\n\n", "\n".join(keep).strip())
     return Reply(reply, "\n".join(removed).strip())
+
+
+_BLANKS = re.compile(r"\n[ \t]*\n(?:[ \t]*\n)+")  # where history was cut out

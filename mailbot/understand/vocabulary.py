@@ -98,9 +98,11 @@ class Vocabulary:
     quote_rules: re.Pattern[str]  # the others ("-----Ursprüngliche Nachricht-----")
     block_field: re.Pattern[str]
     signature: re.Pattern[str]
+    company_footer: re.Pattern[str]
     intents: dict[str, re.Pattern[str]]
     intents_at_start: dict[str, re.Pattern[str]]
     auto_subject: re.Pattern[str]
+    out_of_office: re.Pattern[str]
     request_strong: re.Pattern[str]
     existing_thread: re.Pattern[str]
     approver_thread: re.Pattern[str]
@@ -190,7 +192,8 @@ def _build(data: dict[str, Any]) -> Vocabulary:
         quote_rules=_any([h for h in quotes["headers"] if not h.endswith(_ENDS_IN_COLON)]),
         block_field=re.compile(
             r"^\s*\*?(?:" + _alternation(quotes["block_fields"]) + r")\*?\s*:", FLAGS),
-        signature=_any(quotes["signature"]),
+        signature=_any(quotes["signature"] + quotes["company_footer"]),
+        company_footer=_any(quotes["company_footer"]),
         intents={k: _any(intent[k], r"(?<!\w)(?:{})") for k in intent_keys},
         intents_at_start={
             k: _any(intent[k], r"^[\s\W]{{0,3}}(?:(?:" + "|".join(intent["lead_in"])
@@ -199,6 +202,7 @@ def _build(data: dict[str, Any]) -> Vocabulary:
         auto_subject=re.compile("|".join(f"(?:{p})" for p in intent["auto_subjects"]),
                                 re.IGNORECASE | re.MULTILINE),
         request_strong=_any(intent["request_strong"], r"(?<!\w)(?:{})"),
+        out_of_office=_any(intent["out_of_office"], r"(?<!\w)(?:{})"),
         existing_thread=_any(intent["existing_thread"]),
         approver_thread=_any(intent["approver_thread"]),
         new_stay=_any(intent["new_stay"], r"(?<!\w)(?:{})"),

@@ -350,3 +350,20 @@ def test_concurrent_workers_handle_every_message_exactly_once(rt: Runtime) -> No
         people = session.scalar(select(func.count()).select_from(Person))
     assert set(states) == {"processed"}
     assert people == 40
+
+
+def test_mail_from_the_null_sender_is_a_bounce_however_it_reads(rt: Runtime) -> None:
+    """SMTP `MAIL FROM:<>` is the surest bounce signal (issue 15): a message sent with it is
+    ignored as a bounce even when its headers and text look like a person's request; the same
+    message from a real envelope sender reaches the conversation."""
+    raw = human(7)
+    bounced = inbox.store_raw(rt, raw, "smtp", envelope=inbox.Envelope(""))
+    conversation = Conversation()
+    worker.process_pending(rt, conversation=conversation)
+    recorded = row(rt, bounced.id)
+    assert (recorded.state, recorded.reason) == ("ignored", "bounce")
+    assert "empty envelope sender" in (recorded.detail or "")
+    assert conversation.calls == []
+    person = inbox.store_raw(rt, human(8), "smtp", envelope=inbox.Envelope("anna@example.org"))
+    worker.process_pending(rt, conversation=conversation)
+    assert row(rt, person.id).state != "ignored" and len(conversation.calls) == 1
