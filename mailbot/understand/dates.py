@@ -738,6 +738,29 @@ def find_stay(text: str, today: date, vocab: Vocabulary, *, newest: bool = False
     partial: an edit may name only a new first day ("doch erst ab dem 5.") or last day.
     around: the booking an edit changes; weekdays are read next to its days.
     """
+    stay = _find_stay(text, today, vocab, newest, partial, around)
+    if stay.found and not stay.unsure and _ROUGHLY_HINT.search(text):
+        _, _, _, masked = _prepare(text, today, vocab)
+        if _ROUGHLY.search(masked):  # "nach dem 10. Juli", "um den 10. herum", "am 10. oder 11."
+            return Stay(stay.start, stay.end, stay.vague, stay.single, unsure=True)
+    return stay
+
+
+# Words that make a written day only roughly the stay; the reading is kept and asked about.
+_ROUGHLY_HINT = re.compile(r"(?i)nach|um|ca|circa|etwa|ungefähr|gegen|zwischen|eventuell|"
+                           r"vielleicht|oder|herum|evtl")
+_ROUGHLY = re.compile(
+    r"(?<!\w)(?:nach\s+dem|um\s+den|rund\s+um\s+den|so\s+um\s+den|ca\.?|circa|etwa|ungefähr|"
+    r"gegen|irgendwann\s+zwischen|eventuell|evtl\.?|vielleicht)\s+(?:(?:auch\s+)?(?:schon\s+)?"
+    r"(?:am|ab|vom|von|den|dem)\s+)?#"
+    r"|#[^.!?\n#]{0,12}(?<!\w)herum(?!\w)"
+    r"|#[^.!?\n#]{0,8}(?<!\w)oder\s+(?:(?:am|vom|den)\s+)?#")
+
+
+def _prepare(text: str, today: date, vocab: Vocabulary
+             ) -> tuple[str, list[_Anchor], list[_Token], str]:
+    """The text cleaned of numbers that are no dates, its week numbers, its written days,
+    and the text with those days masked as "#"s."""
     pats = _patterns(vocab)
     clean = _plain_dashes(fold(text))
     if "@" in clean or "http" in clean or "www." in clean:
@@ -751,7 +774,13 @@ def find_stay(text: str, today: date, vocab: Vocabulary, *, newest: bool = False
             m.end() - m.start()), clean)
     clean, numbers = _week_numbers(clean, today, pats)
     toks = _tokens(clean, pats, vocab)
-    masked = _mask(clean, toks)
+    return clean, numbers, toks, _mask(clean, toks)
+
+
+def _find_stay(text: str, today: date, vocab: Vocabulary, newest: bool, partial: bool,
+               around: tuple[date, date] | None) -> Stay:
+    pats = _patterns(vocab)
+    clean, numbers, toks, masked = _prepare(text, today, vocab)
     if toks and all(t.month is None for t in toks):
         # "im August … vom 6. bis 9.": days without a month take the one month named
         months = {vocab.months[m.group("m")] for m in pats.month_word.finditer(masked)}

@@ -166,6 +166,10 @@ def test_a_week_number_alone_is_asked_about_like_a_vague_time() -> None:
     "Wir möchten über Ostern kommen, vom 3. bis 5. Juli, zu zweit.",
     "Wir möchten in KW 23 kommen, vom 3. bis 5. Juli, zu zweit.",
     "Wir würden gern in drei Wochen am Wochenende kommen.",  # the 3rd weekend, or 3 weeks on?
+    "Wir würden gern nach dem 10. Juli für eine Woche kommen.",
+    "Wir würden gern um den 10. Juli herum ein paar Tage kommen.",
+    "Wir würden gern ca. vom 10. bis 14. Juli kommen.",
+    "Wir würden gern am 10. Juli kommen, eventuell auch schon am 9.",
     "Nächste Woche ist ja Christi Himmelfahrt – von Donnerstag bis Sonntag würden wir kommen.",
 ])
 def test_competing_readings_are_asked_about(text: str) -> None:
