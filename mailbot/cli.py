@@ -176,12 +176,18 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     except Exception as exc:
-        store = sys.modules.get("mailbot.store.db")  # not imported by `parse`, which starts fast
-        if store is not None and isinstance(exc, store.DatabaseUnavailable):
-            _say(f"database unavailable: {exc}")
+        if _unreachable(exc):
+            _say(f"database unavailable: {getattr(exc, 'orig', None) or exc}")
             return EX_UNAVAILABLE
         _say(f"internal error: {type(exc).__name__}: {exc}")  # a bug: still one line
         return EX_SOFTWARE
+
+
+def _unreachable(exc: Exception) -> bool:
+    """The database is away (not imported by `parse`, which starts fast without it)."""
+    store, sql = sys.modules.get("mailbot.store.db"), sys.modules.get("sqlalchemy.exc")
+    return (store is not None and isinstance(exc, store.DatabaseUnavailable)
+            or sql is not None and isinstance(exc, sql.OperationalError))
 
 
 def _say(line: str) -> None:

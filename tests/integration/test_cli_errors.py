@@ -65,6 +65,16 @@ def test_showing_a_mail_that_does_not_exist_is_one_line(tmp_path: Path) -> None:
     assert (listing.returncode, listing.stdout) == (0, "Noch keine ausgehenden Mails.\n")
 
 
+@pytest.mark.parametrize(("command", "code"), [
+    (("migrate",), 69), (("log", "-n", "1"), 69), (("mail", "list"), 69),
+    (("jobs", "run", "digest"), 69), (("ingest", "/etc/hostname"), 75)])
+def test_an_unreachable_database_is_one_line(tmp_path: Path, command: tuple[str, ...], code: int) -> None:
+    """EX_UNAVAILABLE, and EX_TEMPFAIL for `ingest`, whose MTA then keeps the message."""
+    line = _one_line_error(_mailbot(tmp_path, *command, DATABASE_URL="postgresql://nobody@127.0.0.1:1/x"),
+                           code)
+    assert "database unavailable" in line
+
+
 def test_a_missing_rules_file_is_one_line_and_ex_config(tmp_path: Path) -> None:
     line = _one_line_error(_mailbot(tmp_path, "log", RULES_FILE=str(tmp_path / "fehlt.toml")), 78)
     assert "RULES_FILE" in line
