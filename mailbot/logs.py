@@ -22,6 +22,8 @@ from typing import Any
 
 _correlation: ContextVar[str | None] = ContextVar("mailbot_correlation_id", default=None)
 _ADDRESS = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
+# a signed value as `tokens.sign` writes it (`<value>.<16 base32 characters>`)
+_TOKEN = re.compile(r"[A-Za-z0-9_.-]{3,}\.[A-Za-z2-7]{16}(?![A-Za-z0-9])")
 _SECRET_KEYS = ("password", "secret", "token", "api_key", "apikey", "authorization", "body", "raw")
 # Attributes every LogRecord has; anything else on a record came from `extra`.
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime",
@@ -52,8 +54,8 @@ def mask(address: str | None) -> str | None:
 
 
 def redact(text: str) -> str:
-    """Mask every address in a free text."""
-    return _ADDRESS.sub(lambda m: mask(m.group(0)) or "", text)
+    """Mask every address and every signed token (links, reply keys) in a free text."""
+    return _ADDRESS.sub(lambda m: mask(m.group(0)) or "", _TOKEN.sub("[token]", text))
 
 
 def _clean(key: str, value: Any) -> Any:

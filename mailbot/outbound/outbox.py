@@ -22,7 +22,7 @@ from mailbot.core.model import Booking
 from mailbot.outbound.render import Rendered, render
 from mailbot.runtime import Cause, Runtime
 from mailbot.store import queries
-from mailbot.store.tables import Conversation, OutboxMessage, Person
+from mailbot.store.tables import Conversation, OutboxMessage, Person, bookings
 from mailbot.web import links
 
 QUEUED = "queued"
@@ -73,9 +73,22 @@ def sender(rt: Runtime) -> str:
     return formataddr((rt.house.name, rt.settings.booking_address))
 
 
+def _with_bookings(rt: Runtime, session: Session, addresses: set[str], requester: str | None
+                   ) -> set[str]:
+    """Who of `addresses` may have the calendar link: approvers and people with a booking
+    (a query only for those that are neither an approver nor this booking's requester)."""
+    known = {a for a in addresses if a == requester or rt.house.approver_for_address(a)}
+    unsure = addresses - known
+    if unsure:
+        known |= set(session.scalars(select(bookings.c.requester_email).distinct()
+                                     .where(bookings.c.requester_email.in_(unsure))))
+    return known
+
+
 def common_context(rt: Runtime, to: str, person: Person | None, booking_id: int | None,
-                   booking: Booking | None) -> dict[str, Any]:
-    """What every template may use. Links a recipient does not have are None."""
+                   booking: Booking | None, calendar: bool = False) -> dict[str, Any]:
+    """What every template may use. Links a recipient does not have are None; the calendar
+    only for approvers and people with a booking (SPEC §6)."""
     approver = rt.house.approver_for_address(to)
     link_id = person.link_id if person else None  # an approver's row exists (see queue_all)
     # requester links only for the booking's own requester
@@ -110,7 +123,8 @@ def common_context(rt: Runtime, to: str, person: Person | None, booking_id: int 
         if approver and link_id and booking_id is not None else None,
         "approve_url": approver_action("approve"),
         "deny_url": approver_action("deny"),
-        "calendar_url": links.calendar_url(rt, booking.start if booking is not None else None),
+        "calendar_url": links.calendar_url(rt, booking.start if booking is not None else None)
+        if calendar else None,
         "recover_url": links.recover_url(rt),
     }
 
@@ -170,6 +184,7 @@ def queue_all(rt: Runtime, session: Session, mails: Sequence[Mail], cause: Cause
         # the requester's and an approver's link must exist before the mail that carries it
         if to not in people and (to == requester or rt.house.approver_for_address(to)):
             people[to] = queries.person(session, to, now)
+    booked = _with_bookings(rt, session, {to for _, to in targets}, requester)
     wanted: dict[str, tuple[str, str | None]] = {}
     for mail, to in targets:
         if mail.conversation is None:
@@ -181,8 +196,8 @@ def queue_all(rt: Runtime, session: Session, mails: Sequence[Mail], cause: Cause
     rows = []
     for mail, to in targets:
         conversation = mail.conversation or threads[to]
-        rendered = render(mail.kind, {**common_context(rt, to, people.get(to), booking_id, booking),
-                                      **mail.context})
+        rendered = render(mail.kind, {**common_context(rt, to, people.get(to), booking_id, booking,
+                                                       to in booked), **mail.context})
         rows.append(_row(rt, mail, to, rendered, conversation, cause, now, booking_id,
                          booking.decision_round if booking is not None else None))
     ids = session.scalars(_INSERT, rows).all()

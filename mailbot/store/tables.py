@@ -224,6 +224,16 @@ class RateEvent(Model):
     __table_args__ = (Index("ix_rate_events_lookup", "kind", "subject", "at"),)
 
 
+class AdminSession(Model):
+    """One admin login; the cookie holds a random secret, this row only its SHA-256."""
+
+    __tablename__ = "admin_sessions"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    token_digest: Mapped[str] = mapped_column(String(64))  # of the ADMIN_TOKEN it was opened with
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
 class JobRun(Model):
     """A scheduled run claimed by one instance: the unique key makes it happen once."""
 

@@ -18,8 +18,6 @@ from mailbot.store.tables import InboxMessage, OutboxMessage
 from mailbot.web import guard, maillog
 from mailbot.web.context import web
 
-COOKIE_MAX_AGE = 12 * 3600
-
 
 def _login_page(request: Request, status: int = 401, problem: str | None = None) -> Response:
     w = web(request)
@@ -62,21 +60,23 @@ async def login(request: Request) -> Response:
     given = form.get("token")
     if not isinstance(given, str) or not guard.admin_token_matches(w.rt, given.strip()):
         return _login_page(request, 401, "wrong")
+    secret = await run_in_threadpool(guard.open_admin_session, w.rt)
     response = RedirectResponse("/admin", status_code=303)
-    response.set_cookie(guard.ADMIN_COOKIE, guard.admin_cookie_value(w.rt), max_age=COOKIE_MAX_AGE,
-                        path="/admin", httponly=True, samesite="strict",
+    response.set_cookie(guard.ADMIN_COOKIE, secret, max_age=guard.ADMIN_SESSION_HOURS * 3600,
+                        path="/", httponly=True, samesite="strict",
                         secure=w.rt.settings.base_url.startswith("https://"))
     return response
 
 
 async def logout(request: Request) -> Response:
     w = web(request)
-    session_id = guard.require_admin(w.rt, request)
+    session_id = await run_in_threadpool(guard.require_admin, w.rt, request)
     form = await request.form()
     if session_id != "bearer":
         guard.check_csrf(w.rt, request.url.path, form.get("csrf"), session_id)
+        await run_in_threadpool(guard.close_admin_session, w.rt, session_id)
     response = RedirectResponse("/admin", status_code=303)
-    response.delete_cookie(guard.ADMIN_COOKIE, path="/admin")
+    response.delete_cookie(guard.ADMIN_COOKIE, path="/")
     return response
 
 
@@ -137,7 +137,7 @@ async def resend(request: Request) -> Response:
     from mailbot.outbound.worker import resend as resend_message
 
     w = web(request)
-    session_id = guard.require_admin(w.rt, request)
+    session_id = await run_in_threadpool(guard.require_admin, w.rt, request)
     form = await request.form()
     if session_id != "bearer":
         guard.check_csrf(w.rt, request.url.path, form.get("csrf"), session_id)

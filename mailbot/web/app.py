@@ -7,15 +7,18 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Generator
+from typing import Any
 
 import uvicorn
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.convertors import Convertor, register_url_convertor
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from mailbot.config import Settings, trusted_proxies
 from mailbot.runtime import Runtime
@@ -94,7 +97,8 @@ async def _unavailable(request: Request, exc: Exception) -> Response:
 
 
 async def _crash(request: Request, exc: Exception) -> Response:
-    log.error("page failed: %s %s", request.method, request.url.path, exc_info=exc)
+    route = getattr(request.scope.get("route"), "path", "?")  # the pattern: no token in the log
+    log.error("page failed: %s %s", request.method, route, exc_info=exc)
     return await run_in_threadpool(_error_page, request, 500)
 
 
@@ -121,6 +125,22 @@ def home(request: Request) -> Response:
 STYLE = (TEMPLATES / "web.css").read_text(encoding="utf-8")
 
 
+class RowId(Convertor[int]):
+    """A database id: up to nine digits, so any larger number is simply no page (404) and
+    never reaches the database as an integer it cannot hold."""
+
+    regex = "[0-9]{1,9}"
+
+    def convert(self, value: str) -> int:
+        return int(value)
+
+    def to_string(self, value: int) -> str:
+        return str(value)
+
+
+register_url_convertor("id", RowId())
+
+
 def create_app(rt: Runtime) -> Starlette:
     routes = [
         Route("/", home),
@@ -131,22 +151,22 @@ def create_app(rt: Runtime) -> Starlette:
         Route("/link", recovery.form, methods=["GET"]),
         Route("/link", recovery.submit, methods=["POST"]),
         Route("/p/{token}", cached(person.overview)),
-        Route("/p/{token}/buchung/{booking_id:int}", cached(person.booking_page)),
-        Route("/p/{token}/buchung/{booking_id:int}/{action}", person.action, methods=["GET", "POST"]),
+        Route("/p/{token}/buchung/{booking_id:id}", cached(person.booking_page)),
+        Route("/p/{token}/buchung/{booking_id:id}/{action}", person.action, methods=["GET", "POST"]),
         Route("/a/{token}", cached(approver.overview)),
-        Route("/a/{token}/buchung/{booking_id:int}", cached(approver.booking_page)),
-        Route("/a/{token}/buchung/{booking_id:int}/{action}", approver.action,
+        Route("/a/{token}/buchung/{booking_id:id}", cached(approver.booking_page)),
+        Route("/a/{token}/buchung/{booking_id:id}/{action}", approver.action,
               methods=["GET", "POST"]),
         Route("/kalender/{token}.ics", cached(calendar.feed)),  # first: the page takes any token
         Route("/kalender/{token}", cached(calendar.page)),
         Route("/admin", admin.log_page),
         Route("/admin/anmelden", admin.login, methods=["POST"]),
         Route("/admin/abmelden", admin.logout, methods=["POST"]),
-        Route("/admin/ein/{message_id:int}", admin.inbound_page),
-        Route("/admin/ein/{message_id:int}/roh", admin.raw_inbound),
-        Route("/admin/aus/{message_id:int}", admin.outbound_page),
-        Route("/admin/aus/{message_id:int}/roh", admin.raw_outbound),
-        Route("/admin/aus/{message_id:int}/erneut", admin.resend, methods=["POST"]),
+        Route("/admin/ein/{message_id:id}", admin.inbound_page),
+        Route("/admin/ein/{message_id:id}/roh", admin.raw_inbound),
+        Route("/admin/aus/{message_id:id}", admin.outbound_page),
+        Route("/admin/aus/{message_id:id}/roh", admin.raw_outbound),
+        Route("/admin/aus/{message_id:id}/erneut", admin.resend, methods=["POST"]),
     ]
     app = Starlette(routes=routes, exception_handlers={
         HTTPException: _http_error, DatabaseUnavailable: _unavailable, Exception: _crash})
@@ -169,12 +189,59 @@ class _Server(uvicorn.Server):
         yield
 
 
-async def serve(rt: Runtime, stop: asyncio.Event) -> None:
+REQUEST_READ_SECONDS = 10.0  # from the first byte of a request to its last
+KEEP_ALIVE_SECONDS = 5
+MAX_CONNECTIONS = 200  # beyond this, new requests get 503 at once instead of queueing
+
+
+class _Protocol(HttpToolsProtocol):
+    """uvicorn's HTTP protocol with a deadline for reading a request: a connection that
+    sends nothing, or its headers or body byte by byte, is closed instead of held."""
+
+    read_seconds = REQUEST_READ_SECONDS
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.read_deadline: asyncio.TimerHandle | None = None
+
+    def _arm(self) -> None:
+        self._disarm()
+        self.read_deadline = self.loop.call_later(self.read_seconds, self._too_slow)
+
+    def _disarm(self) -> None:
+        if self.read_deadline is not None:
+            self.read_deadline.cancel()
+            self.read_deadline = None
+
+    def _too_slow(self) -> None:
+        if not self.transport.is_closing():
+            self.transport.close()
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._arm()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm()
+        super().connection_lost(exc)
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self._arm()
+
+    def on_message_complete(self) -> None:
+        self._disarm()
+        super().on_message_complete()
+
+
+async def serve(rt: Runtime, stop: asyncio.Event, read_seconds: float = REQUEST_READ_SECONDS) -> None:
     """Run the web view on WEB_LISTEN until `stop` is set."""
     host, port = Settings.split_listen(rt.settings.web_listen)
     config = uvicorn.Config(create_app(rt), host=host, port=port, log_level="warning",
                             access_log=False, lifespan="off", proxy_headers=False,
-                            server_header=False)
+                            server_header=False, timeout_keep_alive=KEEP_ALIVE_SECONDS,
+                            limit_concurrency=MAX_CONNECTIONS,
+                            http=type("Protocol", (_Protocol,), {"read_seconds": read_seconds}))
     server = _Server(config)
     task = asyncio.create_task(server.serve())
     stopper = asyncio.create_task(stop.wait())

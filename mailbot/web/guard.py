@@ -7,6 +7,7 @@ import hashlib
 import hmac
 from datetime import timedelta
 
+from sqlalchemy import delete
 from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -15,6 +16,7 @@ from mailbot import tokens
 from mailbot.config import Approver
 from mailbot.runtime import Runtime
 from mailbot.store import queries
+from mailbot.store.tables import AdminSession
 
 ADMIN_COOKIE = "mailbot_admin"
 WEB_FORM = "web_form"  # RateEvent kind: one POST to a public form from one IP
@@ -76,13 +78,31 @@ def count_form_use(rt: Runtime, ip: str) -> None:
         raise refuse(429, "too_many")
 
 
-def _admin_digest(rt: Runtime) -> str:
-    return hashlib.sha256(rt.settings.admin_token.encode()).hexdigest()[:24]
+ADMIN_SESSION_HOURS = 12
 
 
-def admin_cookie_value(rt: Runtime) -> str:
-    """Signed and bound to the current ADMIN_TOKEN: changing the token logs everyone out."""
-    return tokens.sign(rt.settings.secret_key, "admin", _admin_digest(rt))
+def _digest(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+def open_admin_session(rt: Runtime) -> str:
+    """A new random session for one login (the cookie's value); expired ones are dropped."""
+    secret, now = tokens.new_id(20), rt.now()
+
+    def work(session: Session) -> None:
+        session.execute(delete(AdminSession).where(AdminSession.expires_at < now))
+        session.add(AdminSession(id=_digest(secret), token_digest=_digest(rt.settings.admin_token),
+                                 created_at=now, expires_at=now + timedelta(hours=ADMIN_SESSION_HOURS)))
+
+    rt.store.run(work)
+    return secret
+
+
+def close_admin_session(rt: Runtime, secret: str) -> None:
+    def work(session: Session) -> None:
+        session.execute(delete(AdminSession).where(AdminSession.id == _digest(secret)))
+
+    rt.store.run(work)
 
 
 def admin_token_matches(rt: Runtime, given: str) -> bool:
@@ -91,17 +111,22 @@ def admin_token_matches(rt: Runtime, given: str) -> bool:
 
 
 def admin_session(rt: Runtime, request: Request) -> str | None:
-    """The admin's session id ("bearer" for API use), or None when not signed in."""
+    """The admin's session secret ("bearer" for API use), or None when not signed in. A
+    session ends at logout, after 12 hours, or when ADMIN_TOKEN changes. Reads the database:
+    call it from a thread, not the event loop."""
     if not rt.settings.admin_token:
         return None
     header = request.headers.get("authorization", "")
     if header.lower().startswith("bearer ") and admin_token_matches(rt, header[7:].strip()):
         return "bearer"
     cookie = request.cookies.get(ADMIN_COOKIE)
-    value = tokens.unsign(rt.settings.secret_key, "admin", cookie)
-    if value is not None and hmac.compare_digest(value.encode(), _admin_digest(rt).encode()):
-        return cookie
-    return None
+    if not cookie or len(cookie) > 64:
+        return None
+    with rt.store.reading() as session:
+        found = session.get(AdminSession, _digest(cookie))
+        alive = (found is not None and found.expires_at > rt.now()
+                 and hmac.compare_digest(found.token_digest, _digest(rt.settings.admin_token)))
+    return cookie if alive else None
 
 
 def require_admin(rt: Runtime, request: Request) -> str:

@@ -12,6 +12,7 @@ from starlette.responses import PlainTextResponse, Response
 from mailbot.runtime import Runtime
 from mailbot.store.db import DatabaseUnavailable
 from mailbot.store.tables import InboxMessage, OutboxMessage, bookings
+from mailbot.web import guard
 from mailbot.web.context import web
 from mailbot.web.maillog import INBOUND_STATES, OUTBOUND_STATES
 
@@ -72,4 +73,7 @@ def collect(rt: Runtime) -> str:
 
 
 def metrics(request: Request) -> Response:
-    return PlainTextResponse(collect(web(request).rt), media_type=PROMETHEUS)
+    """Behind the admin token (Bearer header or an admin session): counts are nobody's business."""
+    rt = web(request).rt
+    guard.require_admin(rt, request)
+    return PlainTextResponse(collect(rt), media_type=PROMETHEUS)

@@ -271,3 +271,115 @@ def test_finding7_forwarded_for_behind_a_trusted_proxy_counts_the_hop_the_proxy_
                                 lambda i: {"X-Forwarded-For": f"10.0.0.{i}, 198.51.100.9"})
         other = _login_attempts(base, 1, lambda i: {"X-Forwarded-For": "198.51.100.10"})
     assert set(codes[limit:]) == {429} and other != [429]
+
+
+def test_finding8_calendar_link_only_for_people_with_a_booking_and_approvers(rt: Runtime) -> None:
+    from tests.support.conversation import Mailbox
+
+    mail = Mailbox(rt)
+    mail.send("fremd@example.net", "Hallo, wer ist da?", subject="Hallo")
+    assert mail.outbox("fremd@example.net")  # the stranger got a help answer
+    conflict_free = mail.send("anna@example.net", "Hallo,\nwir würden gern vom 3. bis 7. März 2027 "
+                                                  "zu viert kommen.\n\nLG Anna")
+    assert conflict_free.reason == "submitted"
+    loser = mail.send("mallory@example.net", "Hallo,\nwir würden gern vom 4. bis 6. März 2027 zu "
+                                             "zweit kommen.\n\nMallory")
+    assert loser.reason == "conflict", loser.detail
+    for to in ("fremd@example.net", "mallory@example.net"):
+        for sent in mail.outbox(to):
+            assert "/kalender/" not in sent.text_body + sent.html_body, (to, sent.kind)
+    for to in ("anna@example.net", "ingeborg@example.org", "cornelia@example.org"):
+        assert all("/kalender/" in m.text_body and "/kalender/" in m.html_body
+                   for m in mail.outbox(to)), to
+
+
+def _admin_login(rt: Runtime, client: WebClient) -> str:
+    assert client.submit("/admin", token=rt.settings.admin_token).status_code == 303
+    assert "Mail-Log" in client.get("/admin").text
+    cookie = client.cookies.get("mailbot_admin")
+    assert cookie
+    return cookie
+
+
+def test_finding8_admin_login_is_a_random_session_that_logout_ends(rt: Runtime) -> None:
+    first, second = (WebClient(create_app(rt), rt.settings.base_url) for _ in range(2))
+    one, two = _admin_login(rt, first), _admin_login(rt, second)
+    assert one != two  # a new random session per login
+
+    page = first.get("/admin")
+    csrf = _csrf(page.text, "/admin/abmelden")
+    assert first.post("/admin/abmelden", data={"csrf": csrf}).status_code == 303
+    replay = WebClient(create_app(rt), rt.settings.base_url)
+    replay.cookies.set("mailbot_admin", one)
+    assert replay.get("/admin").status_code == 401  # the stolen cookie died with the logout
+    assert second.get("/admin").status_code == 200  # the other login lives on
+
+
+def _csrf(html: str, action: str) -> str:
+    import re
+
+    found = re.search(rf'action="{re.escape(action)}"[^>]*>\s*<input type="hidden" name="csrf" '
+                      r'value="([^"]+)"', html)
+    assert found, f"no form for {action}"
+    return found.group(1)
+
+
+def test_finding8_metrics_need_the_admin_token(rt: Runtime, client: WebClient) -> None:
+    anonymous = client.get("/metrics")
+    assert anonymous.status_code == 401 and "mailbot_" not in anonymous.text
+    bearer = client.get("/metrics", headers={"Authorization": f"Bearer {rt.settings.admin_token}"})
+    assert bearer.status_code == 200 and "mailbot_bookings" in bearer.text
+    _admin_login(rt, client)
+    assert "mailbot_bookings" in client.get("/metrics").text
+
+
+def test_finding8_huge_booking_id_is_a_friendly_404_and_no_log_carries_a_token(
+        rt: Runtime, client: WebClient, caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    from mailbot.logs import JsonFormatter
+
+    booking_id, link_id = book(rt, "anna@example.org", "Anna", DEC_1, DEC_5)
+    approver = links.approver_url(rt, approver_link(rt, "ingeborg"))
+    person = links.person_url(rt, link_id)
+    huge = "99999999999999999999999"
+    with caplog.at_level(logging.DEBUG):
+        for url in (f"{approver}/buchung/{huge}", f"{approver}/buchung/{huge}/zustimmen",
+                    f"{person}/buchung/{huge}", f"{person}/buchung/{huge}/stornieren",
+                    f"/admin/ein/{huge}"):
+            page = client.get(url)
+            assert page.status_code == 404 and "Nicht gefunden" in page.text, url
+        logging.getLogger("mailbot.web").error("page failed: GET %s", f"{approver}/buchung/1")
+    secrets = (links.approver_token(rt, approver_link(rt, "ingeborg")), links.person_token(rt, link_id))
+    lines = [JsonFormatter().format(record) for record in caplog.records]
+    assert lines and not [line for line in lines if any(s in line for s in secrets)]
+
+
+def test_finding8_half_open_connections_are_closed_and_do_not_hold_the_server(rt: Runtime) -> None:
+    import socket
+    import time
+
+    from mailbot.web.app import serve
+
+    port = free_port()
+    rt.settings = dataclasses.replace(rt.settings, web_listen=f"127.0.0.1:{port}")
+    with running(lambda stop: serve(rt, stop, read_seconds=1.0)):
+        wait_for_port(port)
+        idle = []
+        for n in range(50):
+            conn = socket.create_connection(("127.0.0.1", port))
+            conn.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n" if n % 2 else b"")  # never finished
+            idle.append(conn)
+        started = time.monotonic()
+        assert httpx.get(f"http://127.0.0.1:{port}/health", timeout=5).status_code == 200
+        assert time.monotonic() - started < 1.0
+        time.sleep(1.5)
+        closed = 0
+        for conn in idle:
+            conn.settimeout(2)
+            try:
+                closed += conn.recv(1024) == b""
+            except ConnectionResetError:
+                closed += 1
+            conn.close()
+    assert closed == 50

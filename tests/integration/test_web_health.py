@@ -49,7 +49,8 @@ def test_metrics_counts_messages_latency_depth_and_retries(rt: Runtime) -> None:
     with rt.store.reading() as session:
         queued = session.query(OutboxMessage).filter(OutboxMessage.state == "queued").count()
 
-    answer = WebClient(create_app(rt)).get("/metrics")
+    answer = WebClient(create_app(rt)).get(
+        "/metrics", headers={"Authorization": f"Bearer {rt.settings.admin_token}"})
     assert answer.headers["content-type"].startswith("text/plain; version=0.0.4")
     lines = set(answer.text.splitlines())
     assert 'mailbot_inbound_messages{state="processed"} 2' in lines
