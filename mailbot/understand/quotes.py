@@ -61,8 +61,13 @@ def _header_at(lines: list[str], lows: list[str], hinted: list[bool | None], i: 
     return 0
 
 
-_STRONG_START = re.compile(r"^\s*-*\s*(?:on|am)\s")
-_QUOTED_END = re.compile(r"^\s*>\s*(?:wrote|schrieb)\s*:\s*$")  # Polymail's "> wrote:"
+# lines that begin a quote header by themselves: "On …", "Am …", other languages' "Le …",
+# "Op …", "W dniu …", a date ("02.04.2012 14:20 …"), a weekday ("Thu, 26 Jun 2014 …")
+_STRONG_START = re.compile(
+    r"^\s*-*\s*(?:(?:on|am|le|op|el|il|em|den|dnia|på|w\s+dniu|vào)\s|\d{1,4}[-./]\d"
+    r"|(?:mon|tue|wed|thu|fri|sat|sun),\s)")
+# a header's last line that looks quoted: Polymail's "> wrote:", an address wrapped before ">:"
+_QUOTED_END = re.compile(r"^\s*>\s*(?:wrote|schrieb)?\s*[:：]\s*$")
 
 
 _SENTENCE_END = re.compile(r"[.!?,;]\s*$")
@@ -207,8 +212,11 @@ def split_reply(text: str, vocab: Vocabulary) -> Reply:
             keep = keep[:start]
             break
 
+    while keep and (not keep[-1].strip() or _RULE.match(keep[-1])):  # "=====" above history
+        removed.insert(0, keep.pop())
     reply = _BLANKS.sub("\n\n", "\n".join(keep).strip())
     return Reply(reply, "\n".join(removed).strip())
 
 
+_RULE = re.compile(r"^\s*[=_*~-]{5,}\s*$")
 _BLANKS = re.compile(r"\n[ \t]*\n(?:[ \t]*\n)+")  # where history was cut out

@@ -40,7 +40,10 @@ def _any(patterns: list[str], template: str = "{}") -> re.Pattern[str]:
     return re.compile(template.format(body), FLAGS | re.MULTILINE)
 
 
-_ENDS_IN_COLON = r":\s*$"
+# a header pattern that ends in a colon is tried on lines that end in one, a pattern without
+# on the others, one with an optional colon on both
+_ENDS_IN_COLON = (r":\s*$", r"[:：]\s*$")
+_MAYBE_COLON = (r":?\s*$", r"[:：]?\s*$")
 
 
 @dataclass(frozen=True)
@@ -188,7 +191,8 @@ def _build(data: dict[str, Any]) -> Vocabulary:
         header_hint=re.compile("|".join(re.escape(h.lower()) for h in quotes["header_hints"])),
         not_names=frozenset(w.lower() for w in closing["not_names"]),
         opening=_any(data["greeting"]["patterns"], r"^\s*(?:{})"),
-        quote_headers=_any([h for h in quotes["headers"] if h.endswith(_ENDS_IN_COLON)]),
+        quote_headers=_any([h for h in quotes["headers"]
+                            if h.endswith(_ENDS_IN_COLON + _MAYBE_COLON)]),
         quote_rules=_any([h for h in quotes["headers"] if not h.endswith(_ENDS_IN_COLON)]),
         block_field=re.compile(
             r"^\s*\*?(?:" + _alternation(quotes["block_fields"]) + r")\*?\s*:", FLAGS),

@@ -58,6 +58,14 @@ def parse(head: str, body: str = "Hallo, wir möchten vom 3. bis 9. August mit 4
      "wrote:\n\n> Test.\n\nRegards, Roman", "Test reply\n\nRegards, Roman"),
     ("Lorem\n\nDe : Brendan [mailto:b@x.com]\nEnvoyé : vendredi 23 janvier 2015 16:39\n"
      "À : Camille\nObjet : Follow Up\n\nBlah", "Lorem"),
+    # other languages; a pattern with an optional colon is tried on lines ending in one too
+    ("Lorem\n\nOp 13-02-2014 3:18 schreef Julius Caesar <pantheon@rome.com>:\n\nVeniam.", "Lorem"),
+    ("Lorem\n\nLe 19/03/2014 11:34, Georges du chemin a écrit :\n\nBlah", "Lorem"),
+    ("Hello\n02.04.2012 14:20 пользователь \"bob@x.org\" <\nbob@x.org> написал:\n\n> Hi", "Hello"),
+    ("Lorem\n\ntir. 18. apr. 2017 kl. 13:09 skrev Test user <test@example.com\n>:\n\n> Hi", "Lorem"),
+    ("Replying ok\n2011/4/7 Nathan Nova <support@example.com>\n\n>  Cool beans", "Replying ok"),
+    ("Merci\n\n====================\n\nMessage du : 12/12/2016 13:20\nDe : \"Q\" <q@x.com>\n"
+     "Sujet : x\n\nold", "Merci"),
     # a link wrapped out of the quote is still the quote
     ("Blah\n\nOn Monday, 24 September, 2012 at 3:46 PM, bob wrote:\n\n> [Ticket #50] test\n>\n"
      "> View ticket (http://example.com/action\n_nonce=3dd518)\n>\n", "Blah"),
@@ -163,8 +171,10 @@ def test_an_exchange_out_of_office_is_never_a_booking_request() -> None:
     assert without["intent"] != "request" and without["start"] is None
 
 
-def test_a_person_writing_is_no_machine_mail() -> None:
-    result = parse("From: Anna Berger <anna@example.org>\nSubject: Haus im August\n")
+@pytest.mark.parametrize("extra", ["", "X-Auto-Response-Suppress: DR, RN, NRN\n",
+                                   "Return-Path: <anna@example.org>\n", "Auto-Submitted: no\n"])
+def test_a_person_writing_is_no_machine_mail(extra: str) -> None:
+    result = parse("From: Anna Berger <anna@example.org>\nSubject: Haus im August\n" + extra)
     assert (result["machine"], result["intent"]) == (None, "request")
 
 
