@@ -115,13 +115,14 @@ def cancel(rt: Runtime, session: Session, booking_id: int, requester: str, reaso
 
 
 def reopen(rt: Runtime, session: Session, booking_id: int, requester: str, cause: Cause,
-           start: date | None = None, end: date | None = None) -> list[Event]:
+           start: date | None = None, end: date | None = None, note: str | None = None
+           ) -> list[Event]:
     def change() -> list[Event]:
         rt.store.lock_dates(session)
         found = _own(rt, session, booking_id, requester)
         s, e = start or found.start, end or found.end
         others = queries.blocking_overlaps(session, s, e, booking_id)
-        return rules.reopen(found, rt.house, rt.today(), rt.now(), others, start, end)
+        return rules.reopen(found, rt.house, rt.today(), rt.now(), others, start, end, note)
 
     return _apply(rt, session, cause, change, start, end, booking_id, dates=True)
 

@@ -41,6 +41,10 @@ class Cause:
 
     correlation_id: str
     inbox_id: int | None = None
+    # the message being answered: a mail to its sender answers it (In-Reply-To/References)
+    sender: str | None = None
+    message_id: str | None = None
+    references: tuple[str, ...] = ()
 
     @staticmethod
     def new(inbox_id: int | None = None) -> Cause:

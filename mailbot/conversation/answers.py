@@ -13,15 +13,10 @@ from sqlalchemy.orm import Session
 
 from mailbot.core import rejections as rj
 from mailbot.core.model import Booking, State, Verdict
+from mailbot.outbound.render import state_label
 from mailbot.runtime import Runtime
 from mailbot.store import queries
 
-STATE_LABELS = {
-    State.PENDING: "Ausstehend",
-    State.CONFIRMED: "Bestätigt",
-    State.DENIED: "Abgelehnt",
-    State.CANCELED: "Storniert",
-}
 VERDICT_LABELS = {
     Verdict.NO_RESPONSE: "noch keine Antwort",
     Verdict.APPROVED: "hat zugestimmt",
@@ -33,8 +28,6 @@ LIMITED_PREFIXES = ("rejected_", "not_accepted", "help", "rate_limited", "alread
                     "no_booking", "use_thread")
 
 
-def state_label(state: State | str) -> str:
-    return STATE_LABELS[State(state)]
 
 
 def booking_view(rt: Runtime, booking: Booking) -> dict[str, Any]:
@@ -51,7 +44,7 @@ def booking_view(rt: Runtime, booking: Booking) -> dict[str, Any]:
         "end": booking.end,
         "total_days": booking.total_days,
         "party_size": booking.party_size,
-        "state": state_label(booking.state),
+        "state": state_label(booking),
         "decisions": decisions,
     }
 

@@ -23,6 +23,12 @@ def approve(turn: Turn, conversation: Conversation, booking: Booking) -> None:
         turn.rejected(exc, conversation, booking)
         return
     final = any(isinstance(e, ev.Confirmed) for e in events)
+    if not final:
+        # the last JA is answered by "Buchung bestätigt" to everyone; any other gets a word
+        outstanding = [e.outstanding for e in events if isinstance(e, ev.Approved)][0]
+        turn.say("approval_recorded", {
+            "outstanding_names": [turn.rt.house.approver(key).name for key in outstanding]},
+            conversation=conversation, booking_id=booking.id)
     questions.done(turn, conversation, "approved",
                    f"{turn.identity.approver} approved booking #{booking.id}"
                    + (": Confirmed" if final else ""))

@@ -8,6 +8,7 @@ conversation about no booking yet, with `awaiting` naming what is asked (e.g.
 from __future__ import annotations
 
 import re
+from datetime import date
 from typing import Any
 
 from mailbot import actions
@@ -15,12 +16,14 @@ from mailbot.conversation import answers
 from mailbot.conversation.turn import DATE_REJECTIONS, IGNORED, PROCESSED, REJECTED, Turn, day, iso
 from mailbot.core import booking as rules
 from mailbot.core import rejections as rj
+from mailbot.core.model import Booking
 from mailbot.outbound.render import date_range
 from mailbot.store import queries
 from mailbot.store.tables import Conversation
 from mailbot.understand import dates, people
 from mailbot.understand.vocabulary import vocabulary
 
+CHECKABLE = ("start", "end", "party_size", "first_name")
 _BARE_NUMBER = re.compile(r"^\D{0,12}?(\d{1,2})\D{0,20}$")
 
 
@@ -55,6 +58,8 @@ def new_request(turn: Turn) -> None:
     draft: dict[str, Any] = {
         "start": iso(it.start), "end": iso(it.end), "party_size": it.party_size,
         "first_name": it.first_name, "description": turn.description(), "vague": it.vague,
+        # fields read with doubt (SPEC §8 `ask`): confirmed by a reply before submitting
+        "check": [f for f in it.ask if f in CHECKABLE],
     }
     advance(turn, draft, None, learned=True)
 
@@ -63,6 +68,9 @@ def advance(turn: Turn, draft: dict[str, Any], conversation: Conversation | None
             learned: bool) -> None:
     """Ask for what is still missing, or submit once the request is complete."""
     gaps = missing(draft)
+    if not gaps and draft.get("check"):
+        _ask_check(turn, draft, conversation)
+        return
     if not gaps:
         submit(turn, draft, conversation)
         return
@@ -78,6 +86,17 @@ def advance(turn: Turn, draft: dict[str, Any], conversation: Conversation | None
         return
     turn.say("question_missing", _greeting(context, draft), conversation=conversation)
     turn.finish(PROCESSED, "asked_missing", f"missing: {', '.join(gaps)}")
+
+
+def _ask_check(turn: Turn, draft: dict[str, Any], conversation: Conversation | None) -> None:
+    """Show the best reading and ask whether it is right; "JA" or a correction completes it."""
+    conversation = conversation or turn.draft_thread()
+    conversation.draft, conversation.awaiting = dict(draft), "check"
+    turn.say("question_check", _greeting({
+        "start": day(draft.get("start")), "end": day(draft.get("end")),
+        "party_size": draft.get("party_size"), "first_name": draft.get("first_name"),
+        "doubtful": draft["check"]}, draft), conversation=conversation)
+    turn.finish(PROCESSED, "asked_check", f"read with doubt: {', '.join(draft['check'])}")
 
 
 def submit(turn: Turn, draft: dict[str, Any], conversation: Conversation | None,
@@ -97,19 +116,15 @@ def submit(turn: Turn, draft: dict[str, Any], conversation: Conversation | None,
             "limit": turn.rt.house.limits.long_stay_warn_days}, draft), conversation=conversation)
         turn.finish(PROCESSED, "asked_long_stay", f"{exc.days} days (BR-027)")
         return
+    except rj.Conflict as exc:
+        own = _own_booking(turn, start, end)
+        if own is not None:
+            _already_there(turn, own, draft, conversation)
+        else:
+            _retry(turn, exc, draft, conversation, start, end)
+        return
     except rj.Rejection as exc:
-        conversation = conversation or turn.draft_thread()
-        retry = None
-        if isinstance(exc, DATE_REJECTIONS):
-            retry = "dates"
-            draft = {**draft, "start": None, "end": None, "vague": None}
-        elif isinstance(exc, rj.Invalid) and exc.field in ("party_size", "first_name"):
-            retry = exc.field
-            draft = {**draft, exc.field: None}
-        conversation.draft = dict(draft) if retry else None
-        conversation.awaiting = retry
-        turn.rejected(exc, conversation, None, retry,
-                      _greeting({"requested_start": start, "requested_end": end}, draft))
+        _retry(turn, exc, draft, conversation, start, end)
         return
     if conversation is not None:
         conversation.booking_id, conversation.role = booking.id, "requester"
@@ -118,6 +133,44 @@ def submit(turn: Turn, draft: dict[str, Any], conversation: Conversation | None,
     turn.finish(PROCESSED, "submitted",
                 f"submitted booking #{booking.id} ({date_range(booking.start, booking.end)}, "
                 f"{booking.party_size} Personen, {booking.first_name}): Pending")
+
+
+def _retry(turn: Turn, exc: rj.Rejection, draft: dict[str, Any],
+           conversation: Conversation | None, start: date, end: date) -> None:
+    """A rejected date or value is answered, and the draft waits for the corrected one."""
+    conversation = conversation or turn.draft_thread()
+    retry = None
+    if isinstance(exc, DATE_REJECTIONS):
+        retry = "dates"
+        draft = {**draft, "start": None, "end": None, "vague": None}
+    elif isinstance(exc, rj.Invalid) and exc.field in ("party_size", "first_name"):
+        retry = exc.field
+        draft = {**draft, exc.field: None}
+    conversation.draft = dict(draft) if retry else None
+    conversation.awaiting = retry
+    turn.rejected(exc, conversation, None, retry,
+                  _greeting({"requested_start": start, "requested_end": end}, draft))
+
+
+def _own_booking(turn: Turn, start: date, end: date) -> Booking | None:
+    """The sender's own live booking the requested dates run into, if any."""
+    mine = answers.upcoming(list(queries.bookings_of(turn.session, turn.sender)), turn.rt.today())
+    return next((b for b in mine if b.state.blocks_dates and b.overlaps(start, end)), None)
+
+
+def _already_there(turn: Turn, own: Booking, draft: dict[str, Any],
+                   conversation: Conversation | None) -> None:
+    """The same request twice is no conflict with oneself: say where the first one stands."""
+    assert own.id is not None
+    if conversation is not None:
+        conversation.awaiting, conversation.draft = None, None
+    turn.booking_id = own.id
+    same = (draft.get("start"), draft.get("end")) == (iso(own.start), iso(own.end))
+    turn.say("request_exists", {
+        "current": answers.booking_view(turn.rt, own), "same_dates": same,
+        "requested_start": day(draft.get("start")), "requested_end": day(draft.get("end"))},
+        conversation=turn.booking_thread(own), booking_id=own.id)
+    turn.finish(PROCESSED, "request_exists", f"the sender's booking #{own.id} is already there")
 
 
 def answer(turn: Turn, conversation: Conversation) -> None:
@@ -132,6 +185,14 @@ def answer(turn: Turn, conversation: Conversation) -> None:
         return
     if awaiting == "long_stay":
         _answer_long_stay(turn, conversation, draft)
+        return
+    if awaiting == "check":
+        # "JA" confirms the reading; anything else corrects it
+        asked = draft.pop("check", [])
+        if it.intent != "approve":
+            merge(turn, draft, ",".join(
+                ["dates", "party_size"] + (["first_name"] if "first_name" in asked else [])))
+        advance(turn, draft, conversation, learned=True)
         return
     learned = merge(turn, draft, awaiting)
     advance(turn, draft, conversation, learned)

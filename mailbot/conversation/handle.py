@@ -10,6 +10,7 @@ decides is written on the inbox row by `Turn.finish`.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from functools import partial
 from typing import Any
 
@@ -26,6 +27,8 @@ from mailbot.conversation import (
     recover,
     reopen,
     status,
+    thanks,
+    unclear,
 )
 from mailbot.conversation.identity import BAD_KEY, FORGED, NO_KEY, SENDER_MISMATCH, Identity, establish
 from mailbot.conversation.threads import KeyState, Thread, find_thread
@@ -81,6 +84,9 @@ ACTIONS = ("approve", "deny", "cancel", "edit", "reopen")
 def handle(rt: Runtime, session: Session, message: InboxMessage, decoded: Decoded,
            interpretation: Interpretation, cause: Cause) -> None:
     """Decide what `message` means in its thread and act, ask or answer; record why."""
+    sender = (decoded.from_address or "").strip().lower() or None
+    cause = replace(cause, sender=sender, message_id=decoded.message_id,
+                    references=tuple(decoded.references))
     turn = Turn(rt, session, message, decoded, interpretation, cause)
     route(turn)
     # set last: the message row is written once, not on every query in between
@@ -104,7 +110,11 @@ def route(turn: Turn) -> None:
     identity = turn.identity = establish(turn.rt, turn.decoded, thread, booking)
     turn.story.append(_thread_story(thread, booking, identity))
 
-    if identity.reason == FORGED:
+    if turn.it.intent == "thanks":
+        if booking is not None:
+            turn.booking_id = booking.id
+        thanks.record(turn)
+    elif identity.reason == FORGED:
         turn.not_accepted(FORGED)
     elif identity.trusted:
         assert conversation is not None
@@ -160,7 +170,9 @@ def _thread_story(thread: Thread, booking: Booking | None, identity: Identity) -
 
 def new_message(turn: Turn) -> None:
     handler = NEW_MESSAGE.get(turn.it.intent)
-    if handler is None:
+    if unclear.unsure(turn) and turn.it.intent != "request":
+        unclear.ask_back(turn, None, None)
+    elif handler is None:
         turn.help()
     else:
         handler(turn)
@@ -168,7 +180,9 @@ def new_message(turn: Turn) -> None:
 
 def unfinished(turn: Turn, conversation: Conversation) -> None:
     """A reply in the thread of something not yet a booking: which booking, or a draft."""
-    if (conversation.awaiting or "").startswith("which:"):
+    if unclear.unsure(turn):
+        unclear.ask_back(turn, conversation, None)
+    elif (conversation.awaiting or "").startswith("which:"):
         cancel.pick_booking(turn, conversation)
     else:
         drafts.answer(turn, conversation)
@@ -178,6 +192,9 @@ def in_booking(turn: Turn, conversation: Conversation, booking: Booking) -> None
     identity = turn.identity
     assert identity is not None and booking.id is not None
     turn.booking_id = booking.id
+    if unclear.unsure(turn):
+        unclear.ask_back(turn, conversation, booking)
+        return
     allowed = {APPROVER: bool(identity.approver), REQUESTER: identity.requester,
                EITHER: bool(identity.approver) or identity.requester, ANYONE: True}
     asked, answer = AWAITING.get(conversation.awaiting or "", (None, None))

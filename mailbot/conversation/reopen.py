@@ -1,5 +1,6 @@
 """A requester reopens a Denied booking in its thread, with new dates if named (BR-004,
-BR-018): decisions are reset and the approvers are asked again."""
+BR-018): decisions are reset and the approvers are asked again, with the requester's own
+words; the requester hears it from `booking_reopened` too."""
 
 from __future__ import annotations
 
@@ -16,7 +17,8 @@ def reopen(turn: Turn, conversation: Conversation, booking: Booking) -> None:
     it = turn.it
     start, end = (it.start, it.end) if it.start and it.end else (None, None)
     try:
-        actions.reopen(turn.rt, turn.session, booking.id, turn.sender, turn.cause, start, end)
+        actions.reopen(turn.rt, turn.session, booking.id, turn.sender, turn.cause, start, end,
+                       note=turn.description() or None)
     except rj.Rejection as exc:
         questions.close(conversation)
         turn.rejected(exc, conversation, booking, extra={

@@ -23,11 +23,12 @@ from mailbot.outbound import outbox
 from mailbot.outbound.render import date_range
 from mailbot.runtime import Cause, Runtime
 from mailbot.store.tables import Conversation, InboxMessage
-from mailbot.understand import Decoded, Interpretation, intent, people
-from mailbot.understand.vocabulary import vocabulary
+from mailbot.understand import Decoded, Interpretation, dates, intent, people
+from mailbot.understand.vocabulary import Vocabulary, vocabulary
 
 PROCESSED, REJECTED, IGNORED = "processed", "rejected", "ignored"
 DATE_REJECTIONS = (rj.Conflict, rj.StartInPast, rj.EndBeforeStart, rj.BeyondHorizon)
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-ZÄÖÜ])")
 _LINK = re.compile(r"(?:https?://|www\.|mailto:)\S*", re.IGNORECASE)
 
 
@@ -54,6 +55,11 @@ def describe(it: Interpretation) -> str:
     if it.comment:
         parts.append(f'reason "{it.comment[:80]}"')
     return ", ".join(parts)
+
+
+def _states_the_stay(sentence: str, today: date, vocab: Vocabulary) -> bool:
+    stay = dates.find_stay(sentence, today, vocab, partial=True)
+    return stay.found or stay.vague is not None or people.party_size(sentence, vocab) is not None
 
 
 @dataclass
@@ -152,8 +158,16 @@ class Turn:
         return ("\n".join(lines[:at]) if at is not None else text).strip()
 
     def description(self) -> str:
-        """BR-020: links removed, at most max_text_length characters."""
-        text = _LINK.sub("[Link entfernt]", self.spoken())
+        """The person's own words about the stay: without greeting and closing, without the
+        sentences that state the dates or the party size (the booking shows those, and they
+        may change later); BR-020: links removed, at most max_text_length characters."""
+        vocab, today = vocabulary(), self.rt.today()
+        kept = []
+        for line in self.spoken().split("\n"):
+            sentences = [s for s in _SENTENCE_END.split(line) if s.strip()]
+            kept.append(" ".join(s.strip() for s in sentences
+                                 if not _states_the_stay(s, today, vocab)))
+        text = _LINK.sub("[Link entfernt]", "\n".join(kept))
         text = re.sub(r"\n{3,}", "\n\n", text).strip()
         limit = self.rt.house.limits.max_text_length
         return text if len(text) <= limit else text[:limit - 1].rstrip() + "…"

@@ -268,8 +268,10 @@ def expire(booking: Booking, today: date, now: datetime) -> list[ev.Event]:
 
 
 def reopen(booking: Booking, house: House, today: date, now: datetime, others: Iterable[Booking],
-           start: date | None = None, end: date | None = None) -> list[ev.Event]:
-    """BR-004/BR-018: only a Denied booking; decisions reset; the dates must be free."""
+           start: date | None = None, end: date | None = None, note: str | None = None
+           ) -> list[ev.Event]:
+    """BR-004/BR-018: only a Denied booking; decisions reset; the dates must be free.
+    `note`: the requester's words, shown to the approvers (BR-020 like a reason)."""
     _guard_past(booking, today)
     if booking.state in (State.PENDING, State.CONFIRMED):
         raise AlreadyDone(booking, "reopen", booking.state.value)
@@ -279,13 +281,14 @@ def reopen(booking: Booking, house: House, today: date, now: datetime, others: I
     if (new_start, new_end) != (booking.start, booking.end):
         check_range(new_start, new_end, house, today)
     check_free(new_start, new_end, others, booking.id)
+    text = clean_text(note, "reason", house) or None
     old_start, old_end = booking.start, booking.end
     booking.start, booking.end = new_start, new_end
     booking.state = State.PENDING
     _reset_decisions(booking, house, now)
     _touch(booking, now, TimelineEvent(now, REQUESTER, "reopened", old_start, old_end,
-                                       new_start, new_end))
-    return [ev.Reopened(booking, old_start, old_end)]
+                                       new_start, new_end, note=text))
+    return [ev.Reopened(booking, old_start, old_end, text)]
 
 
 def edit(booking: Booking, house: House, today: date, now: datetime, others: Iterable[Booking],

@@ -59,6 +59,7 @@ class DetailsChanged(Event):
 class Reopened(Event):
     old_start: date
     old_end: date
+    note: str | None = None  # the requester's own words, when they gave any
 
 
 @dataclass(frozen=True)

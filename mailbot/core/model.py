@@ -96,6 +96,12 @@ class Booking:
         denied = [d for d in self.decisions if d.verdict == Verdict.DENIED]
         return min(denied, key=lambda d: d.decided_at or datetime.min) if denied else None
 
+    @property
+    def expired(self) -> bool:
+        """BR-028: canceled by the nightly cleanup, not by a person."""
+        ended = [e for e in self.timeline if e.kind == "canceled"]
+        return self.state == State.CANCELED and bool(ended) and ended[-1].actor == "system"
+
     def changes_since(self, decision_round: int) -> list[TimelineEvent]:
         """What happened to the booking since the start of `decision_round`: the resets and
         the denies, date changes and cancels in between, oldest first."""

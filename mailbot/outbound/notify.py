@@ -92,8 +92,12 @@ def _plan(rt: Runtime, event: ev.Event, mails: _Mails) -> None:
                         old_end=event.old_end)
     elif isinstance(event, ev.Reopened):
         changed = (event.old_start, event.old_end) != (booking.start, booking.end)
-        mails.approvers("booking_reopened", skip_self=True, old_start=event.old_start,
-                        old_end=event.old_end, dates_changed=changed)
+        own = rt.house.approver_for_address(booking.requester_email)
+        reopened: dict[str, Any] = dict(old_start=event.old_start, old_end=event.old_end,
+                                        dates_changed=changed, note=event.note,
+                                        deciders=[a.name for a in rt.house.approvers if a != own])
+        mails.requester("booking_reopened", **reopened)
+        mails.approvers("booking_reopened", skip_self=True, **reopened)
     elif isinstance(event, ev.Canceled):
         if event.actor != "requester":
             return  # BR-028: the nightly cleanup cancels silently

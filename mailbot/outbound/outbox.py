@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from email.utils import format_datetime, formataddr
 from typing import Any
@@ -195,6 +195,9 @@ def queue_all(rt: Runtime, session: Session, mails: Sequence[Mail], cause: Cause
     threads = _threads(session, wanted, booking_id, now, new_booking) if wanted else {}
     rows = []
     for mail, to in targets:
+        if mail.in_reply_to is None and cause.message_id and to == cause.sender:
+            # what a message causes for its own sender answers it, in its thread
+            mail = replace(mail, in_reply_to=cause.message_id, references=cause.references)
         conversation = mail.conversation or threads[to]
         rendered = render(mail.kind, {**common_context(rt, to, people.get(to), booking_id, booking,
                                                        to in booked), **mail.context})

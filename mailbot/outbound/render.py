@@ -45,6 +45,29 @@ def date_range(start: date, end: date | None = None) -> str:
     return f"{start.day:02d}.–{day(end)}"
 
 
+WEEKDAYS = ("Mo", "Di", "Mi", "Do", "Fr", "Sa", "So")
+
+
+def stay(start: date, end: date | None = None) -> str:
+    """A range with its weekdays, for people who plan by them: "Fr–Mo, 13.–16.08.2027"."""
+    if end is None or end == start:
+        return f"{WEEKDAYS[start.weekday()]}, {day(start)}"
+    return f"{WEEKDAYS[start.weekday()]}–{WEEKDAYS[end.weekday()]}, {date_range(start, end)}"
+
+
+STATE_LABELS = {"pending": "Ausstehend", "confirmed": "Bestätigt", "denied": "Abgelehnt",
+                "canceled": "Storniert"}
+
+
+def state_label(value: Any) -> str:
+    """A booking's state in German; a booking the nightly cleanup ended (BR-028) is
+    "Abgelaufen", not canceled by someone. Takes a Booking or a state."""
+    if getattr(value, "expired", False):
+        return "Abgelaufen"
+    state = getattr(value, "state", value)
+    return STATE_LABELS[str(getattr(state, "value", state))]
+
+
 def party(size: int) -> str:
     """BR-016: always "n Personen", also "1 Personen"."""
     return f"{size} Personen"
@@ -73,7 +96,8 @@ def environment(folder: str = str(TEMPLATES)) -> Environment:
         keep_trailing_newline=True,
         auto_reload=False,  # templates are read once per process
     )
-    env.filters.update(date_range=date_range, party=party, day=day, names=names, days=days)
+    env.filters.update(date_range=date_range, party=party, day=day, names=names, days=days,
+                       stay=stay, state_label=state_label)
     return env
 
 

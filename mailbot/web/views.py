@@ -10,14 +10,12 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from starlette.responses import HTMLResponse
 
 from mailbot import shipped
-from mailbot.core.model import Booking, State, Verdict
-from mailbot.outbound.render import date_range, day, party
+from mailbot.core.model import Booking, Verdict
+from mailbot.outbound.render import date_range, day, party, state_label
 from mailbot.runtime import Runtime
 
 TEMPLATES = shipped.folder("templates") / "web"
 
-STATE_LABELS = {State.PENDING: "Ausstehend", State.CONFIRMED: "Bestätigt",
-                State.DENIED: "Abgelehnt", State.CANCELED: "Storniert"}
 VERDICT_LABELS = {Verdict.NO_RESPONSE: "Noch offen", Verdict.APPROVED: "Zugestimmt",
                   Verdict.DENIED: "Abgelehnt"}
 MONTHS = ("Januar", "Februar", "März", "April", "Mai", "Juni", "Juli", "August", "September",
@@ -36,7 +34,7 @@ class Views:
                                 when=self.when, day=day, short=self.short,
                                 kind=lambda value: type(value).__name__)
         self.env.globals.update(
-            house=rt.house.name, state_label=lambda s: STATE_LABELS[State(s)],
+            house=rt.house.name, state_label=state_label,
             verdict_label=lambda v: VERDICT_LABELS[Verdict(v)], who=self.who,
             approver_name=self.approver_name, approver_color=self.approver_color,
             approvers=rt.house.approvers, month_name=lambda m: MONTHS[m - 1],

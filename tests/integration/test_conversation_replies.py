@@ -217,7 +217,11 @@ def test_br018_reopen_after_deny_asks_everyone_again(mail: Mailbox) -> None:
     booking = mail.booking(booking_id)
     assert booking.state == State.PENDING
     assert booking.verdict("cornelia") == Verdict.NO_RESPONSE
-    assert {m.to_address for m in mail.outbox(kind="booking_reopened")} == set(APPROVERS)
+    # issue 14 (6): the requester hears it too, the approvers read why in her own words
+    assert {m.to_address for m in mail.outbox(kind="booking_reopened")} == {ANNA, *APPROVERS}
+    assert "deine Anfrage ist wieder offen" in mail.last(ANNA, "booking_reopened").text_body
+    assert "„Bitte wieder öffnen, wir haben das mit Conny geklärt.“" in mail.last(
+        INGE, "booking_reopened").text_body
 
 
 def test_br018_reopen_into_taken_dates_names_the_other_booking(mail: Mailbox) -> None:

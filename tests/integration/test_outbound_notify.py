@@ -151,9 +151,10 @@ def test_reopen_asks_all_approvers_again_with_the_new_dates(rt: Runtime) -> None
     before = len(mails(rt))
     act(rt, "reopen", booking_id, ANNA, start=date(2027, 9, 1), end=date(2027, 9, 3))
     sent = new_mails(rt, before)
-    assert set(sent) == APPROVERS
+    assert set(sent) == APPROVERS | {ANNA}  # issue 14 (6): the requester hears it too
+    assert sent[ANNA].subject == "Anfrage wieder geöffnet (01.–03.09.2027)"
     mail = sent[INGEBORG]
-    assert mail.subject == "Anfrage wieder geöffnet – bitte entscheiden (01.–03.09.2027)"
+    assert mail.subject == "Anna fragt noch einmal an – bitte entscheiden (01.–03.09.2027)"
     assert "01.–05.08.2027" in mail.text_body and "/zustimmen" in mail.text_body
 
 
