@@ -20,7 +20,7 @@ def mail(rt: Runtime) -> Mailbox:
 
 
 def request(mail: Mailbox) -> int:
-    row = mail.send(HANS, "Hallo,\nwir möchten vom 20. bis 26. Juli 2027 zu dritt kommen.\n\nGruß Hans")
+    row = mail.send(HANS, "Hallo,\nwir möchten vom 20. bis 25. Juli 2027 zu dritt kommen.\n\nGruß Hans")
     assert row.reason == "submitted", row.detail
     return row.booking_id or 0
 
@@ -28,15 +28,15 @@ def request(mail: Mailbox) -> int:
 def test_current_a_ja_to_the_mail_before_an_extension_does_not_count(mail: Mailbox) -> None:
     booking_id = request(mail)
     first = mail.last(INGE, "request_submitted")
-    row = mail.reply(HANS, mail.last(HANS, "request_received"), "Wir bleiben doch bis zum 27.7.")
+    row = mail.reply(HANS, mail.last(HANS, "request_received"), "Wir bleiben doch bis zum 26.7.")
     assert row.reason == "edited", row.detail
     late = mail.reply(INGE, first, "JA")
     assert (late.state, late.reason) == ("rejected", "outdated")
     assert mail.booking(booking_id).verdict("ingeborg") == Verdict.NO_RESPONSE
     answer = mail.last(INGE, "rejected_outdated")
-    assert answer.subject == "Nicht gezählt – die Anfrage hat sich geändert (20.–27.07.2027)"
+    assert answer.subject == "Nicht gezählt – die Anfrage hat sich geändert (20.–26.07.2027)"
     assert "Dein „JA“ antwortet auf eine ältere Fassung" in answer.text_body
-    assert "Hans hat die Buchung von 20.–26.07.2027 auf 20.–27.07.2027 verlängert." \
+    assert "Hans hat die Buchung von 20.–25.07.2027 auf 20.–26.07.2027 verlängert." \
         in answer.text_body
     assert "„JA“" in answer.html_body and "verlängert" in answer.html_body
     # the answer carries the current round: a JA to it counts
@@ -47,7 +47,7 @@ def test_current_a_ja_to_the_mail_before_an_extension_does_not_count(mail: Mailb
 
 def test_current_the_mail_of_the_new_round_counts(mail: Mailbox) -> None:
     booking_id = request(mail)
-    mail.reply(HANS, mail.last(HANS, "request_received"), "Wir bleiben doch bis zum 28.7.")
+    mail.reply(HANS, mail.last(HANS, "request_received"), "Wir bleiben doch bis zum 26.7.")
     row = mail.reply(CONNY, mail.last(CONNY, "booking_extended"), "JA")
     assert row.reason == "approved", row.detail
     assert mail.booking(booking_id).verdict("cornelia") == Verdict.APPROVED
@@ -84,8 +84,8 @@ def test_current_a_pure_shift_is_called_a_move(mail: Mailbox) -> None:
     request(mail)
     first = mail.last(INGE, "request_submitted")
     row = mail.reply(HANS, mail.last(HANS, "request_received"),
-                     "Können wir auf 21. bis 27. Juli 2027 verschieben?")
+                     "Können wir auf 21. bis 26. Juli 2027 verschieben?")
     assert row.reason == "edited", row.detail
     mail.reply(INGE, first, "JA")
     text = mail.last(INGE, "rejected_outdated").text_body
-    assert "von 20.–26.07.2027 auf 21.–27.07.2027 verschoben" in text, text
+    assert "von 20.–25.07.2027 auf 21.–26.07.2027 verschoben" in text, text
