@@ -52,6 +52,12 @@ CLIENTS = {
             "<buchung@haus-betzenstein.de>\nAn: inge@example.de\nBetreff: Neue Buchungsanfrage\n"
             + REQUEST),
     "antwort_nachricht": "\n-----Antwort Nachricht-----\n" + REQUEST,
+    "notes": ("\n\nHaus Betzenstein <buchung@haus-betzenstein.de> hat am 23.11.2026 10:12:48 "
+              "geschrieben:\n\n" + _quoted(REQUEST)),
+    "t_online": ("\n\n-------- Original-Nachricht --------\nBetreff: Neue Buchungsanfrage\n"
+                 "Datum: 2026-11-23T10:12:00+0100\nVon: Haus Betzenstein <buchung@haus-betzenstein.de>\n"
+                 "An: inge@example.de\n\n" + REQUEST),
+    "horde": "\nZitat von Haus Betzenstein <buchung@haus-betzenstein.de>:\n\n" + _quoted(REQUEST),
     "english": ("\nOn Mon, Nov 23, 2026 at 10:12 AM Haus Betzenstein "
                 "<buchung@haus-betzenstein.de> wrote:\n\n" + _quoted(REQUEST)),
     "gmail_old": ("\n\n2026-11-23 10:12 GMT+01:00 Haus Betzenstein <buchung@haus-betzenstein.de>:\n\n"

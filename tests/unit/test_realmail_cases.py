@@ -36,6 +36,7 @@ def parse(head: str, body: str = "Hallo, wir möchten vom 3. bis 9. August mit 4
     # the answer typed directly above the header, no blank line (was: eaten with the header)
     ("Ja, passt.\nInge Hartmann <inge@example.de> schrieb:\n> Jonas möchte buchen", "Ja, passt."),
     ("Ja, passt.\nAm 23.11.2026 um 10:12 schrieb Haus Betzenstein:\n> Jonas", "Ja, passt."),
+    ("Ja, passt.\nAnna Berger hat am 23.11.2026 um 10:12 geschrieben:\n\n> Jonas", "Ja, passt."),
     ("Sounds good.\nOn Mon, Nov 23, 2026 at 10:12 AM Haus <b@h.de> wrote:\n> x", "Sounds good."),
     ("Hi,\nOn Tue, 2011-03-01 at 18:02 +0530, Abhishek Kona wrote:\n> Hi folks", "Hi,"),
     ("I will try as soon as I\nget back to a computer.\nOn Dec 8, 2013 2:10 PM, \"J\" "
