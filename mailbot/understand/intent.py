@@ -161,8 +161,8 @@ _APOLOGY = re.compile(
 _LABEL = re.compile(r"^(?:grund|begründung|weil)\s*:\s*", re.IGNORECASE)
 _STRONG_CANCEL = re.compile(r"stornier|storno|absag|abgesagt|cancel|zurück|lösch|sage")
 _BOOKING_NAMED = re.compile(
-    r"^(?:(?:unsere|meine|die|den|das|unseren|meinen)\s+)?(?:buchung|anfrage|reservierung|termin|"
-    r"aufenthalt|wochenende|urlaub)\b[^.!?\n]*(?:[.!?]+|$)", re.IGNORECASE)
+    r"^(?:(?:ich|wir|hiermit)\s+)?(?:(?:unsere|meine|die|den|das|unseren|meinen)\s+)?(?:buchung|anfrage|reservierung|termin|"
+    r"aufenthalt|wochenende|urlaub)\b(?:[^.!?\n]|(?<=\d)\.)*(?:[.!?]+|$)", re.IGNORECASE)
 _REFUSAL = re.compile(
     r"(?<!\w)(?:ablehnen|abgelehnt|lehne\s+\w*\s*ab|muss\s+ich\s+(?:leider\s+)?nein"
     r"|aber\s+(?:leider\s+)?(?:nein|nicht)\b)")  # "ich würde ja gern, aber leider nein: …"

@@ -210,6 +210,11 @@ def test_status_in_a_new_mail_and_in_a_thread(text: str, subject: str) -> None:
     ("Ich möchte unsere Buchung vom 9. bis 13. August stornieren. Der Urlaub fällt aus, weil "
      "mein Mann operiert wird.", "Der Urlaub fällt aus, weil mein Mann operiert wird."),
     ("Silvester fällt aus, bitte stornieren.", None),
+    ("Hiermit storniere ich meine Buchung vom 1. bis 5. August.", None),
+    ("Wir können leider nicht, mein Mann muss arbeiten.", "mein Mann muss arbeiten."),
+    ("Leider wird das bei uns nichts mit August – die Kinder haben Prüfungen. Bitte streichen.",
+     None),
+    ("Wir brauchen das Haus doch nicht, danke trotzdem!", None),
 ])
 def test_cancel_reason_is_a_reason_or_nothing(text: str, comment: str | None) -> None:
     """Issue 14 (7): "unsere Buchung im August" names the booking, it is no reason."""
@@ -225,6 +230,7 @@ def test_an_answer_that_decides_only_at_its_end_is_asked_back() -> None:
 @pytest.mark.parametrize("text", [
     "Hallo Inge, ist bei meiner Anfrage für August schon was rausgekommen?",
     "Hallo, habt ihr meine Anfrage bekommen? Ich hab noch keine Bestätigung.",
+    "Wann weiß ich denn Bescheid?",
 ])
 def test_more_status_questions(text: str) -> None:
     assert _parse(text, subject="Frage")["intent"] == "status"
