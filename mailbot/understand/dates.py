@@ -429,6 +429,21 @@ def intersect_week(monday: date, first: int, last: int) -> tuple[date, date]:
     return start, start + timedelta(days=(last - first) % 7 or 7)  # "Samstag bis Samstag"
 
 
+def interval(first: date, last: date) -> tuple[date, date] | None:
+    """From one day to another; a last day before the first is the next year's ("28.12. bis
+    2.1."); more than 400 days is no stay."""
+    if last < first and last.replace(year=last.year + 1) >= first:
+        last = last.replace(year=last.year + 1)
+    if first <= last and (last - first).days <= 400:
+        return first, last
+    return None
+
+
+def duration(start: date, days: int) -> tuple[date, date]:
+    """A day and a length in days after it ("ab dem 2. für eine Woche" = start + 7)."""
+    return start, start + timedelta(days=days)
+
+
 def shift_weeks(today: date, weeks: int) -> date:
     """The Monday of the week `weeks` weeks after today's ("in drei Wochen")."""
     return _monday(today) + timedelta(days=7 * weeks)
@@ -854,10 +869,9 @@ def _find_stay(text: str, today: date, vocab: Vocabulary, newest: bool, partial:
         # "Fronleichnam ist ja frei – wir würden gern von Fronleichnam bis Sonntag kommen"
         wished = [c for c in spans if c.lead in ("von", "vom", "ab")]
         pick = spans[-1] if newest else (wished or spans)[0]
-        duration = _duration_days(masked, pats, vocab)
-        if duration is not None and pick.start == pick.end and pick.start is not None:
-            return Stay(pick.start, pick.start + timedelta(days=duration))  # "ab Ostermontag
-            # eine Woche"
+        length = _duration_days(masked, pats, vocab)
+        if length is not None and pick.start == pick.end and pick.start is not None:
+            return Stay(*duration(pick.start, length))  # "ab Ostermontag eine Woche"
         return Stay(pick.start, pick.end, unsure=pick.unsure)
     if not singles:
         singles = _relative_singles(masked, today, pats, vocab)
@@ -875,21 +889,19 @@ def _find_stay(text: str, today: date, vocab: Vocabulary, newest: bool, partial:
                  if vocab.correction.search(masked, singles[k].pos, singles[k + 1].pos)}
     if corrected:  # "am 12. April - nein Quatsch, am 11. April"
         singles = [c for k, c in enumerate(singles) if k not in corrected]
-    duration = _duration_days(masked, pats, vocab)
+    length = _duration_days(masked, pats, vocab)
     if singles:
         first = singles[0]
         assert first.start is not None
-        if len(singles) >= 2 and duration is None:
+        if len(singles) >= 2 and length is None:
             second = singles[1]
             assert second.start is not None
-            last = second.start
-            if last < first.start and last.replace(year=last.year + 1) >= first.start:
-                last = last.replace(year=last.year + 1)
-            if first.start <= last and (last - first.start).days <= 400:
-                return _unread(masked, Stay(first.start, last), today, pats, vocab, numbers)
-        if duration is not None:
-            return _unread(masked, Stay(first.start, first.start + timedelta(days=duration)),
-                           today, pats, vocab, numbers)
+            span = interval(first.start, second.start)
+            if span is not None:
+                return _unread(masked, Stay(*span), today, pats, vocab, numbers)
+        if length is not None:
+            return _unread(masked, Stay(*duration(first.start, length)), today, pats, vocab,
+                           numbers)
         weekday_end = _weekday_end(first, masked, today, pats, vocab) if first.weekday is None and \
             first.lead != "bis" and len(singles) == 1 else None
         if weekday_end is not None:  # "am Freitag, den 4.6., … am Sonntag wieder", "1. Mai, Sa–Mo"

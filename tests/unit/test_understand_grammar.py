@@ -10,8 +10,10 @@ import pytest
 
 from mailbot.understand import parse_message
 from mailbot.understand.dates import (
+    duration,
     holiday_range,
     intersect_week,
+    interval,
     month_offset,
     shift_weeks,
     subject_stay,
@@ -41,6 +43,17 @@ def test_intersect_week_puts_a_weekday_span_into_a_week() -> None:
     assert intersect_week(date(2027, 6, 7), 1, 4) == (date(2027, 6, 8), date(2027, 6, 11))
     assert intersect_week(date(2027, 6, 7), 4, 6) == (date(2027, 6, 11), date(2027, 6, 13))
     assert intersect_week(date(2027, 6, 7), 5, 5) == (date(2027, 6, 12), date(2027, 6, 19))
+
+
+def test_interval_crosses_the_year_and_refuses_nonsense() -> None:
+    assert interval(date(2026, 12, 28), date(2026, 1, 2)) == (date(2026, 12, 28),
+                                                              date(2027, 1, 2))
+    assert interval(date(2027, 3, 3), date(2027, 3, 5)) == (date(2027, 3, 3), date(2027, 3, 5))
+    assert interval(date(2027, 3, 5), date(2029, 3, 3)) is None
+
+
+def test_duration_counts_days_after_the_start() -> None:
+    assert duration(date(2027, 1, 2), 7) == (date(2027, 1, 2), date(2027, 1, 9))
 
 
 def test_shift_weeks_is_the_monday_that_many_weeks_on() -> None:
