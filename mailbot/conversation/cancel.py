@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from mailbot import actions
 from mailbot.conversation import answers, questions
-from mailbot.conversation.turn import IGNORED, PROCESSED, REJECTED, Turn
+from mailbot.conversation.turn import PROCESSED, REJECTED, Turn
 from mailbot.core import rejections as rj
-from mailbot.core.model import Booking, State
+from mailbot.core.model import Booking
 from mailbot.store import queries
 from mailbot.store.tables import Conversation
 
@@ -59,27 +59,3 @@ def by_address(turn: Turn) -> None:
         conversation=conversation)
     turn.finish(PROCESSED, "asked_which_booking", f"{len(picked)} bookings could be meant")
 
-
-def pick_booking(turn: Turn, conversation: Conversation) -> None:
-    """The reply to "which booking?" names it by its dates."""
-    awaiting = conversation.awaiting or ""
-    action = awaiting.split(":", 1)[1]
-    draft = dict(conversation.draft or {})
-    candidates = [b for b in (queries.booking(turn.session, i) for i in draft.get("ids", []))
-                  if b is not None and b.state != State.CANCELED]
-    picked = (answers.matching(candidates, turn.it.start, turn.it.end)
-              if turn.it.start or turn.it.end else [])
-    if len(picked) != 1:
-        if not turn.repeat_allowed(conversation):
-            turn.finish(IGNORED, "unclear_answer", "which booking: still unclear")
-            return
-        turn.say("question_which_booking", {
-            "action": action,
-            "bookings": [answers.booking_view(turn.rt, b) for b in candidates]},
-            conversation=conversation)
-        turn.finish(PROCESSED, "asked_which_booking", "the answer named no single booking")
-        return
-    questions.close(conversation)
-    booking = picked[0]
-    turn.booking_id = booking.id
-    questions.ask_cancel(turn, turn.booking_thread(booking), booking, draft.get("reason"))

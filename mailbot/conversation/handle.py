@@ -29,6 +29,7 @@ from mailbot.conversation import (
     status,
     thanks,
     unclear,
+    which,
 )
 from mailbot.conversation.identity import BAD_KEY, FORGED, NO_KEY, SENDER_MISMATCH, Identity, establish
 from mailbot.conversation.threads import KeyState, Thread, find_thread
@@ -182,8 +183,10 @@ def unfinished(turn: Turn, conversation: Conversation) -> None:
     """A reply in the thread of something not yet a booking: which booking, or a draft."""
     if unclear.unsure(turn):
         unclear.ask_back(turn, conversation, None)
+    elif conversation.awaiting == "which:decide" and which.decision(turn) is None:
+        new_message(turn)  # an approver's other mail in reply to the digest
     elif (conversation.awaiting or "").startswith("which:"):
-        cancel.pick_booking(turn, conversation)
+        which.answer(turn, conversation)
     else:
         drafts.answer(turn, conversation)
 

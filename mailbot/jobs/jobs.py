@@ -11,13 +11,14 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from mailbot import tokens
 from mailbot.config import Approver
 from mailbot.core import booking as rules
 from mailbot.core.model import Booking, State, Verdict
 from mailbot.runtime import Cause, Runtime
 from mailbot.store import purge as purging
 from mailbot.store import queries
-from mailbot.store.tables import bookings
+from mailbot.store.tables import Conversation, bookings
 from mailbot.web import links
 
 log = logging.getLogger("mailbot.jobs")
@@ -120,7 +121,16 @@ def digest(rt: Runtime, now: datetime) -> str:
                 continue
             context: dict[str, Any] = {"items": items, "count": len(items),
                                        "min_age": rt.house.limits.digest_min_age_days}
-            outbox.queue(rt, session, "digest", approver.email, context, cause)
+            # a reply to the digest acts on the request it means (conversation.which)
+            # (a conversation per digest: a reply to last week's acts on last week's list)
+            thread = Conversation(key=tokens.new_id(), participant=approver.email,
+                                  role="approver", approver=approver.key, created_at=rt.now(),
+                                  updated_at=rt.now(), awaiting="which:decide",
+                                  draft={"ids": [item.booking.id for item in items]})
+            session.add(thread)
+            session.flush()
+            outbox.queue(rt, session, "digest", approver.email, context, cause,
+                         conversation=thread)
             sent[approver.key] = len(items)
         return sent
 

@@ -46,7 +46,7 @@ def test_br009_digest_lists_waiting_requests_with_days_and_how_to_answer(rt: Run
     assert "Erinnerung" in mail.subject and "1 Anfrage" in mail.subject
     text = mail.text_body
     assert "Hallo Cornelia," in text
-    assert "Anna: 18.–20.12.2026, 3 Personen" in text
+    assert "Anna: Fr–So, 18.–20.12.2026, 3 Personen" in text
     assert "wartet seit 6 Tagen" in text
     assert "JA" in text and "NEIN" in text
     assert links.approver_action_url(rt, approver_link(rt, "cornelia"), booking, "approve") in text
@@ -146,3 +146,40 @@ def test_br009_digest_run_just_after_midnight_counts_the_new_day(rt: Runtime) ->
     book(rt, "Anna", date(2026, 12, 18), date(2026, 12, 20), berlin(2026, 11, 24, 12))
     assert run_job(rt, "digest", berlin(2026, 11, 28, 23, 59)) == "Keine Erinnerung nötig"
     assert run_job(rt, "digest", berlin(2026, 11, 29, 0, 1)).startswith("Erinnerung an 3")
+
+
+def test_issue14_a_reply_to_a_digest_of_one_request_acts_on_it(rt: Runtime, clock: Clock) -> None:
+    from mailbot.core.model import Verdict
+    from tests.support.conversation import Mailbox
+
+    booking = book(rt, "Anna", date(2026, 12, 18), date(2026, 12, 20), berlin(2026, 11, 20, 10))
+    clock.set(SUNDAY)
+    run_job(rt, "digest")
+    mail = Mailbox(rt)
+    row = mail.reply("cornelia@example.org", _digests(rt)["cornelia@example.org"], "JA")
+    assert row.reason == "approved", row.detail
+    assert mail.booking(booking).verdict("cornelia") == Verdict.APPROVED
+    assert "Es fehlt noch: Ingeborg und Angelika." in mail.last(
+        "cornelia@example.org", "approval_recorded").text_body
+
+
+def test_issue14_a_reply_to_a_digest_of_several_asks_which_and_the_dates_pick_one(
+        rt: Runtime, clock: Clock) -> None:
+    from mailbot.core.model import Verdict
+    from tests.support.conversation import Mailbox
+
+    first = book(rt, "Anna", date(2026, 12, 18), date(2026, 12, 20), berlin(2026, 11, 20, 10))
+    second = book(rt, "Bernd", date(2027, 1, 8), date(2027, 1, 10), berlin(2026, 11, 20, 11))
+    clock.set(SUNDAY)
+    run_job(rt, "digest")
+    mail = Mailbox(rt)
+    digest = _digests(rt)["angelika@example.org"]
+    assert "z. B. „JA 18.–20.12.2026“" in digest.text_body
+    row = mail.reply("angelika@example.org", digest, "JA")
+    assert row.reason == "asked_which_booking", row.detail
+    which = mail.last("angelika@example.org", "question_which_booking")
+    assert "18.–20.12.2026" in which.text_body and "08.–10.01.2027" in which.text_body
+    row = mail.reply("angelika@example.org", digest, "JA für den 8. bis 10. Januar")
+    assert row.reason == "approved", row.detail
+    assert mail.booking(second).verdict("angelika") == Verdict.APPROVED
+    assert mail.booking(first).verdict("angelika") == Verdict.NO_RESPONSE
