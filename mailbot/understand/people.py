@@ -606,7 +606,8 @@ def closing_name(reply: str, vocab: Vocabulary) -> tuple[str | None, int | None]
             return _looks_like_name_line(" ".join(words[1:]), vocab), i
     # A bare name on the last line after some text ("JA\nInge").
     last = lines[nonempty[-1]].strip()
-    if len(nonempty) >= 2 and len(last.split()) <= 2 and not re.search(r"[.!?:,]$", last):
+    if len(nonempty) >= 2 and len(last.split()) <= 2 and not re.search(r"[.!?:,]$", last) and \
+            not _FIELD.search(last):  # "Personen: 2" is a form field, not a name
         name = _looks_like_name_line(last, vocab)
         if name and not vocab.intents_at_start["approve"].match(fold(last)) and not \
                 vocab.intents_at_start["deny"].match(fold(last)):
@@ -623,6 +624,7 @@ def closing_name(reply: str, vocab: Vocabulary) -> tuple[str | None, int | None]
     return None, None
 
 
+_FIELD = re.compile(r":|\d")
 _ASIDE = re.compile(r"\([^()]*\)")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 _THANKS = re.compile(r"\s*(?:danke|vielen\s+dank|besten\s+dank|herzlichen\s+dank|merci|thank)")
