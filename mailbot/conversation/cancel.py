@@ -40,7 +40,8 @@ def cancel(turn: Turn, conversation: Conversation, booking: Booking, reason: str
 
 def by_address(turn: Turn) -> None:
     """A cancel in a new mail: the sender's upcoming bookings, narrowed by the dates named."""
-    mine = answers.upcoming(list(queries.bookings_of(turn.session, turn.sender)), turn.rt.today())
+    today = turn.rt.today()
+    mine = answers.upcoming(list(queries.bookings_of(turn.session, turn.sender, today)), today)
     picked = answers.matching(mine, turn.it.start, turn.it.end)
     if not picked:
         turn.say("no_booking", {"action": "cancel"})

@@ -223,7 +223,8 @@ def request_in_thread(turn: Turn) -> None:
 
 def use_thread(turn: Turn, action: str) -> None:
     """Change and reopen act only in the booking's thread (or on the personal page)."""
-    mine = answers.upcoming(list(queries.bookings_of(turn.session, turn.sender)), turn.rt.today())
+    today = turn.rt.today()
+    mine = answers.upcoming(list(queries.bookings_of(turn.session, turn.sender, today)), today)
     turn.say("use_thread", {"action": action,
                             "bookings": [answers.booking_view(turn.rt, b) for b in mine]})
     turn.finish(REJECTED, "no_thread", f"{action} needs the booking's thread or the web link")

@@ -20,7 +20,8 @@ def in_thread(turn: Turn, conversation: Conversation, booking: Booking) -> None:
 
 
 def by_address(turn: Turn) -> None:
-    mine = answers.upcoming(list(queries.bookings_of(turn.session, turn.sender)), turn.rt.today())
+    today = turn.rt.today()
+    mine = answers.upcoming(list(queries.bookings_of(turn.session, turn.sender, today)), today)
     picked = answers.matching(mine, turn.it.start, turn.it.end) or mine
     views = [answers.booking_view(turn.rt, b) for b in picked]
     only = picked[0].id if len(picked) == 1 else None

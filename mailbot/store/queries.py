@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any, Generic, TypeVar
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, Select, and_, func, literal, literal_column, or_, select, true, tuple_
 from sqlalchemy.orm import Session
 
 from mailbot import tokens
@@ -13,15 +15,27 @@ from mailbot.config import Approver, House
 from mailbot.core.model import Booking, State
 from mailbot.store.tables import Person, RateEvent, bookings
 
+T = TypeVar("T")
 BLOCKING = (State.PENDING, State.CONFIRMED)
 LINK_RECOVERY = "recovery_address"  # BR-012/BR-021 rate kind, shared by mail and web
 
 
+def blocking_between(session: Session, first: date, last: date) -> ColumnElement[bool]:
+    """Pending or Confirmed and overlapping first..last (inclusive). On PostgreSQL written
+    as the exclusion constraint `bookings_no_overlap` is, constants included, so its GiST
+    index answers instead of a scan of every booking's dates."""
+    if session.get_bind().dialect.name != "postgresql":
+        return and_(bookings.c.state.in_(BLOCKING), bookings.c.start_date <= last,
+                    bookings.c.end_date >= first)
+    closed: ColumnElement[str] = literal_column("'[]'")
+    return and_(bookings.c.state.in_([literal_column(f"'{s.value}'") for s in BLOCKING]),
+                func.daterange(bookings.c.start_date, bookings.c.end_date, closed)
+                .op("&&")(func.daterange(first, last, closed)))
+
+
 def blocking_overlaps(session: Session, start: date, end: date, exclude: int | None = None
                       ) -> Sequence[Booking]:
-    query = select(Booking).where(
-        bookings.c.state.in_(BLOCKING), bookings.c.start_date <= end, bookings.c.end_date >= start
-    )
+    query = select(Booking).where(blocking_between(session, start, end))
     if exclude is not None:
         query = query.where(bookings.c.id != exclude)
     return session.scalars(query.order_by(bookings.c.start_date)).all()
@@ -52,17 +66,52 @@ def _locked_in_this_transaction(session: Session) -> set[int]:
     return memo[1]
 
 
-def bookings_of(session: Session, email: str) -> Sequence[Booking]:
+def bookings_of(session: Session, email: str, ending_from: date | None = None) -> Sequence[Booking]:
+    """A person's bookings, newest first; with `ending_from`, only those not over by then."""
     query = select(Booking).where(bookings.c.requester_email == email.lower())
-    return session.scalars(query.order_by(bookings.c.start_date.desc())).all()
+    if ending_from is not None:
+        query = query.where(bookings.c.end_date >= ending_from)
+    return session.scalars(query.order_by(bookings.c.start_date.desc(), bookings.c.id.desc())).all()
 
 
-def bookings_between(session: Session, first: date, last: date, states: Sequence[State] = BLOCKING
-                     ) -> Sequence[Booking]:
-    query = select(Booking).where(
-        bookings.c.state.in_(states), bookings.c.start_date <= last, bookings.c.end_date >= first
-    )
-    return session.scalars(query.order_by(bookings.c.start_date)).all()
+Key = tuple[Any, int]  # where a page ends: (the sort value, the id) of its last row
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    """One page of a list that grows with the years, newest first, and where the next
+    page starts (None on the last one)."""
+
+    items: list[T]
+    next: Key | None
+
+
+def older_than(columns: Sequence[Any], key: Key | None) -> ColumnElement[bool]:
+    """Keyset paging, newest first: rows that sort after `key` when ordered by `columns`
+    descending; one index range, however deep the page (no OFFSET)."""
+    if key is None:
+        return true()
+    return tuple_(*columns) < tuple_(*(literal(value, column.type)
+                                       for column, value in zip(columns, key, strict=True)))
+
+
+def paged(session: Session, query: Select[T], columns: Sequence[Any], key: Key | None,
+          size: int, key_of: Callable[[T], Key]) -> Page[T]:
+    """One page of `query` (entities) ordered by `columns` descending; `key_of` gives a
+    row's values of `columns`."""
+    query = query.where(older_than(columns, key)).order_by(*(c.desc() for c in columns)).limit(size + 1)
+    rows = list(session.scalars(query).all())
+    return Page(rows[:size], key_of(rows[size - 1]) if len(rows) > size else None)
+
+
+def earlier_bookings(session: Session, email: str, today: date, key: Key | None = None,
+                     size: int = 20) -> Page[Booking]:
+    """A person's bookings that are over (past, denied or canceled), a page at a time,
+    latest start first; the current ones are `bookings_of(…, ending_from=today)`."""
+    query = select(Booking).where(bookings.c.requester_email == email.lower(),
+                                  or_(bookings.c.end_date < today, bookings.c.state.not_in(BLOCKING)))
+    return paged(session, query, (bookings.c.start_date, bookings.c.id), key, size,
+                 lambda b: (b.start, b.id or 0))
 
 
 def person(session: Session, email: str, now: datetime, first_name: str | None = None) -> Person:

@@ -4,8 +4,9 @@ source, and a resend for failed mail. Behind ADMIN_TOKEN (login cookie or Bearer
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any
+from urllib.parse import urlencode
 
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
@@ -15,8 +16,10 @@ from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from mailbot.core.model import Booking
 from mailbot.store import queries
 from mailbot.store.tables import InboxMessage, OutboxMessage
-from mailbot.web import guard, maillog
+from mailbot.web import guard, maillog, paging
 from mailbot.web.context import web
+
+LOG_PAGE = 200
 
 
 def _login_page(request: Request, status: int = 401, problem: str | None = None) -> Response:
@@ -43,9 +46,14 @@ def log_page(request: Request) -> Response:
     direction = q.get("richtung") if q.get("richtung") in ("in", "out") else None
     filters = maillog.Filters(address=q.get("adresse") or None, state=q.get("status") or None,
                               first=_day(q.get("von")), last=_day(q.get("bis")), direction=direction)
+    start = paging.parse(q.get("vor"), datetime, str, int)
     with w.rt.store.reading() as session:
-        found = maillog.entries(session, w.rt, filters)
-    return w.views.page("admin_log.html.j2", entries=found, filters=filters,
+        found, following = maillog.entries(session, w.rt, filters, LOG_PAGE, start)
+    more = None
+    if following is not None:
+        kept = {k: v for k, v in q.items() if k != "vor" and v}
+        more = "/admin?" + urlencode({**kept, "vor": paging.token(*following)})
+    return w.views.page("admin_log.html.j2", entries=found, filters=filters, more=more,
                         states=sorted(set(maillog.INBOUND_STATES) | set(maillog.OUTBOUND_STATES)),
                         logout_csrf=guard.csrf_token(w.rt, "/admin/abmelden", session_id))
 

@@ -4,8 +4,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
 
-from sqlalchemy import exists, or_, select
+from sqlalchemy import ColumnElement, and_, exists, not_, or_, select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -17,31 +18,42 @@ from mailbot.core.events import Event
 from mailbot.core.model import Booking, State, Verdict
 from mailbot.runtime import Cause, Runtime
 from mailbot.store import queries
+from mailbot.store.queries import Key, Page
 from mailbot.store.tables import bookings, decisions, timeline
-from mailbot.web import guard, links
+from mailbot.web import guard, links, paging
 from mailbot.web.context import web
 from mailbot.web.outcome import perform, text_field, ticked
 
 ACTIONS = {"zustimmen": "approve", "ablehnen": "deny"}
 
 
+HISTORY_PAGE = 30
+_ACTIVITY = (bookings.c.last_activity_at, bookings.c.id)
+
+
+def _waiting_for(key: str) -> ColumnElement[bool]:
+    return and_(bookings.c.state == State.PENDING,
+                exists().where(decisions.c.booking_id == bookings.c.id, decisions.c.approver == key,
+                               decisions.c.verdict == Verdict.NO_RESPONSE))
+
+
 def outstanding(session: Session, key: str) -> Sequence[Booking]:
-    """Pending where this approver has not answered yet, newest activity first."""
-    query = (select(Booking).join(decisions, decisions.c.booking_id == bookings.c.id)
-             .where(bookings.c.state == State.PENDING, decisions.c.approver == key,
-                    decisions.c.verdict == Verdict.NO_RESPONSE)
-             .order_by(bookings.c.last_activity_at.desc(), bookings.c.id.desc()))
+    """Pending where this approver has not answered yet, newest activity first (bounded:
+    pending bookings never overlap and lie within the horizon)."""
+    query = select(Booking).where(_waiting_for(key)).order_by(*(c.desc() for c in _ACTIVITY))
     return session.scalars(query).all()
 
 
-def history(session: Session, key: str) -> Sequence[Booking]:
-    """Every booking this approver decided or acted on, all states, newest activity first."""
+def history(session: Session, key: str, start: Key | None = None, size: int = HISTORY_PAGE
+            ) -> Page[Booking]:
+    """Every other booking this approver decided or acted on, all states, newest activity
+    first, a page at a time."""
     decided = exists().where(decisions.c.booking_id == bookings.c.id, decisions.c.approver == key,
                              decisions.c.verdict != Verdict.NO_RESPONSE)
     acted = exists().where(timeline.c.booking_id == bookings.c.id, timeline.c.actor == key)
-    query = (select(Booking).where(or_(decided, acted))
-             .order_by(bookings.c.last_activity_at.desc(), bookings.c.id.desc()))
-    return session.scalars(query).all()
+    query = select(Booking).where(or_(decided, acted), not_(_waiting_for(key)))
+    return queries.paged(session, query, _ACTIVITY, start, size,
+                         lambda b: (b.last_activity_at, b.id or 0))
 
 
 def available(booking: Booking, approver: Approver, rt: Runtime) -> list[str]:
@@ -55,12 +67,15 @@ def available(booking: Booking, approver: Approver, rt: Runtime) -> list[str]:
 
 def overview(request: Request) -> Response:
     w = web(request)
+    start = paging.parse(request.query_params.get("vor"), datetime, int)
     with w.rt.store.reading() as session:
         approver, link_id = guard.approver_of(w.rt, session, request.path_params["token"])
-        waiting = list(outstanding(session, approver.key))
-        involved = [b for b in history(session, approver.key) if b not in waiting]
+        waiting = outstanding(session, approver.key)
+        involved = history(session, approver.key, start)
+    more = paging.token(*involved.next) if involved.next else None
     return w.views.page("approver.html.j2", approver=approver, outstanding=waiting,
-                        history=involved, base=f"/a/{links.approver_token(w.rt, link_id)}")
+                        history=involved.items, more=more,
+                        base=f"/a/{links.approver_token(w.rt, link_id)}")
 
 
 def _booking(request: Request, session: Session) -> Booking:

@@ -15,7 +15,7 @@ from starlette.responses import Response
 from mailbot.core.model import Booking, State, Verdict
 from mailbot.outbound import ical
 from mailbot.runtime import Runtime
-from mailbot.store.queries import BLOCKING
+from mailbot.store.queries import BLOCKING, blocking_between
 from mailbot.store.tables import bookings, decisions, timeline
 from mailbot.web import guard, links
 from mailbot.web.context import web
@@ -51,8 +51,7 @@ def stays(rt: Runtime, session: Session, first: date, last: date) -> list[Stay]:
     rows = session.execute(
         select(bookings.c.id, bookings.c.first_name, bookings.c.start_date, bookings.c.end_date,
                bookings.c.party_size, bookings.c.state, bookings.c.requester_email)
-        .where(bookings.c.state.in_(BLOCKING), bookings.c.start_date <= last,
-               bookings.c.end_date >= first)
+        .where(blocking_between(session, first, last))
         .order_by(bookings.c.start_date)).all()
     ids = [row.id for row in rows]
     approved: dict[int, list[str]] = {i: [] for i in ids}
@@ -104,13 +103,13 @@ def page(request: Request) -> Response:
 def feed_entries(session: Session, since: date) -> list[tuple[Booking, int]]:
     """Pending and Confirmed bookings ending on or after `since`, each with its SEQUENCE
     (the number of its timeline entries), without addresses or descriptions."""
-    changes = (select(timeline.c.booking_id, func.count().label("n"))
-               .group_by(timeline.c.booking_id).subquery())
+    # counted per booking shown, not over the whole timeline of every year
+    changes = (select(func.count()).where(timeline.c.booking_id == bookings.c.id)
+               .correlate(bookings).scalar_subquery())
     rows = session.execute(
         select(bookings.c.id, bookings.c.first_name, bookings.c.start_date, bookings.c.end_date,
                bookings.c.party_size, bookings.c.state, bookings.c.created_at,
-               bookings.c.last_activity_at, func.coalesce(changes.c.n, 0).label("sequence"))
-        .outerjoin(changes, changes.c.booking_id == bookings.c.id)
+               bookings.c.last_activity_at, changes.label("sequence"))
         .where(bookings.c.state.in_(BLOCKING), bookings.c.end_date >= since)
         .order_by(bookings.c.start_date, bookings.c.id)).all()
     return [(Booking("", row.first_name, row.start_date, row.end_date, row.party_size,

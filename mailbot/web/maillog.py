@@ -15,10 +15,11 @@ from itertools import islice
 from typing import Any, TextIO
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from mailbot.runtime import Runtime
+from mailbot.store.queries import older_than
 from mailbot.store.tables import InboxMessage, OutboxMessage
 
 INBOUND_STATES = ("received", "processed", "ignored", "rejected", "failed")
@@ -89,7 +90,7 @@ def _filtered(query: Any, rt: Runtime, filters: Filters, after: int,
     if filters.booking_id is not None:
         query = query.where(booking == filters.booking_id)
     if before is not None:
-        query = query.where(or_(at < before[0], and_(at == before[0], id_ < before[1])))
+        query = query.where(older_than((at, id_), before))
     if filters.state:
         query = query.where(state == filters.state)
     if since:
@@ -145,15 +146,31 @@ def _order(entry: Entry) -> tuple[datetime, bool, int]:
     return (entry.at, entry.direction == "out", entry.id)
 
 
-def entries(session: Session, rt: Runtime, filters: Filters = Filters(), limit: int = 200) -> list[Entry]:
-    """Newest first, both directions merged (or one, with `filters.direction`)."""
+Start = tuple[datetime, str, int]  # the last entry shown: (time, direction, id)
+_NO_ID = 2**62
+
+
+def entries(session: Session, rt: Runtime, filters: Filters = Filters(), limit: int = 200,
+            start: Start | None = None) -> tuple[list[Entry], Start | None]:
+    """Newest first, both directions merged (or one, with `filters.direction`), after
+    `start`; and where the next page starts (None on the last one). Inbound sorts before
+    outbound at the same time, so the next page takes, at the time of `start`, every
+    inbound row (when `start` is outbound) or the lower ids of its own direction."""
+    before_in = before_out = None
+    if start is not None:
+        at, direction, ident = start
+        before_in = (at, _NO_ID if direction == "out" else ident)
+        before_out = (at, ident if direction == "out" else 0)
     found: list[Entry] = []
     if filters.direction in (None, "in"):
-        found += inbound(session, rt, filters, limit)
+        found += inbound(session, rt, filters, limit + 1, before=before_in)
     if filters.direction in (None, "out"):
-        found += outbound(session, rt, filters, limit)
+        found += outbound(session, rt, filters, limit + 1, before=before_out)
     found.sort(key=_order, reverse=True)
-    return found[:limit]
+    if len(found) <= limit:
+        return found, None
+    last = found[limit - 1]
+    return found[:limit], (last.at, last.direction, last.id)
 
 
 def stream(rt: Runtime, filters: Filters = Filters(), batch: int = 500) -> Iterator[Entry]:

@@ -17,7 +17,7 @@ from mailbot.core.events import Event
 from mailbot.core.model import Booking, State
 from mailbot.runtime import Cause, Runtime
 from mailbot.store import queries
-from mailbot.web import guard, links
+from mailbot.web import guard, links, paging
 from mailbot.web.context import web
 from mailbot.web.outcome import FormError, date_field, int_field, perform, text_field, ticked
 
@@ -61,14 +61,16 @@ def available(booking: Booking, today: date) -> list[str]:
 
 def overview(request: Request) -> Response:
     w = web(request)
+    today = w.rt.today()
+    start = paging.parse(request.query_params.get("vor"), date, int)
     with w.rt.store.reading() as session:
         requester = _requester(request, session)
-        own = list(queries.bookings_of(session, requester.email))
-    today = w.rt.today()
-    current = [b for b in own if not b.is_past(today) and b.state.blocks_dates]
-    other = [b for b in own if b not in current]
-    return w.views.page("person.html.j2", requester=requester, current=current, other=other,
-                        today=today, base=f"/p/{requester.token}")
+        current = [b for b in queries.bookings_of(session, requester.email, ending_from=today)
+                   if b.state.blocks_dates]
+        other = queries.earlier_bookings(session, requester.email, today, start)
+    more = paging.token(*other.next) if other.next else None
+    return w.views.page("person.html.j2", requester=requester, current=current, other=other.items,
+                        more=more, today=today, base=f"/p/{requester.token}")
 
 
 def booking_page(request: Request) -> Response:
