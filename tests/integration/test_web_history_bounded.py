@@ -1,0 +1,158 @@
+"""Ten years of history cost what the first week did (issue 18): every list page asks the
+database the same number of statements and reads the same number of rows however much
+history lies behind it. History is written straight into the tables (past bookings with
+their decisions and timeline, mails in and out), then grown fivefold; the pages are rendered
+cold (each request its own query string, so the page cache never answers)."""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import event, insert
+
+from mailbot.runtime import Runtime
+from mailbot.store import queries
+from mailbot.store.tables import InboxMessage, OutboxMessage, bookings, decisions, timeline
+from mailbot.web import links
+from mailbot.web.app import create_app
+from tests.support.browser import WebClient, book
+
+APPROVERS = ("ingeborg", "cornelia", "angelika")
+OWN = "anna@example.org"
+
+
+@dataclass
+class Cost:
+    statements: int = 0
+    rows: int = 0
+
+
+@contextmanager
+def counted(rt: Runtime) -> Iterator[Cost]:
+    """Statements sent and rows read back, on SQLite (a row factory counts each row fetched)
+    and PostgreSQL (psycopg reads a whole result at once: its rowcount)."""
+    cost = Cost()
+    engine = rt.store.engine
+
+    def before(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
+        cost.statements += 1
+        if rt.store.is_sqlite:
+            def count(_cursor: Any, row: tuple[Any, ...]) -> tuple[Any, ...]:
+                cost.rows += 1
+                return row
+            cursor.row_factory = count
+
+    def after(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
+        if not rt.store.is_sqlite and statement.lstrip().upper().startswith(("SELECT", "WITH")):
+            cost.rows += max(cursor.rowcount, 0)
+
+    event.listen(engine, "before_cursor_execute", before)
+    event.listen(engine, "after_cursor_execute", after)
+    try:
+        yield cost
+    finally:
+        event.remove(engine, "before_cursor_execute", before)
+        event.remove(engine, "after_cursor_execute", after)
+
+
+class History:
+    """Past bookings (confirmed, denied, canceled; never overlapping), each with three
+    decisions, its timeline and a few mails in and out; Anna asks for every fifth."""
+
+    def __init__(self, rt: Runtime) -> None:
+        self.rt = rt
+        self.day = rt.today() - timedelta(days=30)  # walking back in time
+        self.numbers = itertools.count(1)
+
+    def grow(self, count: int) -> None:
+        with self.rt.store.transaction() as session:
+            rows: dict[Any, list[dict[str, Any]]] = {decisions: [], timeline: [],
+                                                    InboxMessage.__table__: [], OutboxMessage.__table__: []}
+            for _ in range(count):
+                n = next(self.numbers)
+                start, end = self.day - timedelta(days=3), self.day - timedelta(days=1)
+                self.day -= timedelta(days=4)
+                at = datetime.combine(start - timedelta(days=20), datetime.min.time()).replace(
+                    tzinfo=self.rt.now().tzinfo)
+                state = ("confirmed", "denied", "canceled")[n % 3]
+                who = OWN if n % 2 == 0 else f"gast{n}@example.org"
+                booking_id = session.execute(insert(bookings).values(
+                    requester_email=who, first_name="Anna" if who == OWN else "Gast", start_date=start,
+                    end_date=end, party_size=2, description="", state=state, created_at=at,
+                    last_activity_at=at + timedelta(days=1),
+                    archived_at=at if state == "canceled" else None)).inserted_primary_key[0]
+                rows[decisions] += [
+                    {"booking_id": booking_id, "approver": key,
+                     "verdict": "denied" if state == "denied" and key == "angelika" else "approved",
+                     "decided_at": at + timedelta(hours=1)} for key in APPROVERS]
+                rows[timeline] += [
+                    {"booking_id": booking_id, "at": at, "actor": actor, "kind": kind}
+                    for actor, kind in (("requester", "submitted"), ("ingeborg", "approved"),
+                                        ("cornelia", "approved"))]
+                for k in range(3):
+                    correlation = uuid.uuid4().hex
+                    rows[InboxMessage.__table__].append(dict(
+                        source="smtp", source_id=f"h{n}.{k}", message_id=f"<h{n}.{k}@example.org>",
+                        received_at=at + timedelta(minutes=k), raw=b"Subject: Hallo\r\n\r\nJA\r\n",
+                        size=20, from_address=who, subject="Hallo",
+                        state=("processed", "ignored", "rejected")[k], reason="test",
+                        booking_id=booking_id, correlation_id=correlation, attempts=1,
+                        processed_at=at + timedelta(minutes=k, seconds=1)))
+                    rows[OutboxMessage.__table__].append(dict(
+                        idempotency_key=f"k{n}.{k}", message_id=f"<o{n}.{k}@haus-betzenstein.de>",
+                        correlation_id=correlation, kind="status", to_address=who, reply_to="x",
+                        subject="Stand", text_body="Hallo", html_body="<p>Hallo</p>", headers={},
+                        state="sent", attempts=1, next_attempt_at=at, created_at=at + timedelta(minutes=k),
+                        sent_at=at, booking_id=booking_id))
+            for table, values in rows.items():
+                session.execute(insert(table), values)
+
+
+def test_issue18_list_pages_cost_the_same_with_five_times_the_history(rt: Runtime) -> None:
+    today = rt.today()
+    # what is open now stays the same: two upcoming bookings, one of them Anna's
+    _, link_id = book(rt, OWN, "Anna", today + timedelta(days=10), today + timedelta(days=12))
+    book(rt, "bernd@example.org", "Bernd", today + timedelta(days=20), today + timedelta(days=22))
+    client = WebClient(create_app(rt), rt.settings.base_url)
+    admin = {"Authorization": f"Bearer {rt.settings.admin_token}"}
+    past_day = (today - timedelta(days=40)).isoformat()
+    month = f"{today + timedelta(days=10):%Y-%m}"
+    pages = {
+        "approver overview": (links.approver_url(rt, "ingeborg"), {}),
+        "requester page": (links.person_url(rt, link_id), {}),
+        "calendar": (f"{links.calendar_url(rt)}?monat={month}", {}),
+        "admin log": ("/admin", admin),
+        "admin log by address": (f"/admin?adresse={OWN}", admin),
+        "admin log by state": ("/admin?status=rejected", admin),
+        "admin log by date": (f"/admin?von={past_day}&bis={past_day}", admin),
+        "metrics": ("/metrics", admin),
+    }
+    serial = itertools.count()
+
+    def costs() -> dict[str, tuple[int, int]]:
+        found = {}
+        for name, (url, headers) in pages.items():
+            client.get(url, headers=headers)  # warm: imports, templates, statement cache
+            with counted(rt) as cost:
+                sep = "&" if "?" in url else "?"
+                answer = client.get(f"{url}{sep}n={next(serial)}", headers=headers)
+            assert answer.status_code == 200, name
+            found[name] = (cost.statements, cost.rows)
+        return found
+
+    history = History(rt)
+    history.grow(250)  # more than a page of everything: 250 bookings, 750 mails each way
+    first = costs()
+    history.grow(1000)  # five times the history
+    later = costs()
+    assert later == first
+
+    assert first["admin log by state"][1] > 200  # full pages: this is paging, not a short list
+    with rt.store.reading() as session:
+        assert queries.earlier_bookings(session, OWN, today).next is not None
