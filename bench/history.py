@@ -396,14 +396,17 @@ def pages(service: lib.Service, seeded: Seeded, samples: Samples, label: str, co
     import httpx
 
     from mailbot.runtime import Runtime
+    from mailbot.store import queries
     from mailbot.web import links
 
     rt = Runtime.from_settings(settings_for(service))
+    with rt.store.transaction() as session:  # made on first use, as a mail to her would
+        ingeborg = queries.approver_link_id(session, rt.house.approver("ingeborg"), rt.now())
     base = service.env["BASE_URL"]
     admin = {"Authorization": f"Bearer {service.env['ADMIN_TOKEN']}"}
     day = seeded.some_day.isoformat()
     urls: list[tuple[str, str, dict[str, str]]] = [
-        ("approver overview", links.approver_url(rt, "ingeborg"), {}),
+        ("approver overview", links.approver_url(rt, ingeborg), {}),
         ("requester page", links.person_url(rt, seeded.own_link), {}),
         ("calendar, busy month", f"{links.calendar_url(rt)}?monat={seeded.busy_month}", {}),
         ("admin log, first page", f"{base}/admin", admin),

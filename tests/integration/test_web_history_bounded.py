@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import event, insert
@@ -21,6 +21,7 @@ from mailbot.store import queries
 from mailbot.store.tables import InboxMessage, OutboxMessage, bookings, decisions, timeline
 from mailbot.web import links
 from mailbot.web.app import create_app
+from tests.support.bookings import approver_link
 from tests.support.browser import WebClient, book
 
 APPROVERS = ("ingeborg", "cornelia", "angelika")
@@ -124,9 +125,10 @@ def test_issue18_list_pages_cost_the_same_with_five_times_the_history(rt: Runtim
     past_day = (today - timedelta(days=40)).isoformat()
     month = f"{today + timedelta(days=10):%Y-%m}"
     pages = {
-        "approver overview": (links.approver_url(rt, "ingeborg"), {}),
+        "approver overview": (links.approver_url(rt, approver_link(rt, "ingeborg")), {}),
         "requester page": (links.person_url(rt, link_id), {}),
         "calendar": (f"{links.calendar_url(rt)}?monat={month}", {}),
+        "calendar feed": (links.calendar_feed_url(rt), {}),
         "admin log": ("/admin", admin),
         "admin log by address": (f"/admin?adresse={OWN}", admin),
         "admin log by state": ("/admin?status=rejected", admin),

@@ -4,15 +4,15 @@ decisions and timeline; a booking's threads), and mail counters kept by the data
 (`mail_counts`, maintained by triggers on the mail tables) so `/metrics` never counts the
 mail tables.
 
-Revision ID: 0004
-Revises: 0003
+Revision ID: 0006
+Revises: 0005
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0004"
-down_revision = "0003"
+revision = "0006"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
@@ -86,62 +86,56 @@ def upgrade() -> None:
                f"WHERE processed_at IS NOT NULL HAVING count(*) > 0")
 
 
+def _postgres_count(deltas: str) -> str:
+    """SQL: add `deltas` (rows of name, label, delta) to the counters, one row each, in a
+    fixed order (concurrent writers lock counter rows alike)."""
+    return (f"INSERT INTO mail_counts AS c (name, label, shard, value) "
+            f"SELECT name, label, pg_backend_pid() % {SHARDS}, sum(delta) FROM ({deltas}) d "
+            f"GROUP BY name, label ORDER BY name, label "
+            f"ON CONFLICT (name, label, shard) DO UPDATE SET value = c.value + EXCLUDED.value;")
+
+
 def _postgres_triggers() -> None:
-    op.execute(f"""
-CREATE FUNCTION mailbot_count(text, text, float8) RETURNS void AS $$
-  INSERT INTO mail_counts AS c (name, label, shard, value)
-  VALUES ($1, $2, pg_backend_pid() % {SHARDS}, $3)
-  ON CONFLICT (name, label, shard) DO UPDATE SET value = c.value + EXCLUDED.value
-$$ LANGUAGE sql""")
-    latency = "greatest(extract(epoch FROM NEW.processed_at - NEW.received_at), 0)"
-    op.execute(f"""
-CREATE FUNCTION mailbot_count_latency(float8) RETURNS void AS $$
-BEGIN
-  PERFORM mailbot_count('latency', {_bucket('$1')}, 1);
-  PERFORM mailbot_count('latency_sum', '', $1);
-END $$ LANGUAGE plpgsql""")
-    op.execute(f"""
-CREATE FUNCTION mailbot_count_inbox() RETURNS trigger AS $$
-BEGIN
-  IF TG_OP = 'INSERT' THEN
-    PERFORM mailbot_count('inbound', NEW.state, 1);
-    IF NEW.processed_at IS NOT NULL THEN PERFORM mailbot_count_latency({latency}); END IF;
-  ELSIF TG_OP = 'DELETE' THEN
-    PERFORM mailbot_count('inbound', OLD.state, -1);
-  ELSE
-    IF OLD.state IS DISTINCT FROM NEW.state THEN
-      PERFORM mailbot_count('inbound', OLD.state, -1);
-      PERFORM mailbot_count('inbound', NEW.state, 1);
-    END IF;
-    IF OLD.processed_at IS NULL AND NEW.processed_at IS NOT NULL THEN
-      PERFORM mailbot_count_latency({latency});
-    END IF;
-  END IF;
-  RETURN NULL;
-END $$ LANGUAGE plpgsql""")
-    op.execute("""
-CREATE FUNCTION mailbot_count_outbox() RETURNS trigger AS $$
-BEGIN
-  IF TG_OP = 'INSERT' THEN
-    PERFORM mailbot_count('outbound', NEW.state, 1);
-    IF NEW.attempts > 1 THEN PERFORM mailbot_count('outbound_retries', '', NEW.attempts - 1); END IF;
-  ELSIF TG_OP = 'DELETE' THEN
-    PERFORM mailbot_count('outbound', OLD.state, -1);
-  ELSE
-    IF OLD.state IS DISTINCT FROM NEW.state THEN
-      PERFORM mailbot_count('outbound', OLD.state, -1);
-      PERFORM mailbot_count('outbound', NEW.state, 1);
-    END IF;
-    IF NEW.attempts > greatest(OLD.attempts, 1) THEN
-      PERFORM mailbot_count('outbound_retries', '', NEW.attempts - greatest(OLD.attempts, 1));
-    END IF;
-  END IF;
-  RETURN NULL;
-END $$ LANGUAGE plpgsql""")
-    for table, function in (("inbox_messages", "mailbot_count_inbox"),
-                            ("outbox_messages", "mailbot_count_outbox")):
-        op.execute(f"CREATE TRIGGER {table}_counts AFTER INSERT OR UPDATE OR DELETE ON {table} "
-                   f"FOR EACH ROW EXECUTE FUNCTION {function}()")
+    """Statement triggers over the transition tables: one upsert per statement however many
+    rows it touched (a row trigger would update one counter row once per row, and a purge
+    or a bulk load in one transaction would grow a chain of versions of it)."""
+    seconds = "greatest(extract(epoch FROM n.processed_at - n.received_at), 0)"
+    latency = (f"SELECT 'latency', {_bucket(seconds)}, 1::float8 FROM {{rows}} "
+               f"WHERE {{done}} "
+               f"UNION ALL SELECT 'latency_sum', '', {seconds} FROM {{rows}} WHERE {{done}}")
+    changed = "old_rows o JOIN new_rows n USING (id)"
+    bodies = {
+        ("inbox_messages", "INSERT"): (
+            "SELECT 'inbound' AS name, n.state AS label, 1::float8 AS delta FROM new_rows n "
+            "UNION ALL " + latency.format(rows="new_rows n", done="n.processed_at IS NOT NULL")),
+        ("inbox_messages", "DELETE"):
+            "SELECT 'inbound' AS name, o.state AS label, -1::float8 AS delta FROM old_rows o",
+        ("inbox_messages", "UPDATE"): (
+            f"SELECT 'inbound' AS name, o.state AS label, -1::float8 AS delta FROM {changed} "
+            f"WHERE o.state IS DISTINCT FROM n.state "
+            f"UNION ALL SELECT 'inbound', n.state, 1 FROM {changed} WHERE o.state IS DISTINCT FROM n.state "
+            "UNION ALL " + latency.format(
+                rows=changed, done="o.processed_at IS NULL AND n.processed_at IS NOT NULL")),
+        ("outbox_messages", "INSERT"): (
+            "SELECT 'outbound' AS name, n.state AS label, 1::float8 AS delta FROM new_rows n "
+            "UNION ALL SELECT 'outbound_retries', '', n.attempts - 1 FROM new_rows n WHERE n.attempts > 1"),
+        ("outbox_messages", "DELETE"):
+            "SELECT 'outbound' AS name, o.state AS label, -1::float8 AS delta FROM old_rows o",
+        ("outbox_messages", "UPDATE"): (
+            f"SELECT 'outbound' AS name, o.state AS label, -1::float8 AS delta FROM {changed} "
+            f"WHERE o.state IS DISTINCT FROM n.state "
+            f"UNION ALL SELECT 'outbound', n.state, 1 FROM {changed} WHERE o.state IS DISTINCT FROM n.state "
+            f"UNION ALL SELECT 'outbound_retries', '', n.attempts - greatest(o.attempts, 1) FROM {changed} "
+            f"WHERE n.attempts > greatest(o.attempts, 1)"),
+    }
+    for (table, event), deltas in bodies.items():
+        function = f"{table}_counts_{event.lower()}"
+        transition = {"INSERT": "NEW TABLE AS new_rows", "DELETE": "OLD TABLE AS old_rows",
+                      "UPDATE": "OLD TABLE AS old_rows NEW TABLE AS new_rows"}[event]
+        op.execute(f"CREATE FUNCTION {function}() RETURNS trigger AS $$ BEGIN "
+                   f"{_postgres_count(deltas)} RETURN NULL; END $$ LANGUAGE plpgsql")
+        op.execute(f"CREATE TRIGGER {function} AFTER {event} ON {table} REFERENCING {transition} "
+                   f"FOR EACH STATEMENT EXECUTE FUNCTION {function}()")
 
 
 def _sqlite_count(name: str, label: str, delta: str) -> str:
@@ -180,10 +174,9 @@ def _sqlite_triggers() -> None:  # writers are serial: one row per counter
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         for table in ("inbox_messages", "outbox_messages"):
-            op.execute(f"DROP TRIGGER {table}_counts ON {table}")
-        for function in ("mailbot_count_inbox()", "mailbot_count_outbox()",
-                         "mailbot_count_latency(float8)", "mailbot_count(text, text, float8)"):
-            op.execute(f"DROP FUNCTION {function}")
+            for event in ("insert", "update", "delete"):
+                op.execute(f"DROP TRIGGER {table}_counts_{event} ON {table}")
+                op.execute(f"DROP FUNCTION {table}_counts_{event}()")
     else:
         for trigger in ("inbox_messages_counts_insert", "inbox_messages_counts_delete",
                         "inbox_messages_counts_state", "outbox_messages_counts_insert",
