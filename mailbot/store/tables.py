@@ -250,7 +250,7 @@ class AdminSession(Model):
 
 
 class MailCount(Model):
-    """Counters the database keeps as mail comes and goes (triggers of migration 0006), so
+    """Counters the database keeps as mail comes and goes (triggers of migration 0007), so
     `/metrics` sums a few dozen rows instead of counting the mail tables. `shard` spreads
     concurrent writers over rows (PostgreSQL: the backend's pid)."""
 

@@ -14,7 +14,7 @@ from mailbot.web import guard
 from mailbot.web.context import web
 from mailbot.web.maillog import INBOUND_STATES, OUTBOUND_STATES
 
-# seconds from received to processed: the labels migration 0006's triggers count under
+# seconds from received to processed: the labels migration 0007's triggers count under
 LATENCY_BUCKETS = ("0.1", "0.25", "0.5", "1", "2.5", "5", "10", "30", "60", "300")
 PROMETHEUS = "text/plain; version=0.0.4; charset=utf-8"
 

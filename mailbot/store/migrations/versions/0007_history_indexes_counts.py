@@ -4,15 +4,15 @@ decisions and timeline; a booking's threads), and mail counters kept by the data
 (`mail_counts`, maintained by triggers on the mail tables) so `/metrics` never counts the
 mail tables.
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0007
+Revises: 0006
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0006"
-down_revision = "0005"
+revision = "0007"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
