@@ -763,10 +763,10 @@ def find_stay(text: str, today: date, vocab: Vocabulary, *, newest: bool = False
 
 # Words that make a written day only roughly the stay; the reading is kept and asked about.
 _ROUGHLY_HINT = re.compile(r"(?i)nach|um|ca|circa|etwa|ungefähr|gegen|zwischen|eventuell|"
-                           r"vielleicht|oder|herum|evtl")
+                           r"oder|herum|evtl")
 _ROUGHLY = re.compile(
     r"(?<!\w)(?:nach\s+dem|um\s+den|rund\s+um\s+den|so\s+um\s+den|ca\.?|circa|etwa|ungefähr|"
-    r"gegen|irgendwann\s+zwischen|eventuell|evtl\.?|vielleicht)\s+(?:(?:auch\s+)?(?:schon\s+)?"
+    r"gegen|irgendwann\s+zwischen|(?:eventuell|evtl\.?)\s+auch)\s+(?:(?:auch\s+)?(?:schon\s+)?"
     r"(?:am|ab|vom|von|den|dem)\s+)?#"
     r"|#[^.!?\n#]{0,12}(?<!\w)herum(?!\w)"
     r"|#[^.!?\n#]{0,8}(?<!\w)oder\s+(?:(?:am|vom|den)\s+)?#")

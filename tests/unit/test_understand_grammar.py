@@ -195,6 +195,7 @@ def test_competing_readings_are_asked_about(text: str) -> None:
 
 @pytest.mark.parametrize("text", [
     "Wir kommen vom 3. bis 5. Juli, zu zweit.",
+    "Schade. Geht dann vielleicht vom 8. bis 12. August?",  # a polite "vielleicht"
     "Wir möchten über Pfingsten kommen, also vom 15. bis 17. Mai, zu zweit.",
     "Ostern waren wir schon da, jetzt hätten wir gern den 3. bis 5. Juli, zu zweit.",
     "Wir kommen vom 3. bis 5. Juli, nach Ostern sagen wir mehr.",
