@@ -241,7 +241,7 @@ class Settings:
         if "booking_address" not in values and "mail_domain" in values:
             values["booking_address"] = f"buchung@{values['mail_domain']}"
         if "secret_key" not in values:
-            values["secret_key"] = stored_secret_key(Path("var"))
+            values["secret_key"] = stored_secret_key(Path("var"), create=strict)
         settings = Settings(**values)
         settings.validate()
         if strict:
@@ -287,13 +287,15 @@ MIN_SECRET_KEY = 32
 MIN_ADMIN_TOKEN = 24
 
 
-def stored_secret_key(folder: Path) -> str:
-    """The key generated at the first start, kept readable by this user only (mode 0600)."""
+def stored_secret_key(folder: Path, create: bool = True) -> str:
+    """The key generated at the first start, kept readable by this user only (mode 0600);
+    without `create` (the doctor changes nothing) "" when there is none yet."""
     path = folder / "secret_key"
     try:
         return path.read_text(encoding="ascii").strip()
     except FileNotFoundError:
-        pass
+        if not create:
+            return ""
     folder.mkdir(parents=True, exist_ok=True)
     key = secrets.token_hex(32)
     try:

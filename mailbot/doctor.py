@@ -61,7 +61,8 @@ def check_settings(settings: Settings, key_was_set: bool = True) -> list[Finding
                      f"DATABASE_URL={_hide_password(settings.database_url)})")]
     public = settings.base_url.startswith("https://")
     for problem in secret_problems(settings):
-        found.append(Finding(False, problem.key, _german(problem.problem)))
+        if problem.key != "SECRET_KEY" or key_was_set:  # a generated key is random
+            found.append(Finding(False, problem.key, _german(problem.problem)))
     if not key_was_set:
         found.append(Finding(not public, "SECRET_KEY",
                              "ist nicht gesetzt: mailbot nutzt den zufälligen Schlüssel in "

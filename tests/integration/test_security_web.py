@@ -110,6 +110,7 @@ def test_finding1_doctor_reports_every_unsafe_setting_as_an_error(tmp_path: Path
                for line in lines), result.stdout
     plain = _start(tmp_path, "doctor", BASE_URL="http://buchung.example.org")
     assert any(line.startswith("FEHLER") and "BASE_URL" in line for line in plain.stdout.splitlines())
+    assert not (tmp_path / "var" / "secret_key").exists()  # the doctor changes nothing
 
 
 def _dates(rt: Runtime, booking_id: int) -> tuple[date, date, State]:
