@@ -212,3 +212,14 @@ def test_worker_in_the_same_process_is_woken_by_an_arrival_not_by_its_sweep(rt: 
     [row] = stored(rt)
     assert handled == [row.id]
     assert row.state == "processed"
+
+
+def test_a_request_from_the_null_sender_is_ignored_as_a_bounce(rt: Runtime, server: int) -> None:
+    """Issue 15: in SMTP mode the envelope sender was discarded, so `MAIL FROM:<>`, the surest
+    bounce signal, was never seen; a bounce that reads like a request got an answer."""
+    with smtplib.SMTP("127.0.0.1", server) as client:
+        client.sendmail("<>", ["buchung@haus-betzenstein.de"], wire(message()))
+    worker.process_pending(rt)
+    (row,) = stored(rt)
+    assert (row.state, row.reason) == ("ignored", "bounce")
+    assert "empty envelope sender" in (row.detail or "")
