@@ -65,6 +65,9 @@ class Limits:
     outbox_retry_delays: tuple[int, ...] = (2, 4, 8)
     max_message_bytes: int = 10_000_000
     help_answers_per_day: int = 1
+    smtp_idle_seconds: int = 60
+    smtp_session_seconds: int = 600
+    smtp_recipients_per_session: int = 100
 
 
 @dataclass(frozen=True)
@@ -218,6 +221,10 @@ class Settings:
     admin_token: str = ""
     forwarded_allow_ips: str = ""  # proxies whose client-address headers are believed
     client_ip_header: str = ""  # e.g. Fly-Client-IP; default X-Forwarded-For
+    trusted_authserv_id: str = ""  # whose Authentication-Results count for IMAP and pipe mail
+    dns_server: str = ""  # host[:port] for SPF/DKIM/DMARC lookups; empty: the system's
+    smtp_tls_cert: str = ""  # PEM files: with both, the SMTP server offers STARTTLS
+    smtp_tls_key: str = ""
 
     @property
     def booking_local_part(self) -> str:
@@ -265,6 +272,14 @@ class Settings:
             raise ConfigError("RESEND_API_KEY", "is required with MAIL_TRANSPORT=resend")
         if self.mail_transport == "smtp" and not self.outbound_smtp_url:
             raise ConfigError("OUTBOUND_SMTP_URL", "is required with MAIL_TRANSPORT=smtp")
+        if bool(self.smtp_tls_cert) != bool(self.smtp_tls_key):
+            raise ConfigError("SMTP_TLS_KEY" if self.smtp_tls_cert else "SMTP_TLS_CERT",
+                              "is needed as well: STARTTLS takes a certificate and its key")
+        for key in ("smtp_tls_cert", "smtp_tls_key"):
+            if getattr(self, key) and not Path(getattr(self, key)).is_file():
+                raise ConfigError(key.upper(), f"{getattr(self, key)} is not a readable file")
+        if self.dns_server and not re.match(r"^(\[[0-9a-fA-F:]+\]|[\w.:-]+?)(:\d+)?$", self.dns_server):
+            raise ConfigError("DNS_SERVER", "must look like host or host:port")
 
     @staticmethod
     def split_listen(value: str) -> tuple[str, int]:

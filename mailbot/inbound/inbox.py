@@ -18,7 +18,6 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from email.header import decode_header, make_header
 from email.parser import BytesHeaderParser
-from email.utils import parseaddr
 
 from sqlalchemy import or_, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -26,6 +25,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from mailbot.runtime import Runtime
 from mailbot.store.db import DatabaseUnavailable
 from mailbot.store.tables import InboxMessage
+from mailbot.understand import mime
 from mailbot.understand.machine import envelope_sender
 
 log = logging.getLogger(__name__)
@@ -55,11 +55,13 @@ class Summary:
 @dataclass(frozen=True)
 class Envelope:
     """What an SMTP session told us beside the message: the envelope sender (MAIL FROM,
-    `""` for the null sender `<>` of bounces), the connecting address and its HELO name."""
+    `""` for the null sender `<>` of bounces), the connecting address and its HELO name,
+    and what our server found about the sender (an `Authentication-Results` value)."""
 
     sender: str | None
     peer: str | None = None
     helo: str | None = None
+    authentication_results: str | None = None
 
 
 def content_id(raw: bytes) -> str:
@@ -79,16 +81,14 @@ def summarize(raw: bytes) -> Summary:
     try:
         headers = BytesHeaderParser().parsebytes(raw)
         message_id_header = str(headers.get("Message-ID") or "").strip()
-        from_header = _text(headers.get("From"))
+        from_header = str(headers.get("From") or "")
         subject = _text(headers.get("Subject")) or None
         return_path = headers.get("Return-Path")  # the first one: the last MTA's
     except Exception:
         return Summary(None, None, None)
     found = _MESSAGE_ID.search(message_id_header)
     message_id = (found.group(0) if found else message_id_header)[:998] or None
-    address = parseaddr(from_header)[1].strip().lower() or None
-    if address is not None and "@" not in address:
-        address = None
+    address = mime.split_from(from_header)[1]  # as the conversation reads it
     return Summary(message_id, address[:320] if address else None, subject,
                    envelope_sender(None if return_path is None else str(return_path)))
 
@@ -137,6 +137,7 @@ def store_raw(rt: Runtime, raw: bytes, source: str, source_id: str | None = None
         envelope_sender=envelope.sender,
         peer_address=envelope.peer,
         helo_name=envelope.helo,
+        authentication_results=envelope.authentication_results,
         state="received",
         correlation_id=correlation_id,
         attempts=0,

@@ -1,20 +1,25 @@
 """The SMTP edge: accept mail for the booking address, store it, answer.
 
 The handler understands nothing. It refuses foreign recipients (we are never a relay),
-lets aiosmtpd refuse oversized messages (552), and answers 250 only after the raw bytes
+lets aiosmtpd refuse oversized messages (552), checks SPF, DKIM and DMARC of what arrives
+(`authenticity.verify`, kept beside the message), and answers 250 only after the raw bytes
 are committed; when the database is away it answers 451 so the sending server retries.
+Sessions are bounded: an idle timeout, a total duration and a number of recipients.
+STARTTLS is offered when `SMTP_TLS_CERT` and `SMTP_TLS_KEY` are set.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
+from contextlib import suppress
 from typing import Any
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from mailbot.config import Settings
-from mailbot.inbound import inbox
+from mailbot.inbound import authenticity, inbox
 from mailbot.runtime import Runtime
 from mailbot.store.db import DatabaseUnavailable
 
@@ -44,6 +49,12 @@ def arrival(session: Session, envelope: Envelope) -> inbox.Envelope:
                           (session.host_name or "")[:255] or None)
 
 
+def checked(rt: Runtime, raw: bytes, told: inbox.Envelope) -> inbox.Envelope:
+    """The envelope with what SPF, DKIM and DMARC say about the sender (DNS: in a thread)."""
+    found = authenticity.verify(rt.settings.mail_domain, raw, told.sender, told.peer, told.helo)
+    return inbox.Envelope(told.sender, told.peer, told.helo, found)
+
+
 class InboxHandler:
     """aiosmtpd handler: RCPT checks the address, DATA stores the message."""
 
@@ -53,6 +64,10 @@ class InboxHandler:
 
     async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope,
                           address: str, rcpt_options: list[str]) -> str:
+        counted = getattr(session, "recipients", 0) + 1
+        session.recipients = counted  # type: ignore[attr-defined]
+        if counted > self.rt.house.limits.smtp_recipients_per_session:
+            return "452 4.5.3 Too many recipients in this session"
         if not self.recipients.accepts(address):
             return "550 5.1.1 Recipient address rejected: no such mailbox here"
         envelope.rcpt_tos.append(address)
@@ -65,8 +80,8 @@ class InboxHandler:
         if not raw:
             return "554 5.6.0 Empty message"
         try:
-            result = await asyncio.to_thread(inbox.store_raw, self.rt, raw, "smtp", None,
-                                             arrival(session, envelope))
+            told = await asyncio.to_thread(checked, self.rt, raw, arrival(session, envelope))
+            result = await asyncio.to_thread(inbox.store_raw, self.rt, raw, "smtp", None, told)
         except DatabaseUnavailable as exc:
             log.warning("inbox unavailable, asked the sender to retry: %s", exc)
             return "451 4.3.0 Temporary storage failure, please try again later"
@@ -78,10 +93,41 @@ class InboxHandler:
         return f"250 2.0.0 OK queued as {result.correlation_id}"
 
 
-def make_server(rt: Runtime, loop: asyncio.AbstractEventLoop) -> SMTP:
-    return SMTP(
+class BoundedSMTP(SMTP):
+    """aiosmtpd's server with a cap on the whole session: commands such as NOOP reset the
+    idle timeout, but no session outlives `session_seconds`."""
+
+    def __init__(self, handler: InboxHandler, session_seconds: float, **kwargs: Any) -> None:
+        super().__init__(handler, **kwargs)
+        self.session_seconds = session_seconds
+
+    async def _handle_client(self) -> None:
+        try:
+            await asyncio.wait_for(super()._handle_client(), self.session_seconds)
+        except TimeoutError:
+            with suppress(Exception):
+                await self.push("421 4.4.2 Session too long, closing connection")
+            if self.transport is not None:
+                self.transport.close()
+
+
+def tls_context(settings: Settings) -> ssl.SSLContext | None:
+    if not settings.smtp_tls_cert:
+        return None
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(settings.smtp_tls_cert, settings.smtp_tls_key)
+    return context
+
+
+def make_server(rt: Runtime, loop: asyncio.AbstractEventLoop,
+                tls: ssl.SSLContext | None = None) -> SMTP:
+    limits = rt.house.limits
+    return BoundedSMTP(
         InboxHandler(rt),
-        data_size_limit=rt.house.limits.max_message_bytes,
+        session_seconds=limits.smtp_session_seconds,
+        timeout=limits.smtp_idle_seconds,
+        tls_context=tls,
+        data_size_limit=limits.max_message_bytes,
         enable_SMTPUTF8=True,
         hostname=rt.settings.mail_domain,
         ident="mailbot",
@@ -93,7 +139,9 @@ async def run(rt: Runtime, stop: asyncio.Event, started: asyncio.Event | None = 
     """Serve SMTP on SMTP_LISTEN inside the running loop until `stop` is set."""
     host, port = Settings.split_listen(rt.settings.smtp_listen)
     loop = asyncio.get_running_loop()
-    server: Any = await loop.create_server(lambda: make_server(rt, loop), host, port)
+    authenticity.use_dns_server(rt.settings.dns_server)
+    tls = tls_context(rt.settings)
+    server: Any = await loop.create_server(lambda: make_server(rt, loop, tls), host, port)
     log.info("SMTP listening on %s:%s", host, port)
     if started is not None:
         started.set()

@@ -1,12 +1,14 @@
 """The inbox worker: each stored message is handled exactly once, in its own transaction.
 
 A `received` row is claimed with SELECT … FOR UPDATE SKIP LOCKED (PostgreSQL; SQLite's
-writers are serial anyway), so two workers never take the same message. Machine mail is
-recorded and never answered; everything else goes to the conversation, which sets the final
-state and writes its answers to the outbox in the same transaction. When handling fails,
-that transaction rolls back everything it did, a second one counts the attempt on the row,
-which stays `received`, and a later pass tries again; after `MAX_ATTEMPTS` it is `failed`,
-with the error, for the admin log.
+writers are serial anyway) and its attempt is counted and committed *before* it is
+handled, so a message that kills its worker (out of memory, say) is counted too and set
+aside as `failed` at its `MAX_ATTEMPTS`th start instead of being parsed forever. Machine
+mail is recorded and never answered; a From with several mailboxes is acted on by nobody;
+everything else goes to the conversation, which sets the final state and writes its
+answers to the outbox in the same transaction. When handling fails, that transaction rolls
+back everything it did and the row stays `received` for a later pass, with the error for
+the admin log.
 """
 
 from __future__ import annotations
@@ -15,13 +17,14 @@ import asyncio
 import logging
 from collections.abc import Callable, Collection
 from contextlib import suppress
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from mailbot.inbound import inbox
+from mailbot.inbound import authenticity, inbox
 from mailbot.runtime import Cause, Runtime
 from mailbot.store.db import DatabaseUnavailable
 from mailbot.store.tables import InboxMessage, OutboxMessage
@@ -29,7 +32,9 @@ from mailbot.understand import Decoded, Interpretation, decode, interpret, machi
 
 log = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = 5
+MAX_ATTEMPTS = 3
+# a started message is left to its worker this long; after a crash it is started again then
+LEASE = timedelta(seconds=60)
 SWEEP_SECONDS = 1.0  # picks up `mailbot ingest` from another process within a second
 FINAL = ("processed", "ignored", "rejected", "failed")
 
@@ -43,8 +48,10 @@ def _conversation() -> Handler:
     return handle
 
 
-def _claim(session: Session, skip: Collection[int]) -> InboxMessage | None:
-    query = select(InboxMessage).where(InboxMessage.state == "received")
+def _claim(session: Session, skip: Collection[int], now: datetime) -> InboxMessage | None:
+    query = select(InboxMessage).where(InboxMessage.state == "received",
+                                       or_(InboxMessage.lease_until.is_(None),
+                                           InboxMessage.lease_until <= now))
     if skip:
         query = query.where(InboxMessage.id.not_in(skip))
     query = query.order_by(InboxMessage.id).limit(1).with_for_update(skip_locked=True)
@@ -85,6 +92,9 @@ def _record_bounce(rt: Runtime, session: Session, row: InboxMessage, found: mach
 
 def _handle(rt: Runtime, session: Session, row: InboxMessage, conversation: Handler | None) -> None:
     decoded = decode(row.raw)
+    verdict = authenticity.assess(row.source, row.authentication_results, decoded.authentication_results,
+                                  decoded.from_address, rt.settings.trusted_authserv_id)
+    row.authenticated = verdict.authenticated
     found = machine.classify(rt.settings, row.raw, decoded,
                              _our_message_id(rt, session, decoded.message_id),
                              row.envelope_sender)
@@ -97,11 +107,19 @@ def _handle(rt: Runtime, session: Session, row: InboxMessage, conversation: Hand
         log.info("inbox #%s ignored: %s", row.id, found.reason,
                  extra={"correlation_id": row.correlation_id})
         return
+    if decoded.senders > 1:
+        row.state, row.reason = "rejected", "several_senders"
+        row.detail = f"From names {decoded.senders} mailboxes: nobody's mail, not acted on"
+        row.processed_at = rt.now()
+        log.info("inbox #%s rejected: several_senders", row.id,
+                 extra={"correlation_id": row.correlation_id})
+        return
     interpretation = interpret(decoded, rt.today())
     (conversation or _conversation())(rt, session, row, decoded, interpretation,
                                       Cause(row.correlation_id, row.id))
     # set last, so the row is written once, with the outcome
-    row.interpretation = {**interpretation.as_json(), "vague": interpretation.vague}
+    row.interpretation = {**interpretation.as_json(), "vague": interpretation.vague,
+                          "authentication": verdict.story}
     row.reply_text = interpretation.reply_text
     row.removed_text = interpretation.removed_text
     if row.state == "received":  # the conversation had nothing more to say about it
@@ -112,38 +130,60 @@ def _handle(rt: Runtime, session: Session, row: InboxMessage, conversation: Hand
                     "booking_id": row.booking_id})
 
 
+def _start(rt: Runtime, skip: set[int]) -> tuple[int, int, str] | None:
+    """Claim the next message and count this start of its handling, committed before the
+    handling begins; one started too often already is set aside as `failed`."""
+    with rt.store.transaction(durable=False) as session:
+        while True:
+            row = _claim(session, skip, rt.now())
+            if row is None:
+                return None
+            if (row.attempts or 0) < MAX_ATTEMPTS:
+                row.attempts = (row.attempts or 0) + 1
+                row.lease_until = rt.now() + LEASE  # no other worker starts it meanwhile
+                return row.id, row.attempts, row.correlation_id
+            skip.add(row.id)
+            row.state, row.reason = "failed", "processing_failed"
+            row.detail = (f"{row.detail or 'no outcome'}; started {row.attempts} times without an "
+                          "outcome, set aside")[:4000]
+            row.processed_at = rt.now()
+            log.error("inbox #%s set aside after %s starts", row.id, row.attempts,
+                      extra={"correlation_id": row.correlation_id})
+
+
 def _process_one(rt: Runtime, skip: set[int], conversation: Handler | None) -> InboxMessage | None:
-    claimed: tuple[int, str] | None = None
+    started = _start(rt, skip)
+    if started is None:
+        return None
+    row_id, attempt, correlation_id = started
     try:
         # not durable: a lost outcome is simply worked out again
         with rt.store.transaction(durable=False) as session:
-            row = _claim(session, skip)
-            if row is None:
-                return None
-            claimed = (row.id, row.correlation_id)
+            row = session.get(InboxMessage, row_id, with_for_update=True, populate_existing=True)
+            if row is None or row.state != "received" or row.attempts != attempt:
+                skip.add(row_id)  # another worker has started it since
+                return row
             _handle(rt, session, row, conversation)
-            row.attempts = (row.attempts or 0) + 1
             return row
     except (OperationalError, DatabaseUnavailable):
-        raise  # the database, not the message: nothing is counted, a later pass retries
+        raise  # the database, not the message: a later pass retries
     except Exception as exc:
-        if claimed is None:
-            raise
-        return _failed(rt, *claimed, exc, skip)
+        return _failed(rt, row_id, correlation_id, exc, skip)
 
 
 def _failed(rt: Runtime, row_id: int, correlation_id: str, exc: Exception, skip: set[int]
             ) -> InboxMessage | None:
-    """Everything the attempt did is rolled back; count it on the row, which stays
-    `received` for a later pass (unless another worker has handled it meanwhile)."""
+    """Everything the attempt did is rolled back (the start itself stays counted); the row
+    stays `received` for a later pass, unless this was its last start or another worker has
+    handled it meanwhile."""
     skip.add(row_id)
     with rt.store.transaction() as session:
         row = session.get(InboxMessage, row_id, with_for_update=True)
         if row is None or row.state != "received":
             return row
-        row.attempts = (row.attempts or 0) + 1
         log.exception("inbox #%s failed (attempt %s of %s)", row_id, row.attempts, MAX_ATTEMPTS,
                       extra={"correlation_id": correlation_id})
+        row.lease_until = None  # a later pass may try again at once
         row.detail = f"attempt {row.attempts} of {MAX_ATTEMPTS} failed: {type(exc).__name__}: {exc}"[:4000]
         if row.attempts >= MAX_ATTEMPTS:
             row.state, row.reason = "failed", "processing_failed"

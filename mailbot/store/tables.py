@@ -143,6 +143,10 @@ class InboxMessage(Model):
     envelope_sender: Mapped[str | None] = mapped_column(String(320))
     peer_address: Mapped[str | None] = mapped_column(String(64))
     helo_name: Mapped[str | None] = mapped_column(String(255))
+    # SPF, DKIM and DMARC as our SMTP server found them (an Authentication-Results value)
+    authentication_results: Mapped[str | None] = mapped_column(Text)
+    # the From address is the sender's (SPEC §5 "Authentic"); set when the message is handled
+    authenticated: Mapped[bool] = mapped_column(Boolean, default=False)
     # received → processed | ignored | rejected | failed
     state: Mapped[str] = mapped_column(String(20), default="received")
     reason: Mapped[str | None] = mapped_column(String(80))  # named reason (why ignored/rejected)
@@ -153,7 +157,8 @@ class InboxMessage(Model):
     booking_id: Mapped[int | None] = mapped_column(Integer, index=True)
     conversation_id: Mapped[int | None] = mapped_column(Integer)
     correlation_id: Mapped[str] = mapped_column(String(40), index=True)
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)  # starts, counted before each
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime())  # started, being handled
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # the mail log pages newest first by (time, id): alone, by address and by state
     __table_args__ = (UniqueConstraint("source", "source_id"),

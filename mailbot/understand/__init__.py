@@ -29,6 +29,8 @@ class Decoded:
     date: str | None
     text: str
     headers: Mapping[str, str] = field(default_factory=lambda: mime.Headers([]))
+    senders: int = 1  # mailboxes named in From: more than one is acted on by nobody
+    authentication_results: tuple[str, ...] = ()  # every such header, topmost first
 
 
 @dataclass(frozen=True)
@@ -81,6 +83,7 @@ def decode(raw: bytes) -> Decoded:
     except Exception:
         return _empty_decoded()
     from_name, from_address = mime.split_from(headers.get("From", ""))
+    named = [(name.lower(), value) for name, value in top.headers]
     message_id = mime.message_ids(headers.get("Message-ID", ""))
     in_reply_to = mime.message_ids(headers.get("In-Reply-To", ""))
     return Decoded(
@@ -94,6 +97,9 @@ def decode(raw: bytes) -> Decoded:
         date=headers.get("Date") or None,
         text=text,
         headers=headers,
+        senders=mime.mailboxes(value for name, value in named if name == "from"),
+        authentication_results=tuple(value for name, value in named
+                                     if name == "authentication-results"),
     )
 
 

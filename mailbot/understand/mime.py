@@ -6,11 +6,11 @@ import binascii
 import codecs
 import email
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from email.header import decode_header, make_header
+from email.headerregistry import HeaderRegistry
 from email.message import Message
-from email.utils import getaddresses, parseaddr
 from typing import TypeVar, overload
 
 from .html import html_to_text
@@ -420,6 +420,9 @@ _MESSAGE_ID = re.compile(r"<[^<>\s]+>")
 _ADDR = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)+")
 
 
+_REGISTRY = HeaderRegistry()
+
+
 def split_from(value: str) -> tuple[str | None, str | None]:
     """Display name and lower-cased address of a From header value (encoded words allowed)."""
     raw = _unfold(value)
@@ -434,39 +437,29 @@ def split_from(value: str) -> tuple[str | None, str | None]:
         name = paren.group(1) if paren else rest
     name = header_text(name.strip().strip('"').strip()).strip().strip('"\'').strip()
     name = name.replace('\\"', '"')
+    if "@" in name:  # an address in the display name is a disguise, never a name
+        name = ""
     return (name or None), (addr.lower() or None) if "@" in addr else None
+
+
+def mailboxes(values: Iterable[str]) -> int:
+    """How many different mailboxes the From header(s) name; a display name that only looks
+    like an address is not one."""
+    found: set[str] = set()
+    for value in values:
+        named: set[str] = set()
+        try:
+            parsed = getattr(_REGISTRY("From", _unfold(value)), "addresses", ())
+            named = {a.addr_spec.lower() for a in parsed if "@" in a.addr_spec}
+        except Exception:
+            pass
+        address = split_from(value)[1]
+        found |= named or ({address} if address else set())
+    return len(found)
 
 
 def address_list(value: str) -> tuple[str, ...]:
     return tuple(a.lower() for a in _ADDR.findall(_unfold(value)))
-
-
-def addresses(message: Message, name: str) -> list[tuple[str, str]]:
-    values = [header_text(v) for v in message.get_all(name, [])]
-    try:
-        return [(n, a) for n, a in getaddresses(values) if a or n]
-    except Exception:
-        return []
-
-
-def from_address(message: Message) -> tuple[str | None, str | None]:
-    raw = message.get("From")
-    if raw is None:
-        return None, None
-    raw_text = re.sub(r"\s*[\r\n]+\s*", " ", str(raw))
-    try:
-        # Parse before decoding: an encoded display name may hold a comma ("Müller, Anna").
-        name, addr = parseaddr(raw_text)
-        name = header_text(name)
-    except Exception:
-        name, addr = "", ""
-    if not addr or "@" not in addr:
-        text = header_text(raw)
-        found = re.search(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+", text)
-        addr = found.group(0) if found else ""
-        name = name or text.replace(addr, "").strip(" <>\"'")
-    name = name.strip().strip("\"'").strip()
-    return (name or None), (addr.lower() or None)
 
 
 def message_ids(value: str) -> tuple[str, ...]:

@@ -3,6 +3,8 @@ mail they return, and every other message reaches the conversation exactly once.
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 from collections import Counter
 from collections.abc import Callable
@@ -16,6 +18,7 @@ from mailbot.inbound import inbox, worker
 from mailbot.runtime import Cause, Runtime
 from mailbot.store.tables import InboxMessage, OutboxMessage, Person
 from mailbot.understand import Decoded, Interpretation, machine
+from tests.conftest import Clock
 
 CORPUS = Path(__file__).resolve().parents[1] / "corpus"
 
@@ -309,7 +312,7 @@ def test_a_crash_while_handling_leaves_nothing_half_done_and_the_message_is_trie
         assert session.scalar(select(func.count()).select_from(Person)) == 1
 
 
-def test_a_message_that_keeps_failing_ends_failed_after_five_attempts_not_dropped(
+def test_a_message_that_keeps_failing_ends_failed_after_three_attempts_not_dropped(
         rt: Runtime) -> None:
     conversation = Conversation(fail=lambda message: True)
     inbox_id = store(rt, human(1))
@@ -317,10 +320,46 @@ def test_a_message_that_keeps_failing_ends_failed_after_five_attempts_not_droppe
     for _ in range(worker.MAX_ATTEMPTS):
         worker.process_pending(rt, conversation=Conversation(fail=lambda m: m.id == inbox_id))
     recorded = row(rt, inbox_id)
-    assert (recorded.state, recorded.reason, recorded.attempts) == ("failed", "processing_failed", 5)
+    assert (recorded.state, recorded.reason, recorded.attempts) == ("failed", "processing_failed", 3)
     assert "RuntimeError: conversation broke" in (recorded.detail or "")
     assert row(rt, fine_id).state == "processed"
     assert worker.process_pending(rt, conversation=conversation) == 0
+    assert conversation.calls == []
+
+
+# a worker process that dies inside the handling of one message, as the kernel's OOM killer
+# ends it: no Python code runs after it, no rollback handler, no counting afterwards
+_KILLED = """
+import os, sys
+from datetime import UTC, datetime
+from mailbot.config import Settings, load_house
+from mailbot.inbound import worker
+from mailbot.runtime import Runtime
+from mailbot.store.db import Store
+settings = Settings(database_url=sys.argv[1], rules_file=sys.argv[2])
+now = datetime.fromisoformat(sys.argv[3])
+rt = Runtime(settings, load_house(settings.rules_file), Store(settings.database_url), lambda: now)
+worker.process_pending(rt, conversation=lambda *args: os._exit(137))
+"""
+
+
+def test_finding2_a_message_that_kills_its_worker_is_failed_after_three_starts(
+        rt: Runtime, clock: Clock) -> None:
+    inbox_id = store(rt, human(1))
+    for start in range(1, worker.MAX_ATTEMPTS + 1):
+        killed = subprocess.run([sys.executable, "-c", _KILLED, rt.settings.database_url,
+                                 rt.settings.rules_file, clock().isoformat()], capture_output=True,
+                                timeout=60)
+        assert killed.returncode == 137, killed.stderr
+        assert (row(rt, inbox_id).state, row(rt, inbox_id).attempts) == ("received", start)
+        # the restarted service leaves it alone while the dead worker's lease lasts
+        assert worker.process_pending(rt, conversation=Conversation()) == 0
+        clock.advance(seconds=worker.LEASE.total_seconds())
+    # the next worker does not start it again: it is set aside for the admin
+    conversation = Conversation()
+    worker.process_pending(rt, conversation=conversation)
+    recorded = row(rt, inbox_id)
+    assert (recorded.state, recorded.reason, recorded.attempts) == ("failed", "processing_failed", 3)
     assert conversation.calls == []
 
 
