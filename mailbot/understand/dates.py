@@ -754,7 +754,7 @@ def find_stay(text: str, today: date, vocab: Vocabulary, *, newest: bool = False
     around: the booking an edit changes; weekdays are read next to its days.
     """
     stay = _find_stay(text, today, vocab, newest, partial, around)
-    if stay.found and not stay.unsure and _ROUGHLY_HINT.search(text):
+    if stay.found and not stay.unsure and _ROUGHLY_HINT.search(fold(text)):
         _, _, _, masked = _prepare(text, today, vocab)
         if _ROUGHLY.search(masked):  # "nach dem 10. Juli", "um den 10. herum", "am 10. oder 11."
             return Stay(stay.start, stay.end, stay.vague, stay.single, unsure=True)
@@ -762,8 +762,8 @@ def find_stay(text: str, today: date, vocab: Vocabulary, *, newest: bool = False
 
 
 # Words that make a written day only roughly the stay; the reading is kept and asked about.
-_ROUGHLY_HINT = re.compile(r"(?i)nach|um|ca|circa|etwa|ungefähr|gegen|zwischen|eventuell|"
-                           r"oder|herum|evtl")
+_ROUGHLY_HINT = re.compile(r"(?<!\w)(?:nach\s+dem|um\s+den|ca\b|circa|etwa|ungefähr|gegen|"
+                           r"zwischen|eventuell|evtl|oder|herum)(?!\w)")
 _ROUGHLY = re.compile(
     r"(?<!\w)(?:nach\s+dem|um\s+den|rund\s+um\s+den|so\s+um\s+den|ca\.?|circa|etwa|ungefähr|"
     r"gegen|irgendwann\s+zwischen|(?:eventuell|evtl\.?)\s+auch)\s+(?:(?:auch\s+)?(?:schon\s+)?"
