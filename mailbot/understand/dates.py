@@ -511,6 +511,13 @@ def _week_anchors(text: str, today: date, pats: _Patterns, vocab: Vocabulary,
 _SENTENCE_BREAK = re.compile(r"[.!?\n]")
 
 
+def _only_week(anchors: list[_Anchor]) -> list[_Anchor]:
+    """The one holiday or week number of the whole text, for a weekday span in a sentence of
+    its own ("Ist das Haus über Ostern frei? Wir würden gern von Samstag bis Montag bleiben.")."""
+    named = [a for a in anchors if a.kind in ("holiday", "week_number")]
+    return named if len({a.monday for a in named}) == 1 and len(named) == len(anchors) else []
+
+
 def _sentence(anchors: list[_Anchor], text: str, start: int, end: int) -> list[_Anchor]:
     """The anchors in the sentence from `start` to `end`, the strongest first."""
     if not anchors:
@@ -592,7 +599,7 @@ def _named(text: str, today: date, pats: _Patterns, vocab: Vocabulary,
         w1 = vocab.weekdays[m.group("w1").lower()]
         w2 = vocab.weekdays[m.group("w2").lower()]
         offset = _week_offset(m.group("rel"), vocab)
-        near = _sentence(anchors, text, m.start(), m.end())
+        near = _sentence(anchors, text, m.start(), m.end()) or _only_week(anchors)
         # "nächste Woche … Himmelfahrt": which week? "in drei Wochen": the week three weeks
         # on (18.–20.12. from Monday 23.11.), or the third weekend (11.–13.12.)? People differ.
         unsure = len({a.monday for a in near}) > 1 or bool(near) and near[0].kind == "offset"
@@ -726,22 +733,27 @@ def _near_booking(single: _Candidate, around: tuple[date, date]) -> _Candidate:
     return _Candidate(single.pos, day, day, "single", single.lead, weekday=single.weekday)
 
 
-def _weekday_end(first: _Candidate, masked: str, today: date, pats: _Patterns,
-                 vocab: Vocabulary) -> date | None:
-    """The end of a stay given as a written day and a weekday in its sentence: "am Freitag, den
-    4.6., und fahren am Sonntag wieder" (interval to the weekday), "über den 1. Mai, also
-    Samstag bis Montag" (a weekday span that starts on the written day)."""
+def _weekday_span(first: _Candidate, masked: str, today: date, pats: _Patterns,
+                  vocab: Vocabulary) -> tuple[date, date] | None:
+    """A stay given as a written day and a weekday in its sentence: "am Freitag, den 4.6., und
+    fahren am Sonntag wieder" (interval to the weekday), "über den 1. Mai, also Samstag bis
+    Montag", "das Wochenende um den 3. Oktober (Fr–So)" (the span in the day's week)."""
     assert first.start is not None
     stop = _SENTENCE_BREAK.search(masked, first.pos)
     end = stop.start() if stop else len(masked)
     for m in pats.weekday_range.finditer(masked, first.pos, end):
         w1, w2 = vocab.weekdays[m.group("w1")], vocab.weekdays[m.group("w2")]
-        if w1 == first.start.weekday() and not m.group("rel"):
-            return intersect_week(first.start - timedelta(days=w1), w1, w2)[1]
+        if m.group("rel"):
+            continue
+        span = intersect_week(_monday(first.start), w1, w2)
+        if w1 == first.start.weekday():
+            return span
+        if span[0] <= first.start <= span[1]:
+            return span
     for c in _relative_singles(masked[:end], today, pats, vocab):
         if c.pos > first.pos and c.weekday is not None and c.lead in ("am", "bis") and \
                 c.weekday != first.start.weekday():
-            return until_weekday(first.start, c.weekday)
+            return first.start, until_weekday(first.start, c.weekday)
     return None
 
 
@@ -902,10 +914,10 @@ def _find_stay(text: str, today: date, vocab: Vocabulary, newest: bool, partial:
         if length is not None:
             return _unread(masked, Stay(*duration(first.start, length)), today, pats, vocab,
                            numbers)
-        weekday_end = _weekday_end(first, masked, today, pats, vocab) if first.weekday is None and \
-            first.lead != "bis" and len(singles) == 1 else None
-        if weekday_end is not None:  # "am Freitag, den 4.6., … am Sonntag wieder", "1. Mai, Sa–Mo"
-            return Stay(first.start, weekday_end)
+        weekdays = _weekday_span(first, masked, today, pats, vocab) if first.weekday is None \
+            and first.lead != "bis" and len(singles) == 1 else None
+        if weekdays is not None:  # "am Freitag, den 4.6., … am Sonntag wieder", "1. Mai, Sa–Mo"
+            return Stay(*weekdays)
         sentence = max((m.end() for m in _SENTENCE_BREAK.finditer(masked, 0, first.pos)),
                        default=0)
         if first.lead in ("bis", "abreise", "abfahrt") or _DEPART.search(masked, sentence,

@@ -121,7 +121,8 @@ def _capital(m: re.Match[str]) -> str:
 
 _COUNTS_WRITER = re.compile(r"erwachsen|person|leute|gäste|köpf")  # "mit 2 Erwachsenen und …"
 _WE = re.compile(r"(?<!\w)(?:wir|uns|mir)(?!\w)")
-_LIST_START = re.compile(r"(?:(?<=:)|(?<!\w)(?:kommen|kommt|kämen|wären)(?!\w))[ \t]+(?=[A-ZÄÖÜ])")
+_LIST_START = re.compile(
+    r"(?:(?<=:)|(?<!\w)(?:kommen|kommt|kämen|wären|sind)(?!\w))[ \t]+(?=[A-ZÄÖÜ])")
 _WITH = re.compile(r"(?<!\w)mit(?!\w)")
 
 
@@ -319,9 +320,10 @@ def _item(words: list[re.Match[str]], j: int, step: int,
         return False, 0, j
     if pos < len(span) and _person_word(span[pos], vocab):
         size, nxt = vocab.groups.get(span[pos].lower(), 1), j + pos + 1
-        if span[pos].lower() in vocab.relations and nxt < len(words) and \
-                _is_name(words[nxt].group(0), vocab) and not text_between(words, nxt - 1, nxt).strip():
-            nxt += 1  # "Opa Karl" is one person
+        if (span[pos].lower() in vocab.relations or span[pos].lower() in vocab.people_nouns) \
+                and nxt < len(words) and _is_name(words[nxt].group(0), vocab) \
+                and not text_between(words, nxt - 1, nxt).strip():
+            size, nxt = 1, nxt + 1  # "Opa Karl" is one person; "die Kinder Max und Emma" two
         if nxt < len(words) and words[nxt].group(0).isdigit() and _IN_PARENS.match(
                 words[nxt].string, words[nxt - 1].end()):
             size, nxt = int(words[nxt].group(0)), nxt + 1  # "die Enkel (4)"

@@ -154,6 +154,11 @@ def test_our_subjects_are_read_directly(subject: str, start: date, end: date) ->
      "2027-06-06"),
     ("Wir würden gern über den 1. Mai kommen, also Samstag bis Montag.", "2027-05-01",
      "2027-05-03"),
+    ("Wir würden gern das verlängerte Wochenende am 3. Oktober nutzen (Fr–So).", "2027-10-01",
+     "2027-10-03"),
+    # the one holiday of the mail places a weekday span in a sentence of its own
+    ("Ist das Haus über Ostern noch frei? Wir würden gern von Samstag bis Montag bleiben.",
+     "2027-03-27", "2027-03-29"),
     # a bare day after "bis" takes the month of the day before
     ("Wir kommen am 3. Oktober (Tag der Deutschen Einheit) und bleiben bis zum 5.",
      "2027-10-03", "2027-10-05"),
