@@ -45,6 +45,10 @@ def test_intent(text: str, intent: str) -> None:
     ("Dem stimme ich zu.", "approve"), ("Ich sage nein, weil die Oma feiert.", "deny"),
     ("Das passt mir leider überhaupt nicht, weil wir da streichen.", "deny"),
     ("Von mir aus nicht.", "deny"), ("Hallo zusammen, ich stimme der Buchung zu.", "approve"),
+    ("Danke für die Info, ich stimme zu.", "approve"), ("Alles gut, von mir ein Ja.", "approve"),
+    ("Ich gebe mein OK.", "approve"), ("Meinetwegen.", "approve"),
+    ("Danke für die Nachfrage. Leider nein, wir sind selbst dort.", "deny"),
+    ("Von mir gibt's ein klares Nein, da ist Oma da.", "deny"),
 ])
 def test_approver_phrasings(text: str, intent: str) -> None:
     assert _parse(text)["intent"] == intent
