@@ -8,6 +8,7 @@ from datetime import date, datetime
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import ColumnElement, Select, and_, func, literal, literal_column, or_, select, true, tuple_
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from mailbot import tokens
@@ -35,6 +36,8 @@ def blocking_between(session: Session, first: date, last: date) -> ColumnElement
 
 def blocking_overlaps(session: Session, start: date, end: date, exclude: int | None = None
                       ) -> Sequence[Booking]:
+    if end < start:  # no range at all (the rules refuse it); PostgreSQL could not even build it
+        return []
     query = select(Booking).where(blocking_between(session, start, end))
     if exclude is not None:
         query = query.where(bookings.c.id != exclude)
@@ -119,9 +122,14 @@ def person(session: Session, email: str, now: datetime, first_name: str | None =
     email = email.strip().lower()
     found = session.scalars(select(Person).where(Person.email == email)).first()
     if found is None:
-        found = Person(email=email, link_id=tokens.new_id(), first_name=first_name, created_at=now)
-        session.add(found)
-        session.flush()
+        # two transactions may meet the same new address (the approvers' rows on a fresh
+        # database, with several workers): the loser waits for the winner and reads its row
+        dialect = sqlite.insert if session.get_bind().dialect.name == "sqlite" else postgresql.insert
+        made = session.scalars(
+            dialect(Person).values(email=email, link_id=tokens.new_id(), first_name=first_name,
+                                   created_at=now)
+            .on_conflict_do_nothing(index_elements=["email"]).returning(Person)).first()
+        found = made or session.scalars(select(Person).where(Person.email == email)).one()
     elif first_name and found.first_name != first_name:
         found.first_name = first_name
     return found
