@@ -384,3 +384,29 @@ def test_finding8_half_open_connections_are_closed_and_do_not_hold_the_server(rt
                 closed += 1
             conn.close()
     assert closed == 50
+
+
+def test_finding1_an_approvers_link_id_is_made_once_when_two_workers_meet(rt: Runtime) -> None:
+    import threading
+
+    ingeborg = rt.house.approver("ingeborg")
+    first_inserted = threading.Event()
+    seen: list[str] = []
+
+    def first() -> None:
+        with rt.store.transaction() as session:
+            seen.append(queries.approver_link_id(session, ingeborg, rt.now()))
+            first_inserted.set()
+            threading.Event().wait(0.5)  # the other worker arrives before this commits
+
+    def second() -> None:
+        first_inserted.wait(5)
+        with rt.store.transaction() as session:
+            seen.append(queries.approver_link_id(session, ingeborg, rt.now()))
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert len(seen) == 2 and seen[0] == seen[1]
