@@ -238,3 +238,15 @@ def test_an_answer_that_decides_only_at_its_end_is_asked_back() -> None:
 ])
 def test_more_status_questions(text: str) -> None:
     assert _parse(text, subject="Frage")["intent"] == "status"
+
+
+@pytest.mark.parametrize(("subject", "body", "intent"), [
+    ("Re: Was möchtest du ändern? (01.–05.08.2027)", "Vom 3. bis 7. August bitte.", "edit"),
+    ("Re: Anfrage wieder geöffnet (01.–05.08.2027)", "Wir sind jetzt zu fünft.", "edit"),
+    ("Re: Erinnerung: 1 Anfrage wartet auf deine Antwort",
+     "Ich muss leider absagen, wir sind selbst da.", "deny"),
+])
+def test_our_newer_subjects_tell_the_thread(subject: str, body: str, intent: str) -> None:
+    """Replies to the service's own mails: a requester's thread makes new dates an edit, an
+    approver's (a reminder too) makes "absagen" a no."""
+    assert _parse(body, subject=subject)["intent"] == intent
