@@ -44,9 +44,13 @@ class Facts:
 
 def is_thanks(text: str, vocab: Vocabulary) -> bool:
     """The text only thanks ("Super, danke dir!", "Danke schön! Wir freuen uns riesig.")."""
-    low = fold(text.strip())
+    low = fold(_ADDRESSEE.sub(r"\1", text.strip()))  # "Danke, Inge!" thanks Inge
     return (0 < len(low) <= 300 and vocab.thanks_word.search(low) is not None
             and vocab.thanks_only.fullmatch(low) is not None)
+
+
+_ADDRESSEE = re.compile(r"((?i:danke|dank|merci|thx|thanks)(?:\s+(?i:dir|euch))?)[,\s]+"
+                        r"[A-ZÄÖÜ][a-zäöüß]+(?:\s+und\s+[A-ZÄÖÜ][a-zäöüß]+)?(?=\W|$)")
 
 
 def contradicts(text: str, vocab: Vocabulary) -> bool:

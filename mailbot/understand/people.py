@@ -591,7 +591,8 @@ def closing_name(reply: str, vocab: Vocabulary) -> tuple[str | None, int | None]
         if len(rest_words) > 3 or rest.endswith(("?", ":")):
             continue  # a sentence that happens to start like a closing
         name = None
-        if rest_words:
+        if rest_words and not (i == nonempty[0] and _THANKS.match(fold(line))):
+            # "Danke, Inge!" as the whole message thanks Inge; it is not signed by her
             name = _looks_like_name_line(" ".join(rest_words), vocab)
         if name is None:
             for j in window[pos + 1:pos + 3]:

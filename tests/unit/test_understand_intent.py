@@ -250,3 +250,11 @@ def test_our_newer_subjects_tell_the_thread(subject: str, body: str, intent: str
     """Replies to the service's own mails: a requester's thread makes new dates an edit, an
     approver's (a reminder too) makes "absagen" a no."""
     assert _parse(body, subject=subject)["intent"] == intent
+
+
+def test_a_thank_you_to_someone_is_not_signed_by_them() -> None:
+    """"Danke, Inge!" from Anna thanks Inge: a thank-you, and Anna's (docs: first_name)."""
+    raw = ("From: Anna Berger <anna@example.de>\nSubject: Re: Buchung bestätigt (01.–05.08.2027)"
+           "\nContent-Type: text/plain; charset=utf-8\n\nDanke, Inge!").encode()
+    result = parse_message(raw, TODAY).as_json()
+    assert (result["intent"], result["first_name"]) == ("thanks", "Anna")
