@@ -133,10 +133,15 @@ def _enumeration(text: str, vocab: Vocabulary) -> tuple[int, int, int] | None:
     if "(" in text:  # "meine Tochter (8) und ich": an age, not a count
         text = _AGE.sub(_spaces, text)
     low = fold(text)
-    if any(line and line == line.lower() for line in text.split("\n")):
-        # a line all in lower case ("lena, paul und ich"): its names have lost their capitals
-        text = "\n".join(_CAPITAL.sub(_capital, line) if line == line.lower() else line
-                         for line in text.split("\n"))
+    if text != low:  # otherwise every line is lower case
+        lines = text.split("\n")
+        lower = [line == line.lower() and line != line.upper() for line in lines]
+        if any(lower):
+            # a line all in lower case ("lena, paul und ich"): its names lost their capitals
+            text = "\n".join(_CAPITAL.sub(_capital, line) if small else line
+                             for line, small in zip(lines, lower, strict=True))
+    else:
+        text = _CAPITAL.sub(_capital, text)
     for found in pats.self_word.finditer(low):
         words = _words_around(text, found.start())
         k = next(i for i, w in enumerate(words) if w.start() == found.start())
@@ -182,6 +187,10 @@ def _enumeration(text: str, vocab: Vocabulary) -> tuple[int, int, int] | None:
             return 1 + right[0], w.start(), right[1]
     # "Vom 3. bis 5. Juli: Anna, Ben und Clara", "… kommen Oma Hilde und Opa Karl"
     for opener in _LIST_START.finditer(text):
+        first_word = _WORD.match(text, opener.end())
+        if first_word is None or not (_is_name(first_word.group(0), vocab)
+                                      or first_word.group(0).lower() in vocab.relations):
+            continue
         words = _words_around(text, opener.end())
         found_at = next((i for i, x in enumerate(words) if x.start() == opener.end()), None)
         if found_at is None:
