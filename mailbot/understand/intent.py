@@ -88,6 +88,8 @@ def classify(body: Body, vocab: Vocabulary, facts: Facts | Callable[[], Facts]) 
     if yes and _only_yes(text, yes.end()):
         return "approve"
     wish = intents["request"].search(both)
+    if _AWAY.search(text) and not vocab.request_strong.search(both):
+        return "unknown"  # "wir sind vom 3. bis 5. Juli im Urlaub und nicht erreichbar"
     if intents["unknown"].search(both) and not (
             vocab.request_strong.search(both)
             or wish and (data().has_party or data().has_dates and not data().weak_dates)):
@@ -157,6 +159,8 @@ def _spaces(m: re.Match[str]) -> str:
 
 
 _PLEASE = re.compile(r"^bitte\b[\s\W_]*", re.IGNORECASE)
+_AWAY = re.compile(r"nicht\s+erreichbar|(?:wir\s+sind|ich\s+bin|sind\s+wir|bin\s+ich)\s+"
+                   r"(?:\w+\s+|\d+\.\s*){0,6}(?:im\s+urlaub|verreist)(?![\w])")
 _NOT_AFTER_YES = re.compile(r"\s*(?:so\s+|eher\s+|lieber\s+)?nicht\b")
 _SAY_NO = re.compile(r"absag|sage")  # "absagen", "ich sage ab": a no from an approver
 _APOLOGY = re.compile(

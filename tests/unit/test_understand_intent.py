@@ -258,3 +258,12 @@ def test_a_thank_you_to_someone_is_not_signed_by_them() -> None:
            "\nContent-Type: text/plain; charset=utf-8\n\nDanke, Inge!").encode()
     result = parse_message(raw, TODAY).as_json()
     assert (result["intent"], result["first_name"]) == ("thanks", "Anna")
+
+
+@pytest.mark.parametrize("text", [
+    "Hallo zusammen, zur Info: wir sind vom 3. bis 5. Juli im Urlaub und nicht erreichbar.",
+    "Hallo, der Kaminkehrer kommt am 12. Dezember zwischen 8 und 12 Uhr.",
+    "Hallo, die Müllabfuhr ist ab 1. Januar immer dienstags.",
+])
+def test_family_news_with_dates_is_no_request(text: str) -> None:
+    assert _parse(text, subject="Info")["intent"] == "unknown"
