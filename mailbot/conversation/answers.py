@@ -12,10 +12,12 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from mailbot.core import rejections as rj
+from mailbot.core.booking import add_months, free_windows
 from mailbot.core.model import Booking, State, Verdict
 from mailbot.outbound.render import state_label
 from mailbot.runtime import Runtime
 from mailbot.store import queries
+from mailbot.understand.vocabulary import vocabulary
 
 VERDICT_LABELS = {
     Verdict.NO_RESPONSE: "noch keine Antwort",
@@ -156,3 +158,38 @@ def matching(bookings: list[Booking], start: date | None, end: date | None) -> l
 
 def within_hour(rt: Runtime) -> datetime:
     return rt.now() - timedelta(hours=1)
+
+
+def free_near(rt: Runtime, session: Session, start: date, end: date,
+              exclude: int | None = None) -> list[dict[str, date]]:
+    """Free stays as long as start–end, the nearest before and after it (issue 16); only
+    days from today up to the horizon (BR-026)."""
+    today = rt.today()
+    days = max(1, min((end - start).days + 1, 60))
+    latest = add_months(today, rt.house.limits.future_horizon_months)
+    aim = min(max(start, today), latest)
+    around = timedelta(days=130 + days)
+    taken = [(b.start, b.end) for b in queries.blocking_overlaps(session, aim - around,
+                                                                 aim + around, exclude)]
+    return [{"start": s, "end": e}
+            for s, e in free_windows(days, aim, taken, today, latest)]
+
+
+_VAGUE_DAY = {"anfang": 3, "mitte": 14, "ende": 24}
+
+
+def example_stay(rt: Runtime, session: Session, vague: str | None) -> dict[str, date]:
+    """A free four-day stay to show as an example, in the month a vague phrase names
+    ("Mitte Juli" → mid-July), else about a month ahead; never a booked slot."""
+    today = rt.today()
+    aim = today + timedelta(days=30)
+    words = (vague or "").lower().split()
+    months = vocabulary().months
+    month = next((months[w] for w in words if w in months), None)
+    if month is not None:
+        year = today.year + (1 if month < today.month else 0)
+        aim = date(year, month, next((_VAGUE_DAY[w] for w in words if w in _VAGUE_DAY), 10))
+        aim = max(aim, today + timedelta(days=1))
+    found = free_near(rt, session, aim - timedelta(days=1), aim + timedelta(days=2))
+    after = [f for f in found if f["start"] >= aim] or found
+    return after[0] if after else {"start": aim, "end": aim + timedelta(days=3)}

@@ -80,7 +80,9 @@ def advance(turn: Turn, draft: dict[str, Any], conversation: Conversation | None
     context = {"missing": gaps, "vague": draft.get("vague"),
                "known_start": day(draft.get("start")), "known_end": day(draft.get("end")),
                "known_party_size": draft.get("party_size"),
-               "known_first_name": draft.get("first_name"), "repeated": not learned}
+               "known_first_name": draft.get("first_name"), "repeated": not learned,
+               "example": answers.example_stay(turn.rt, turn.session, draft.get("vague"))
+               if "dates" in gaps else None}
     if not learned and not turn.repeat_allowed(conversation):
         turn.finish(IGNORED, "unclear_answer", "nothing new learned; question already repeated today")
         return

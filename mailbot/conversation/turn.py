@@ -130,7 +130,8 @@ class Turn:
     def help(self, conversation: Conversation | None = None, booking: Booking | None = None,
              topic: str = "general") -> None:
         matter = f"thread{conversation.id}" if conversation is not None else None
-        self.say("help", {"topic": topic}, conversation=conversation,
+        example = answers.example_stay(self.rt, self.session, None)
+        self.say("help", {"topic": topic, "example": example}, conversation=conversation,
                  booking_id=booking.id if booking is not None else None, matter=matter)
         self.finish(IGNORED, "unknown_intent" if topic == "general" else topic)
 
@@ -140,6 +141,12 @@ class Turn:
         kind, context = answers.for_rejection(self.rt, rejection)
         context.update(extra or {})
         context["retry"] = retry
+        context["free"] = []
+        if isinstance(rejection, DATE_REJECTIONS) and context.get("requested_start"):
+            # examples fit the request and are free: the nearest stays of the same length
+            context["free"] = answers.free_near(
+                self.rt, self.session, context["requested_start"], context["requested_end"],
+                booking.id if booking is not None else None)
         matter = f"booking{booking.id}" if booking is not None else None
         if isinstance(rejection, DATE_REJECTIONS) and context.get("requested_start"):
             matter = f"{context['requested_start']}:{context['requested_end']}"

@@ -11,7 +11,7 @@ import calendar
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from mailbot.config import House
 from mailbot.core import events as ev
@@ -323,3 +323,27 @@ def edit(booking: Booking, house: House, today: date, now: datetime, others: Ite
         booking.last_activity_at = now
         events.append(ev.DetailsChanged(booking))
     return events
+
+
+def free_windows(days: int, start: date, taken: Iterable[tuple[date, date]], earliest: date,
+                 latest: date, reach: int = 120) -> list[tuple[date, date]]:
+    """The nearest free stays of `days` days starting before and after `start` (issue 16:
+    the conflict answer proposes them, and no example ever names a booked slot). `earliest`
+    and `latest` bound the first day (today, BR-026 horizon)."""
+    blocked = sorted(taken)
+
+    def free(first: date) -> bool:
+        last = first + timedelta(days=days - 1)
+        return all(b_end < first or last < b_start for b_start, b_end in blocked)
+
+    found: list[tuple[date, date]] = []
+    for step in (-1, 1):
+        first = start + timedelta(days=step)
+        for _ in range(reach):
+            if not earliest <= first <= latest:
+                break
+            if free(first):
+                found.append((first, first + timedelta(days=days - 1)))
+                break
+            first += timedelta(days=step)
+    return found

@@ -106,6 +106,7 @@ def common_context(rt: Runtime, to: str, person: Person | None, booking_id: int 
 
     return {
         "house_name": rt.house.name,
+        "approver_names": [a.name for a in rt.house.approvers],
         "recipient_name": approver.name if approver else (person.first_name if person else None),
         "is_approver": approver is not None,
         "is_requester": booking is not None and booking.requester_email == to,

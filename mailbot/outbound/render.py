@@ -55,6 +55,18 @@ def stay(start: date, end: date | None = None) -> str:
     return f"{WEEKDAYS[start.weekday()]}–{WEEKDAYS[end.weekday()]}, {date_range(start, end)}"
 
 
+def moved(old_start: date, old_end: date, new_start: date, new_end: date) -> str:
+    """How a stay changed: "verschoben" (same length), "verlängert" (covers the old days),
+    "verkürzt" (inside them) or "geändert"."""
+    if new_end - new_start == old_end - old_start:
+        return "verschoben"
+    if new_start <= old_start and new_end >= old_end:
+        return "verlängert"
+    if old_start <= new_start and new_end <= old_end:
+        return "verkürzt"
+    return "geändert"
+
+
 STATE_LABELS = {"pending": "Ausstehend", "confirmed": "Bestätigt", "denied": "Abgelehnt",
                 "canceled": "Storniert"}
 
@@ -97,7 +109,7 @@ def environment(folder: str = str(TEMPLATES)) -> Environment:
         auto_reload=False,  # templates are read once per process
     )
     env.filters.update(date_range=date_range, party=party, day=day, names=names, days=days,
-                       stay=stay, state_label=state_label)
+                       stay=stay, state_label=state_label, moved=moved)
     return env
 
 

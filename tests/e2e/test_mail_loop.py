@@ -183,7 +183,7 @@ def book(service: Service, requester: str, name: str, offset: int, days: int = 4
 def test_three_ja_confirm_the_booking_for_everyone(service: Service) -> None:
     start, end = book(service, "anna@example.net", "Anna", 20)
     submitted = service.wait_for(INGE, "request_submitted", german(start, end))
-    assert submitted.subject == f"Neue Buchungsanfrage ({german(start, end)})"
+    assert submitted.subject == f"Neue Buchungsanfrage von Anna ({german(start, end)})"
     for approver in APPROVERS:
         ask = service.wait_for(approver, "request_submitted", german(start, end))
         assert service.settle(service.reply(approver, ask, "JA, gerne!")) == ("processed", "approved")
@@ -232,7 +232,7 @@ def test_extend_resets_decisions_and_shorten_keeps_them(service: Service) -> Non
     assert state == ("processed", "edited")
     shortened = service.wait_for("dora@example.net", "booking_shortened")
     assert german(shorter, end) in shortened.subject
-    assert "Zustimmungen bleiben" in shortened.text
+    assert "Antworten bleiben gültig" in shortened.text
     assert not [m for m in service.mails() if m.kind == "booking_extended" and m.to == INGE
                 and "Dora" in m.text]
 

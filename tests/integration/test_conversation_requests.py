@@ -131,6 +131,10 @@ def test_br002_conflict_answer_names_the_other_booking_and_new_dates_complete_it
     assert "Anna – Ausstehend" in answer.text_body
     assert ANNA not in answer.text_body and ANNA not in answer.html_body
     assert answer.headers["In-Reply-To"].endswith("@mail.example.org>")
+    # issue 16: the nearest free stays of the same length, before and after
+    assert "Frei wäre zum Beispiel Fr–Di, 26.02.–02.03.2027 oder Mo–Fr, 08.–12.03.2027." \
+        in answer.text_body
+    assert "z. B. „26.02.–02.03.2027“" in answer.text_body and "26.02.–02.03.2027" in answer.html_body
 
     retry = mail.reply(BERND, answer, "Dann eben vom 10. bis 12. März 2027.")
     assert retry.reason == "submitted"
@@ -145,7 +149,7 @@ def test_br002_conflict_answer_names_the_other_booking_and_new_dates_complete_it
     ("Wir möchten vom 10.11.2026 bis 12.11.2026 zu zweit kommen.\n\nGruß\nBernd", "start_in_past",
      "rejected_start_in_past", "Vergangenheit"),
     ("Wir möchten vom 5. bis 6. März 2027 mit 12 Personen kommen.\n\nGruß\nBernd", "invalid",
-     "rejected_invalid", "1 bis 10 Personen"),
+     "rejected_invalid", "höchstens 10 Personen"),
 ])
 def test_rules_that_refuse_a_request_are_answered(mail: Mailbox, body: str, reason: str,
                                                   kind: str, says: str) -> None:

@@ -48,7 +48,7 @@ def test_every_core_rejection_has_a_german_answer(rt: Runtime) -> None:
         "conflict": "Bernd – Bestätigt", "start_in_past": "01.11.2026",
         "end_before_start": "Abreise (03.03.2027) liegt vor der Anreise",
         "beyond_horizon": "23.05.2028", "booking_in_past": "Vergangenheit",
-        "not_allowed_now": "nichts geändert", "already_done": "Schon erledigt",
+        "not_allowed_now": "Buchung", "already_done": "Schon erledigt",
         "invalid": "", "reason_required": "Begründung", "not_permitted": "nichts geändert",
     }
     with rt.store.transaction() as session:

@@ -53,7 +53,7 @@ def test_submitted_tells_every_approver_and_acknowledges_the_requester(rt: Runti
     for address in APPROVERS:
         mail = sent[address]
         assert mail.kind == "request_submitted"
-        assert mail.subject == "Neue Buchungsanfrage (01.–05.08.2027)"
+        assert mail.subject == "Neue Buchungsanfrage von Anna (01.–05.08.2027)"
         assert "Anna" in mail.text_body and "4 Personen" in mail.text_body and "Mit Hund" in mail.text_body
         assert "JA" in mail.text_body and "NEIN" in mail.text_body
         assert "/zustimmen" in mail.text_body and "/ablehnen" in mail.html_body
@@ -103,7 +103,8 @@ def test_br003_final_approval_sends_only_the_confirmation_to_everyone(rt: Runtim
     assert set(sent) == APPROVERS | {ANNA}
     assert {m.subject for m in sent.values()} == {"Buchung bestätigt (01.–05.08.2027)"}
     assert "Deine Buchung ist bestätigt" in sent[ANNA].text_body
-    assert "Die Buchung von Anna ist bestätigt" in sent[CORNELIA].text_body
+    assert "die Buchung von Anna ist bestätigt" in sent[CORNELIA].text_body
+    assert "Cornelia, Cornelia" not in sent[CORNELIA].text_body  # issue 14 (9)
 
 
 def test_br004_deny_tells_requester_and_approvers_with_reason_and_ways_on(rt: Runtime) -> None:
@@ -127,14 +128,14 @@ def test_br005_shortening_tells_only_the_requester_extending_asks_approvers_agai
     sent = new_mails(rt, before)
     assert set(sent) == {ANNA}
     assert sent[ANNA].subject == "Buchung verkürzt (02.–04.08.2027)"
-    assert "01.–05.08.2027" in sent[ANNA].text_body and "bleiben bestehen" in sent[ANNA].text_body
+    assert "01.–05.08.2027" in sent[ANNA].text_body and "bleiben gültig" in sent[ANNA].text_body
 
     before = len(mails(rt))
     act(rt, "edit", booking_id, ANNA, end=date(2027, 8, 9), long_stay_confirmed=True)
     sent = new_mails(rt, before)
     assert set(sent) == APPROVERS
     mail = sent[ANGELIKA]
-    assert mail.subject == "Buchung geändert – bitte neu entscheiden (02.–09.08.2027)"
+    assert mail.subject == "Anna hat die Buchung verlängert – bitte neu entscheiden (02.–09.08.2027)"
     assert "02.–04.08.2027" in mail.text_body and "entscheide neu" in mail.text_body
 
 

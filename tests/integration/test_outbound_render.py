@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from jinja2 import UndefinedError
+from markupsafe import escape
 
 from mailbot.core.model import Booking
 from mailbot.outbound.render import TEMPLATES, date_range, environment, party, render
@@ -38,13 +39,15 @@ def context(booking: Booking, **extra: Any) -> dict[str, Any]:
         "cancel_url": "http://127.0.0.1:8000/c", "reopen_url": "http://127.0.0.1:8000/r", "edit_url": None,
         "approver_booking_url": "http://127.0.0.1:8000/ab", "approve_url": "http://127.0.0.1:8000/ok",
         "deny_url": "http://127.0.0.1:8000/no", "calendar_url": "http://127.0.0.1:8000/kalender/x.y",
-        "recover_url": "http://127.0.0.1:8000/link", **extra,
+        "recover_url": "http://127.0.0.1:8000/link",
+        "approver_names": ["Ingeborg", "Cornelia", "Angelika"], **extra,
     }
 
 
 OLD = {"old_start": date(2026, 12, 1), "old_end": date(2026, 12, 3)}
 KINDS: dict[str, tuple[dict[str, Any], str]] = {
-    "request_submitted": ({"self_approver_name": None}, "Neue Buchungsanfrage (30.12.2026–02.01.2027)"),
+    "request_submitted": ({"self_approver_name": None},
+                          f"Neue Buchungsanfrage von Anna{EVIL} (30.12.2026–02.01.2027)"),
     "request_received": ({"self_approved": False, "deciders": ["Ingeborg", "Cornelia", "Angelika"]},
                          "Anfrage erhalten (30.12.2026–02.01.2027)"),
     "booking_approved": ({"approver_name": "Ingeborg", "outstanding_names": ["Cornelia"]},
@@ -54,9 +57,11 @@ KINDS: dict[str, tuple[dict[str, Any], str]] = {
     "booking_denied": ({"approver_name": "Cornelia", "reason": EVIL, "was_confirmed": False,
                         "denied_by_you": False}, "Cornelia hat abgelehnt (30.12.2026–02.01.2027)"),
     "booking_shortened": (OLD, "Buchung verkürzt (30.12.2026–02.01.2027)"),
-    "booking_extended": (OLD, "Buchung geändert – bitte neu entscheiden (30.12.2026–02.01.2027)"),
-    "booking_reopened": ({**OLD, "dates_changed": True},
-                         "Anfrage wieder geöffnet – bitte entscheiden (30.12.2026–02.01.2027)"),
+    "booking_extended": (OLD, f"Anna{EVIL} hat die Buchung geändert – bitte neu entscheiden "
+                                "(30.12.2026–02.01.2027)"),
+    "booking_reopened": ({**OLD, "dates_changed": True, "note": EVIL, "deciders": ["Ingeborg"]},
+                         f"Anna{EVIL} fragt noch einmal an – bitte entscheiden "
+                         "(30.12.2026–02.01.2027)"),
     "booking_canceled": ({"reason": EVIL, "was_confirmed": True, "told_approvers": ["Ingeborg"]},
                          "Buchung storniert (30.12.2026–02.01.2027)"),
     "booking_canceled_denied": ({}, "Buchung storniert (30.12.2026–02.01.2027)"),
@@ -72,15 +77,18 @@ def evil_booking() -> Booking:
 @pytest.mark.parametrize("is_requester", [False, True])
 def test_every_event_mail_renders_subject_text_and_html(kind: str, is_requester: bool) -> None:
     extra, subject = KINDS[kind]
+    if kind == "booking_reopened" and is_requester:
+        subject = "Anfrage wieder geöffnet (30.12.2026–02.01.2027)"
     mail = render(kind, context(evil_booking(), **extra, is_requester=is_requester))
     assert mail.subject == subject
     assert mail.text.startswith("Hallo Ingeborg,")
     assert "Haus Betzenstein" in mail.text
     assert mail.html.lstrip().startswith("<!DOCTYPE html>")
-    assert f"<title>{subject}</title>" in mail.html
+    assert f"<title>{escape(subject)}</title>" in mail.html
     # user text is escaped in HTML, plain in text
     assert "<script>" not in mail.html
-    if kind != "booking_shortened":  # the only mail that shows no user text
+    # the mails that show no user text
+    if kind != "booking_shortened" and not (kind == "booking_reopened" and is_requester):
         assert "&lt;script&gt;" in mail.html and f"Anna{EVIL}" in mail.text
     # dark mode: the client may pick the scheme; no forced backgrounds or images
     assert "color-scheme: light dark" in mail.html

@@ -65,7 +65,8 @@ def test_maildir_is_the_default_and_writes_one_readable_file_per_mail(rt: Runtim
         assert key == row.idempotency_key == row.provider_id and row.state == "sent"
         assert message.get_content_type() == "multipart/alternative"
         assert message["Subject"] == row.subject
-        assert row.subject in {"Neue Buchungsanfrage (01.–05.08.2027)", "Anfrage erhalten (01.–05.08.2027)"}
+        assert row.subject in {"Neue Buchungsanfrage von Jörg (01.–05.08.2027)",
+                               "Anfrage erhalten (01.–05.08.2027)"}
         assert message["To"] == row.to_address and message["Reply-To"] == row.reply_to
         assert message["Auto-Submitted"] == "auto-generated"
         assert message["X-Mailbot-Correlation"] == row.correlation_id

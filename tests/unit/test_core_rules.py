@@ -421,3 +421,11 @@ def test_br024_a_refused_decision_or_cancel_changes_nothing(make: object, act: o
     with pytest.raises((AlreadyDone, ReasonRequired, ConfirmationRequired, Invalid, BookingInPast)):
         act(booking)  # type: ignore[operator]
     assert _snapshot(booking) == before
+
+
+def test_issue16_free_windows_are_the_nearest_free_stays_of_the_same_length() -> None:
+    taken = [(date(2027, 8, 10), date(2027, 8, 14)), (date(2027, 8, 17), date(2027, 8, 20))]
+    found = rules.free_windows(4, date(2027, 8, 12), taken, TODAY, date(2028, 5, 23))
+    # before: must end by the 9th; after: the gap 15.–16. is too short, so from the 21st
+    assert found == [(date(2027, 8, 6), date(2027, 8, 9)), (date(2027, 8, 21), date(2027, 8, 24))]
+    assert rules.free_windows(4, TODAY, [], TODAY, TODAY) == []
