@@ -182,7 +182,7 @@ _ONLY_YES = re.compile(
 _FIRST_SENTENCE = re.compile(r"[.!\n]")
 _STRONG_EDIT = re.compile(
     r"(?<!\w)(?:ändern|änderung|verschieben|verlängern|verkürzen|umbuchen|korrigieren|"
-    r"länger|früher|später|mehr|weniger)")
+    r"länger|früher|später|mehr|weniger|dranh|noch\s+mit|nicht\s+mit)")
 
 
 def _strong_edit(text: str) -> bool:

@@ -267,3 +267,13 @@ def test_a_thank_you_to_someone_is_not_signed_by_them() -> None:
 ])
 def test_family_news_with_dates_is_no_request(text: str) -> None:
     assert _parse(text, subject="Info")["intent"] == "unknown"
+
+
+@pytest.mark.parametrize("text", [
+    "Meine Schwester kommt auch noch mit.", "Wir würden gern noch zwei Nächte dranhängen.",
+    "Oma kommt doch nicht mit, also einer weniger.",
+])
+def test_a_change_without_new_figures_is_still_an_edit(text: str) -> None:
+    """The service then asks what exactly changes; it is no help text."""
+    result = _parse(text, subject="Re: Anfrage erhalten (01.–05.08.2027)")
+    assert (result["intent"], result["start"], result["end"]) == ("edit", None, None)
