@@ -190,6 +190,7 @@ class _Server(uvicorn.Server):
 
 
 REQUEST_READ_SECONDS = 10.0  # from the first byte of a request to its last
+MAX_HEAD_BYTES = 32 * 1024  # request line and headers; links and cookies need far less
 KEEP_ALIVE_SECONDS = 5
 MAX_CONNECTIONS = 200  # beyond this, new requests get 503 at once instead of queueing
 
@@ -203,6 +204,7 @@ class _Protocol(HttpToolsProtocol):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.read_deadline: asyncio.TimerHandle | None = None
+        self.head_bytes = 0
 
     def _arm(self) -> None:
         self._disarm()
@@ -227,7 +229,21 @@ class _Protocol(HttpToolsProtocol):
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
+        self.head_bytes = 0
         self._arm()
+
+    def _count(self, size: int) -> None:
+        self.head_bytes += size
+        if self.head_bytes > MAX_HEAD_BYTES:  # uvicorn answers a parser error with 400, closed
+            raise ValueError("request head too large")
+
+    def on_url(self, url: bytes) -> None:
+        self._count(len(url))
+        super().on_url(url)
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._count(len(name) + len(value))
+        super().on_header(name, value)
 
     def on_message_complete(self) -> None:
         self._disarm()

@@ -410,3 +410,21 @@ def test_finding1_an_approvers_link_id_is_made_once_when_two_workers_meet(rt: Ru
     for thread in threads:
         thread.join(10)
     assert len(seen) == 2 and seen[0] == seen[1]
+
+
+def test_finding8_an_endless_request_head_is_refused(rt: Runtime) -> None:
+    import socket
+
+    with _web_on_a_port(rt) as base:
+        port = int(base.rsplit(":", 1)[1])
+        with socket.create_connection(("127.0.0.1", port)) as conn:
+            conn.settimeout(5)
+            conn.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n")
+            try:
+                for n in range(200):  # 200 headers of 1 KB: far more than any link or cookie
+                    conn.sendall(f"X-Pad-{n}: {'a' * 1024}\r\n".encode())
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+            answer = conn.recv(200)
+        assert answer.startswith(b"HTTP/1.1 400"), answer
+        assert httpx.get(f"{base}/health", timeout=5).status_code == 200
