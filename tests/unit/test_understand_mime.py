@@ -95,3 +95,19 @@ def test_garbage_input_gives_unknown_instead_of_raising() -> None:
                 b"From: <<<>>>\r\nContent-Transfer-Encoding: base64\r\n\r\n!!!not base64"):
         result = parse_message(raw, TODAY)
         assert result.intent == "unknown"
+
+
+def test_from_counts_its_mailboxes_also_on_the_fast_path() -> None:
+    """One From with one address is one sender without the full address parser; a display
+    name that looks like an address, two mailboxes or two From headers go the long way."""
+    cases = {
+        "From: Anna Berger <anna@example.de>": 1,
+        "From: anna@example.de": 1,
+        "From: Anna Berger": 0,
+        'From: "ingeborg@example.org" <evil@example.net>': 1,
+        "From: Anna <anna@example.de>, Tom <tom@example.de>": 2,
+        "From: Anna <anna@example.de>\nFrom: Tom <tom@example.de>": 2,
+    }
+    for header, senders in cases.items():
+        decoded = decode(_mail(f"{header}\nSubject: x\nContent-Type: text/plain", b"Hallo"))
+        assert decoded.senders == senders, header
