@@ -258,7 +258,7 @@ def seed(url: str, days: int, scale: float, seed_value: int = 18) -> Seeded:
         n = rng.randrange(10_000)
         mails.append((at, None, f"fremd.{n}@{lib.SENDER_DOMAIN}", "Fremd", "help", "processed", "help"))
     mails.sort(key=lambda m: m[0])
-    out_ratio = 400 / 150
+    out_ratio = 2.75  # about 400,000 outbound to 150,000 inbound (strangers get one answer)
     with psycopg.connect(lib.PG_SERVER + "/" + url.rsplit("/", 1)[1]) as conn:
         with conn.cursor() as cur:
             with cur.copy("COPY people (id, email, link_id, first_name, created_at) FROM STDIN") as copy:

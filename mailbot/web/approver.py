@@ -27,7 +27,7 @@ from mailbot.web.outcome import perform, text_field, ticked
 ACTIONS = {"zustimmen": "approve", "ablehnen": "deny"}
 
 
-HISTORY_PAGE = 30
+HISTORY_PAGE = 20
 _ACTIVITY = (bookings.c.last_activity_at, bookings.c.id)
 
 

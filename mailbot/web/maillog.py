@@ -214,13 +214,15 @@ def print_log(rt: Runtime, follow: bool, as_json: bool, out: TextIO | None = Non
                   + "\n")
 
     if not follow:
-        for n, entry in enumerate(islice(stream(rt, filters), limit), start=1):
+        # pages no larger than asked for: `-n 50` reads 51 rows a direction, not 500
+        batch = min(500, limit + 1) if limit else 500
+        for n, entry in enumerate(islice(stream(rt, filters, batch), limit), start=1):
             show(entry)
             if n % 100 == 1:
                 out.flush()  # the first screen at once, even into a pipe
         out.flush()
         return 0
-    found = list(islice(stream(rt, filters), limit or 10))
+    found = list(islice(stream(rt, filters, min(500, (limit or 10) + 1)), limit or 10))
     with rt.store.reading() as session:  # everything up to here is old, shown or not
         last_in = session.scalar(select(func.max(InboxMessage.id))) or 0
         last_out = session.scalar(select(func.max(OutboxMessage.id))) or 0
