@@ -19,7 +19,7 @@ from mailbot.store.tables import InboxMessage, OutboxMessage
 from mailbot.web import guard, maillog, paging
 from mailbot.web.context import web
 
-LOG_PAGE = 200
+LOG_PAGE = 100
 
 
 def _login_page(request: Request, status: int = 401, problem: str | None = None) -> Response:
