@@ -255,7 +255,7 @@ class AdminSession(Model):
 
 
 class MailCount(Model):
-    """Counters the database keeps as mail comes and goes (triggers of migration 0007), so
+    """Counters the database keeps as mail comes and goes (triggers of store/counters.py), so
     `/metrics` sums a few dozen rows instead of counting the mail tables. `shard` spreads
     concurrent writers over rows (PostgreSQL: the backend's pid)."""
 

@@ -8,14 +8,13 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
 from mailbot.runtime import Runtime
+from mailbot.store.counters import LATENCY_BUCKETS
 from mailbot.store.db import DatabaseUnavailable
 from mailbot.store.tables import MailCount, bookings
 from mailbot.web import guard
 from mailbot.web.context import web
 from mailbot.web.maillog import INBOUND_STATES, OUTBOUND_STATES
 
-# seconds from received to processed: the labels migration 0007's triggers count under
-LATENCY_BUCKETS = ("0.1", "0.25", "0.5", "1", "2.5", "5", "10", "30", "60", "300")
 PROMETHEUS = "text/plain; version=0.0.4; charset=utf-8"
 
 

@@ -74,3 +74,21 @@ def test_mailbot_migrate_on_an_empty_postgres_database() -> None:
         engine.dispose()
     finally:
         postgres.drop_database(url)
+
+
+def test_issue18_mail_counter_triggers_survive_every_migration(database_url: str) -> None:
+    """A batch migration on SQLite rebuilds a table without its triggers: after the last
+    migration every counter trigger of store/counters.py is still there."""
+    from mailbot.store import counters
+
+    engine = create_engine(_normalize(database_url))
+    with engine.connect() as connection:
+        if engine.dialect.name == "sqlite":
+            found = set(connection.scalars(text("SELECT name FROM sqlite_master WHERE type = 'trigger'")))
+            wanted = set(counters.SQLITE_TRIGGERS)
+        else:
+            found = set(connection.scalars(text("SELECT tgname FROM pg_trigger WHERE NOT tgisinternal")))
+            wanted = {f"{table}_counts_{event}" for table in ("inbox_messages", "outbox_messages")
+                      for event in ("insert", "update", "delete")}
+    engine.dispose()
+    assert wanted <= found
