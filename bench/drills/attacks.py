@@ -328,6 +328,23 @@ def half_open(t: Target) -> Verdict:
                    f"/health {health} in {answered * 1000:.0f} ms meanwhile, {closed}/50 closed after 11 s")
 
 
+@attack("finding 8: one request with an endless header")
+def endless_header(t: Target) -> Verdict:
+    with socket.create_connection(("127.0.0.1", t.service.web_port)) as conn:
+        conn.settimeout(5)
+        conn.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n")
+        sent = 0
+        try:
+            for n in range(10_000):  # up to 10 MB of headers
+                conn.sendall(f"X-Pad-{n}: {'a' * 1000}\r\n".encode())
+                sent += 1
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        answer = conn.recv(100).split(b"\r\n", 1)[0].decode(errors="replace")
+    return Verdict(answer.startswith("HTTP/1.1 400") and sent < 10_000,
+                   f"{answer or 'closed'} after about {sent} KB")
+
+
 # ---------------------------------------------------------------- finding 7: client address
 # (last: the flood uses up this address's form limit for an hour)
 
