@@ -50,21 +50,24 @@ def _read(path: str) -> bytes:
         raise CliError(f"cannot read {path}: {exc.strerror or exc}", EX_NOINPUT) from None
 
 
-def _settings() -> Settings:
+def _settings(signs: bool = True) -> Settings:
+    """`signs`: the command signs links or reply addresses, so SECRET_KEY must be sound (and
+    is made when unset). `ingest` and `migrate` sign nothing: an MTA's pipe, running where
+    it may not write, never bounces a mail over the key."""
     from mailbot.config import ConfigError, Settings
 
     try:
-        return Settings.from_env()
+        return Settings.from_env(strict=signs)
     except ConfigError as exc:
         raise CliError(f"configuration error: {exc}", EX_CONFIG) from None
 
 
-def _runtime() -> Runtime:
+def _runtime(signs: bool = True) -> Runtime:
     from mailbot.config import ConfigError
     from mailbot.runtime import Runtime
 
     try:
-        return Runtime.from_settings(_settings())
+        return Runtime.from_settings(_settings(signs))
     except ConfigError as exc:
         raise CliError(f"configuration error: {exc}", EX_CONFIG) from None
 
@@ -96,7 +99,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
     raw = _read(args.file or "-")
     try:
-        return ingest(_runtime(), raw)
+        return ingest(_runtime(signs=False), raw)
     except DatabaseUnavailable as exc:
         raise CliError(f"database unavailable, try again later: {exc}", EX_TEMPFAIL) from None
 
@@ -104,7 +107,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 def cmd_migrate(args: argparse.Namespace) -> int:
     from mailbot.store.db import migrate
 
-    migrate(_settings().database_url)
+    migrate(_settings(signs=False).database_url)
     print("Datenbank ist auf dem neuesten Stand.")
     return 0
 

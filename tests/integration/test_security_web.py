@@ -428,3 +428,19 @@ def test_finding8_an_endless_request_head_is_refused(rt: Runtime) -> None:
             answer = conn.recv(200)
         assert answer.startswith(b"HTTP/1.1 400"), answer
         assert httpx.get(f"{base}/health", timeout=5).status_code == 200
+
+
+def test_finding1_the_mta_pipe_never_bounces_over_the_key(tmp_path: Path) -> None:
+    from mailbot.store.db import migrate
+
+    migrate(f"sqlite:///{tmp_path / 'm.sqlite3'}")
+    mail = (b"From: Anna <anna@example.org>\r\nTo: buchung@haus-betzenstein.de\r\nSubject: Hallo\r\n"
+            b"Message-ID: <pipe-1@example.org>\r\n\r\nHallo\r\n")
+    for env in ({}, {"SECRET_KEY": "x"}):  # ingest signs nothing: it stores, serve refuses later
+        base = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "ADMIN_TOKEN")}
+        result = subprocess.run([sys.executable, "-m", "mailbot.cli", "ingest"], input=mail,
+                                cwd=tmp_path, capture_output=True, timeout=60,
+                                env={**base, "DATABASE_URL": f"sqlite:///{tmp_path / 'm.sqlite3'}",
+                                     "RULES_FILE": str(ROOT / "rules" / "house.toml"), **env})
+        assert result.returncode == 0, result.stderr
+    assert not (tmp_path / "var").exists()  # nothing written where the MTA runs it
