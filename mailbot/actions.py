@@ -76,7 +76,9 @@ def submit(rt: Runtime, session: Session, request: rules.Request, cause: Cause) 
         return created, events
 
     created, events = _guarded(rt, session, request.start, request.end, None, change)
-    queries.person(session, created.requester_email, rt.now(), created.first_name)
+    # unauthenticated mail never renames a person it only claims to be
+    queries.person(session, created.requester_email, rt.now(), created.first_name,
+                   rename=request.authenticated)
     notify(rt, session, events, cause)
     return created
 

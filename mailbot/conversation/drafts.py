@@ -107,7 +107,7 @@ def submit(turn: Turn, draft: dict[str, Any], conversation: Conversation | None,
     assert start is not None and end is not None
     request = rules.Request(turn.sender, str(draft["first_name"]), start, end,
                             int(draft["party_size"]), str(draft.get("description") or ""),
-                            long_stay_confirmed)
+                            long_stay_confirmed, authenticated=turn.authentic)
     try:
         booking = actions.submit(turn.rt, turn.session, request, turn.cause)
     except rj.ConfirmationRequired as exc:

@@ -108,7 +108,7 @@ def route(turn: Turn) -> None:
         turn.conversation_id = conversation.id
         if conversation.booking_id is not None:
             booking = read_booking(turn, conversation)
-    identity = turn.identity = establish(turn.rt, turn.decoded, thread, booking)
+    identity = turn.identity = establish(turn.rt, turn.message, turn.decoded, thread, booking)
     turn.story.append(_thread_story(thread, booking, identity))
 
     if turn.it.intent == "thanks":

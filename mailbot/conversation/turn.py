@@ -78,6 +78,12 @@ class Turn:
     booking_id: int | None = None
 
     @property
+    def authentic(self) -> bool:
+        """The sender's authority is proven (SPEC §5 "Authentic"): an authenticated From, or
+        a valid reply key with the matching sender."""
+        return self.identity is not None and (self.identity.authenticated or self.identity.trusted)
+
+    @property
     def decision_round(self) -> int | None:
         """The booking's decision round the reply key was sent in (None: not named)."""
         return self.thread.decision_round if self.thread is not None else None

@@ -45,6 +45,9 @@ class Request:
     party_size: int
     description: str = ""
     long_stay_confirmed: bool = False
+    # the requester's authority is proven (authenticated From, reply key, personal link):
+    # only then does an approver's own request carry her approval (BR-015)
+    authenticated: bool = True
 
 
 def add_months(day: date, months: int) -> date:
@@ -171,7 +174,7 @@ def submit(
         last_activity_at=now,
     )
     booking.decisions = [Decision(a.key) for a in house.approvers]
-    self_approved = _self_approve(booking, house, now)
+    self_approved = _self_approve(booking, house, now) if request.authenticated else None
     _touch(booking, now, TimelineEvent(now, REQUESTER, "submitted",
                                        new_start=booking.start, new_end=booking.end))
     return booking, [ev.Submitted(booking, self_approved)]

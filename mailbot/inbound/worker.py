@@ -24,11 +24,11 @@ from sqlalchemy import or_, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from mailbot.inbound import authenticity, inbox
+from mailbot.inbound import inbox
 from mailbot.runtime import Cause, Runtime
 from mailbot.store.db import DatabaseUnavailable
 from mailbot.store.tables import InboxMessage, OutboxMessage
-from mailbot.understand import Decoded, Interpretation, decode, interpret, machine
+from mailbot.understand import Decoded, Interpretation, authenticity, decode, interpret, machine
 
 log = logging.getLogger(__name__)
 

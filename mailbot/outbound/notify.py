@@ -67,8 +67,11 @@ def _plan(rt: Runtime, event: ev.Event, mails: _Mails) -> None:
     everyone = [a.name for a in rt.house.approvers]
     if isinstance(event, ev.Submitted):
         self_name = _name(rt, event.self_approved_by) if event.self_approved_by else None
+        # an approver whose mail was not authenticated confirms her request (and approval)
+        # by a reply first
+        confirm_own = self_name is None and _self_approver(rt, booking) is not None
         mails.requester("request_received", self_approved=self_name is not None,
-                        deciders=[n for n in everyone if n != self_name])
+                        confirm_own=confirm_own, deciders=[n for n in everyone if n != self_name])
         mails.approvers("request_submitted", skip_self=True, self_approver_name=self_name)
     elif isinstance(event, ev.Approved):
         mails.requester("booking_approved", approver_name=_name(rt, event.approver),

@@ -117,8 +117,10 @@ def earlier_bookings(session: Session, email: str, today: date, key: Key | None 
                  lambda b: (b.start, b.id or 0))
 
 
-def person(session: Session, email: str, now: datetime, first_name: str | None = None) -> Person:
-    """The person behind an address, created on first contact (their link id never changes)."""
+def person(session: Session, email: str, now: datetime, first_name: str | None = None,
+           rename: bool = True) -> Person:
+    """The person behind an address, created on first contact (their link id never changes);
+    a known person's first name changes only with `rename`."""
     email = email.strip().lower()
     found = session.scalars(select(Person).where(Person.email == email)).first()
     if found is None:
@@ -130,7 +132,7 @@ def person(session: Session, email: str, now: datetime, first_name: str | None =
                                    created_at=now)
             .on_conflict_do_nothing(index_elements=["email"]).returning(Person)).first()
         found = made or session.scalars(select(Person).where(Person.email == email)).one()
-    elif first_name and found.first_name != first_name:
+    elif first_name and rename and found.first_name != first_name:
         found.first_name = first_name
     return found
 

@@ -12,7 +12,7 @@ from mailbot.config import load_house
 from mailbot.core.model import State, Verdict
 from mailbot.runtime import Runtime
 from tests.conftest import ROOT
-from tests.support.conversation import Mailbox
+from tests.support.conversation import UPSTREAM, Mailbox
 
 ANNA, BERND = "anna@example.net", "bernd@example.net"
 INGE, CONNY, GELI = "ingeborg@example.org", "cornelia@example.org", "angelika@example.org"
@@ -82,8 +82,9 @@ def test_key_matched_by_address_alone_still_acts(mail: Mailbox) -> None:
 
 def test_dmarc_fail_for_the_from_domain_is_forged(mail: Mailbox) -> None:
     booking_id = request(mail)
-    row = mail.reply(INGE, mail.last(INGE, "request_submitted"), "JA", headers={
-        "Authentication-Results": "mx.haus-betzenstein.de; spf=softfail smtp.mailfrom=example.org;"
+    mail.trust_upstream()
+    row = mail.reply(INGE, mail.last(INGE, "request_submitted"), "JA", source="pipe", headers={
+        "Authentication-Results": f"{UPSTREAM}; spf=softfail smtp.mailfrom=example.org;"
                                   " dkim=none; dmarc=fail (p=none) header.from=example.org"})
     assert (row.state, row.reason) == ("rejected", "forged")
     assert mail.booking(booking_id).verdict("ingeborg") == Verdict.NO_RESPONSE
@@ -92,16 +93,19 @@ def test_dmarc_fail_for_the_from_domain_is_forged(mail: Mailbox) -> None:
 
 def test_dkim_fail_of_a_foreign_signature_is_not_forgery(mail: Mailbox) -> None:
     booking_id = request(mail)
-    row = mail.reply(INGE, mail.last(INGE, "request_submitted"), "JA", headers={
-        "Authentication-Results": "mx.haus-betzenstein.de; dkim=fail header.d=lists.example.com;"
+    mail.trust_upstream()
+    row = mail.reply(INGE, mail.last(INGE, "request_submitted"), "JA", source="pipe", headers={
+        "Authentication-Results": f"{UPSTREAM}; dkim=fail header.d=lists.example.com;"
                                   " dkim=pass header.d=example.org; dmarc=pass header.from=example.org"})
     assert row.reason == "approved"
     assert mail.booking(booking_id).verdict("ingeborg") == Verdict.APPROVED
 
 
 def test_forged_new_request_creates_nothing(mail: Mailbox) -> None:
+    mail.trust_upstream()
     row = mail.send(ANNA, "Wir würden gern vom 3. bis 7. März 2027 zu viert kommen.\n\nLG Anna",
-                    headers={"Authentication-Results": "mx.example; dkim=fail header.d=example.net"})
+                    source="pipe",
+                    headers={"Authentication-Results": f"{UPSTREAM}; dkim=fail header.d=example.net"})
     assert (row.state, row.reason) == ("rejected", "forged")
     assert row.booking_id is None
     assert mail.outbox(kind="request_submitted") == []

@@ -48,7 +48,8 @@ OLD = {"old_start": date(2026, 12, 1), "old_end": date(2026, 12, 3)}
 KINDS: dict[str, tuple[dict[str, Any], str]] = {
     "request_submitted": ({"self_approver_name": None},
                           f"Neue Buchungsanfrage von Anna{EVIL} (30.12.2026–02.01.2027)"),
-    "request_received": ({"self_approved": False, "deciders": ["Ingeborg", "Cornelia", "Angelika"]},
+    "request_received": ({"self_approved": False, "confirm_own": False,
+                          "deciders": ["Ingeborg", "Cornelia", "Angelika"]},
                          "Anfrage erhalten (30.12.2026–02.01.2027)"),
     "booking_approved": ({"approver_name": "Ingeborg", "outstanding_names": ["Cornelia"]},
                          "Ingeborg hat zugestimmt (30.12.2026–02.01.2027)"),

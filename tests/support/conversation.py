@@ -4,6 +4,7 @@ test reads the outbox."""
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
@@ -15,6 +16,8 @@ from mailbot.inbound import inbox, worker
 from mailbot.runtime import Runtime
 from mailbot.store import queries
 from mailbot.store.tables import InboxMessage, OutboxMessage
+
+UPSTREAM = "mx.upstream.example"  # the authserv-id of the MTA a test may trust
 
 
 class Mailbox:
@@ -47,16 +50,30 @@ class Mailbox:
         message.set_content(body)
         return message.as_bytes()
 
-    def send(self, sender: str, body: str, **kwargs: object) -> InboxMessage:
-        """Deliver one message and let the inbox worker handle it; returns its inbox row."""
-        return self.deliver(self.raw(sender, body, **kwargs))  # type: ignore[arg-type]
+    def send(self, sender: str, body: str, *, source: str = "smtp", **kwargs: object) -> InboxMessage:
+        """Deliver one message and let the inbox worker handle it; returns its inbox row.
+        `source="pipe"` delivers as an MTA in front would (see `upstream`)."""
+        return self.deliver(self.raw(sender, body, **kwargs), source)  # type: ignore[arg-type]
+
+    def authenticated(self, sender: str, body: str, **kwargs: object) -> InboxMessage:
+        """A message whose From the trusted upstream MTA found authenticated (DMARC pass)."""
+        domain = sender.rpartition("@")[2]
+        headers = {"Authentication-Results": f"{UPSTREAM}; spf=pass smtp.mailfrom={domain};"
+                                             f" dkim=pass header.d={domain};"
+                                             f" dmarc=pass header.from={domain}",
+                   **kwargs.pop("headers", {})}  # type: ignore[dict-item]
+        self.trust_upstream()
+        return self.send(sender, body, source="pipe", headers=headers, **kwargs)
+
+    def trust_upstream(self) -> None:
+        self.rt.settings = dataclasses.replace(self.rt.settings, trusted_authserv_id=UPSTREAM)
 
     def reply(self, sender: str, to_mail: OutboxMessage, body: str, **kwargs: object
               ) -> InboxMessage:
         return self.send(sender, body, reply_to=to_mail, **kwargs)
 
-    def deliver(self, raw: bytes) -> InboxMessage:
-        stored = inbox.store_raw(self.rt, raw, "smtp")
+    def deliver(self, raw: bytes, source: str = "smtp") -> InboxMessage:
+        stored = inbox.store_raw(self.rt, raw, source)
         worker.process_pending(self.rt)
         with self.rt.store.reading() as session:
             row = session.get(InboxMessage, stored.id)

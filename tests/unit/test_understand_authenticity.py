@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from mailbot.inbound.authenticity import assess, judge
 from mailbot.understand import decode
+from mailbot.understand.authenticity import assess, judge
 
 TRUSTED = "mx.upstream.example"
 INGEBORG = "ingeborg@example.org"
@@ -49,3 +49,11 @@ def test_finding3_the_trusted_upstreams_pass_counts_for_imap_and_pipe_mail() -> 
 ])
 def test_finding3_only_domains_aligned_with_from_authenticate(results: str, authenticated: bool) -> None:
     assert judge(f"{TRUSTED}; {results}", INGEBORG).authenticated is authenticated
+
+
+def test_finding3_a_failed_signature_of_the_from_domain_is_forgery() -> None:
+    assert judge(f"{TRUSTED}; dkim=fail header.i=ingeborg@example.org", INGEBORG).forged
+    assert judge(f"{TRUSTED}; dmarc=fail header.from=example.org", INGEBORG).forged
+    assert not judge(f"{TRUSTED}; dkim=fail header.d=lists.example.com", INGEBORG).forged
+    assert not judge(f"{TRUSTED}; dkim=fail header.d=lists.example.com; dkim=pass header.d=example.org",
+                     INGEBORG).forged
