@@ -63,6 +63,12 @@ class Store:
         self._readers = sessionmaker(self.engine.execution_options(mailbot_read=True),
                                      expire_on_commit=False)
 
+    @property
+    def engines(self) -> tuple[Engine, ...]:
+        """Every engine of this store (PostgreSQL: also the one of relaxed commits)."""
+        return (self.engine,) if self._relaxed_engine is self.engine else (
+            self.engine, self._relaxed_engine)
+
     @contextmanager
     def transaction(self, durable: bool = True) -> Iterator[Session]:
         """A write transaction: commits when the block ends, rolls back on an exception.

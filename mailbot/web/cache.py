@@ -1,8 +1,10 @@
 """Rendered read-only pages, kept until the data changes.
 
-Pages are read far more often than bookings change. Every write transaction of this
-process bumps a generation (an engine commit event; read transactions do not count), and a
-page rendered under an older generation is never served again. Writes from another process
+Pages are read far more often than bookings change. A write transaction of this process
+that changed what the pages show (bookings, decisions, timeline, people) bumps a generation
+when it commits, and a page rendered under an older generation is never served again; the
+many transactions that only record mail (an ignored message, a status answer, a send)
+leave the pages alone. Writes from another process
 (a second instance) are not seen that way, so a page is also rendered again once it is
 `ttl` seconds old; meanwhile the previous rendering is served (never older than `stale`),
 so readers do not queue behind the renderer. One page is rendered once at a time.
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import threading
 import time
 from collections import OrderedDict
@@ -25,6 +28,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from mailbot.store.db import Store
+
+# a write to a table the cached pages show (a savepoint rolled back still counts: safe)
+_SHOWN_CHANGES = re.compile(
+    r'\s*(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+"?(?:bookings|decisions|timeline_events|people)\b',
+    re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -46,12 +54,24 @@ class PageCache:
         self._entries: OrderedDict[str, Entry] = OrderedDict()
         self._lock = threading.Lock()
         self.rendering: dict[str, asyncio.Future[None]] = {}
-        event.listen(store.engine, "commit", self._committed)
+        for engine in store.engines:  # the inbox worker's too
+            event.listen(engine, "before_cursor_execute", self._statement)
+            event.listen(engine, "commit", self._committed)
+            event.listen(engine, "rollback", self._rolled_back)
+
+    @staticmethod
+    def _statement(connection: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if _SHOWN_CHANGES.match(statement):
+            connection.info["pages_changed"] = True
 
     def _committed(self, connection: Any) -> None:
-        if not connection.get_execution_options().get("mailbot_read", False):
+        if connection.info.pop("pages_changed", False):
             with self._lock:
                 self.generation += 1
+
+    @staticmethod
+    def _rolled_back(connection: Any) -> None:
+        connection.info.pop("pages_changed", None)
 
     def get(self, key: str) -> tuple[Entry | None, bool]:
         """(entry, fresh): an entry of the current generation, and whether it is young."""

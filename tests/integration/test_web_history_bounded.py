@@ -200,3 +200,26 @@ def test_issue18_older_pages_continue_where_the_last_ended(rt: Runtime) -> None:
                    r'/buchung/(\d+)"', "Ältere Buchungen")
     history = [b for b in theirs if b != str(current)]
     assert len(history) == len(set(history)) == 130 and str(current) in theirs
+
+
+def test_issue18_recording_mail_keeps_rendered_pages_and_a_decision_renews_them(rt: Runtime) -> None:
+    """The page cache is not emptied by every processed mail: a transaction that only
+    records (a counted request, an answer queued) leaves the approver's rendered page alone;
+    a decision, also one made by the inbox worker's relaxed commit, shows at once."""
+    from mailbot import actions
+    from mailbot.runtime import Cause
+
+    booking_id, _ = book(rt, OWN, "Anna", rt.today() + timedelta(days=10), rt.today() + timedelta(days=12))
+    client = WebClient(create_app(rt), rt.settings.base_url)
+    url = links.approver_url(rt, approver_link(rt, "cornelia"))
+    assert "Cornelia: Noch offen" in client.get(url).text.replace("</span>", "")
+
+    with rt.store.transaction(durable=False) as session:  # what an ignored mail writes
+        queries.count_use(session, "request", "someone@example.org", rt.now())
+    with counted(rt) as cost:
+        client.get(url)
+    assert cost.statements == 0  # served as rendered
+
+    with rt.store.transaction(durable=False) as session:
+        actions.approve(rt, session, booking_id, "cornelia", Cause.new())
+    assert "Cornelia: Zugestimmt" in client.get(url).text.replace("</span>", "")
