@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 from datetime import timedelta
 
 from sqlalchemy import delete
@@ -60,7 +61,18 @@ def check_csrf(rt: Runtime, path: str, given: object, session: str = "") -> None
 
 
 def client_ip(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
+    """Whom the per-IP limits count: the address, or for IPv6 its /64 (one household or
+    server usually holds the whole /64 and could otherwise take a new address per try)."""
+    host = request.client.host if request.client else "unknown"
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return host
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+    return str(address)
 
 
 def count_form_use(rt: Runtime, ip: str) -> None:

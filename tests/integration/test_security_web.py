@@ -444,3 +444,13 @@ def test_finding1_the_mta_pipe_never_bounces_over_the_key(tmp_path: Path) -> Non
                                      "RULES_FILE": str(ROOT / "rules" / "house.toml"), **env})
         assert result.returncode == 0, result.stderr
     assert not (tmp_path / "var").exists()  # nothing written where the MTA runs it
+
+
+def test_finding7_an_ipv6_client_cannot_dodge_the_limit_within_its_64(rt: Runtime) -> None:
+    app = create_app(rt)
+    limit = rt.house.limits.web_requests_per_hour
+    codes = [WebClient(app, rt.settings.base_url, ip=f"2001:db8:1:2::{n:x}")
+             .post("/admin/anmelden", data={"token": "geraten"}).status_code for n in range(limit + 2)]
+    assert set(codes[limit:]) == {429}
+    other = WebClient(app, rt.settings.base_url, ip="2001:db8:1:3::1")  # another household
+    assert other.post("/admin/anmelden", data={"token": "geraten"}).status_code != 429
