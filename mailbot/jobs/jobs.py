@@ -101,8 +101,8 @@ def digest_items(rt: Runtime, session: Session, approver: Approver, now: datetim
         items.append(DigestItem(
             booking, waiting,
             links.approver_booking_url(rt, link_id, booking.id),
-            links.approver_action_url(rt, link_id, booking.id, "approve"),
-            links.approver_action_url(rt, link_id, booking.id, "deny"),
+            links.approver_action_url(rt, link_id, booking.id, "approve", booking.decision_round),
+            links.approver_action_url(rt, link_id, booking.id, "deny", booking.decision_round),
         ))
     return sorted(items, key=lambda item: (item.booking.start, item.booking.id or 0))
 

@@ -102,7 +102,8 @@ def common_context(rt: Runtime, to: str, person: Person | None, booking_id: int 
     def approver_action(action: str) -> str | None:
         if approver is None or link_id is None or booking_id is None:
             return None
-        return links.approver_action_url(rt, link_id, booking_id, action)
+        return links.approver_action_url(rt, link_id, booking_id, action,
+                                         booking.decision_round if booking else None)
 
     return {
         "house_name": rt.house.name,

@@ -32,12 +32,12 @@ _ACTIVITY = (bookings.c.last_activity_at, bookings.c.id)
 
 
 def outstanding(session: Session, key: str) -> Sequence[Booking]:
-    """Pending where this approver has not answered yet, newest activity first (bounded:
-    pending bookings never overlap and lie within the horizon)."""
+    """Pending where this approver has not answered yet, soonest stay first (issue 14: she
+    plans by the dates; bounded: pending bookings never overlap and lie within the horizon)."""
     waiting = exists().where(decisions.c.booking_id == bookings.c.id, decisions.c.approver == key,
                              decisions.c.verdict == Verdict.NO_RESPONSE)
     query = (select(Booking).where(bookings.c.state == State.PENDING, waiting)
-             .order_by(*(c.desc() for c in _ACTIVITY)))
+             .order_by(bookings.c.start_date, bookings.c.id))
     return session.scalars(query).all()
 
 
@@ -100,11 +100,18 @@ def booking_page(request: Request) -> Response:
 
 def _form_page(request: Request, approver: Approver, link_id: str, booking: Booking, action: str,
                status: int = 200, **context: object) -> Response:
+    """The form names the round it shows; opened from a mail of an older round, it first
+    says what changed since (SPEC §5 "Current") and asks about the current request."""
     w = web(request)
     base = f"/a/{links.approver_token(w.rt, link_id)}"
+    seen = links.round_of(request.query_params.get(links.ROUND_PARAM))
+    changed = (booking.changes_since(seen)
+               if seen is not None and seen < booking.decision_round else [])
     return w.views.page(
         "action.html.j2", status=status, role="approver", action=action, booking=booking,
         approver=approver, csrf=guard.csrf_token(w.rt, request.url.path),
+        decision_round=booking.decision_round, changed=changed,
+        done=action == "approve" and booking.verdict(approver.key) == Verdict.APPROVED,
         back=f"{base}/buchung/{booking.id}", **{"error": None, "values": {}, **context})  # type: ignore[arg-type]
 
 
@@ -112,11 +119,12 @@ def _act(rt: Runtime, name: str, booking_id: int, approver: Approver, form: Mapp
          ) -> Callable[[Session, Cause], list[Event]]:
     reason = text_field(form, "grund")
     confirmed = ticked(form, "bestaetigt")
+    seen = links.round_of(form.get(links.ROUND_PARAM))
 
     def act(session: Session, cause: Cause) -> list[Event]:
         if name == "approve":
-            return actions.approve(rt, session, booking_id, approver.key, cause)
-        return actions.deny(rt, session, booking_id, approver.key, reason, cause, confirmed)
+            return actions.approve(rt, session, booking_id, approver.key, cause, seen)
+        return actions.deny(rt, session, booking_id, approver.key, reason, cause, confirmed, seen)
 
     return act
 

@@ -67,8 +67,20 @@ def approver_booking_url(rt: Runtime, link_id: str, booking_id: int) -> str:
     return f"{approver_url(rt, link_id)}/buchung/{booking_id}"
 
 
-def approver_action_url(rt: Runtime, link_id: str, booking_id: int, action: str) -> str:
-    return f"{approver_booking_url(rt, link_id, booking_id)}/{ACTION_PATHS[action]}"
+ROUND_PARAM = "runde"
+
+
+def approver_action_url(rt: Runtime, link_id: str, booking_id: int, action: str,
+                        decision_round: int | None = None) -> str:
+    """`decision_round`: the round the mail was sent in (SPEC §5 "Current"); the form keeps
+    it, and a JA or NEIN of an older round changes nothing."""
+    url = f"{approver_booking_url(rt, link_id, booking_id)}/{ACTION_PATHS[action]}"
+    return url if decision_round is None else f"{url}?{ROUND_PARAM}={decision_round}"
+
+
+def round_of(value: object) -> int | None:
+    """The decision round a link or form names, or None when it names none (or nonsense)."""
+    return int(value) if isinstance(value, str) and value.isdigit() and len(value) < 7 else None
 
 
 def calendar_url(rt: Runtime, month: date | None = None) -> str:

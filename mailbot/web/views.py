@@ -11,7 +11,7 @@ from starlette.responses import HTMLResponse
 
 from mailbot import shipped
 from mailbot.core.model import Booking, Verdict
-from mailbot.outbound.render import date_range, day, party, state_label
+from mailbot.outbound.render import date_range, day, moved, party, state_label
 from mailbot.runtime import Runtime
 
 TEMPLATES = shipped.folder("templates") / "web"
@@ -32,7 +32,8 @@ class Views:
                                auto_reload=False)
         self.env.filters.update(range=lambda b: date_range(b.start, b.end), persons=party,
                                 when=self.when, day=day, short=self.short,
-                                kind=lambda value: type(value).__name__)
+                                kind=lambda value: type(value).__name__,
+                                date_range=date_range, moved=moved)
         self.env.globals.update(
             house=rt.house.name, state_label=state_label,
             verdict_label=lambda v: VERDICT_LABELS[Verdict(v)], who=self.who,

@@ -107,7 +107,11 @@ def test_opening_any_action_link_changes_nothing(rt: Runtime, client: WebClient)
     for url in urls:
         response = client.get(url)
         assert response.status_code == 200, url
-        assert "<form method=\"post\"" in response.text
+        if f"/buchung/{confirmed}/zustimmen" in url:  # issue 14 (14): no second "Ja"
+            assert "Du hast dieser Anfrage schon zugestimmt" in response.text
+            assert "Ja, ich stimme zu" not in response.text
+        else:
+            assert "<form method=\"post\"" in response.text
         assert client.request("HEAD", url).status_code == 200, url
     assert snapshot(rt) == before
     assert state_of(rt, pending) == State.PENDING
@@ -161,10 +165,15 @@ def test_br024_late_approve_is_already_done_with_the_state(rt: Runtime, client: 
 def test_approving_twice_is_harmless_and_says_so(rt: Runtime, client: WebClient) -> None:
     booking_id, _ = book(rt, "anna@example.org", "Anna", DEC_1, DEC_5)
     url = links.approver_action_url(rt, approver_link(rt, "ingeborg"), booking_id, "approve")
+    form = client.get(url)  # a second tab, opened before the first approval
     client.submit(url)
     before = snapshot(rt)
-    again = client.submit(url)
-    assert "Schon erledigt" in again.text and "schon zugestimmt" in again.text
+    # issue 14 (14): the form no longer offers "Ja, ich stimme zu" once she approved
+    again = client.get(url)
+    assert "schon zugestimmt" in again.text and "Ja, ich stimme zu" not in again.text
+    csrf = form.text.split('name="csrf" value="', 1)[1].split('"', 1)[0]
+    late = client.post(url, data={"csrf": csrf})
+    assert "Schon erledigt" in late.text and "schon zugestimmt" in late.text
     assert snapshot(rt) == before
 
 
@@ -368,3 +377,27 @@ def test_actions_from_the_web_queue_the_mails(rt: Runtime, client: WebClient) ->
         after = session.scalars(select(OutboxMessage).where(OutboxMessage.id > before)).all()
     assert {m.to_address for m in after} == {"anna@example.org", "ingeborg@example.org",
                                             "cornelia@example.org", "angelika@example.org"}
+
+
+def test_current_a_form_of_an_older_round_changes_nothing_and_says_what_changed(
+        rt: Runtime, client: WebClient) -> None:
+    """SPEC §5 "Current" for web forms: the link of the first mail, after an extension."""
+    booking_id, _ = book(rt, "anna@example.org", "Anna", DEC_1, DEC_5)
+    old_link = links.approver_action_url(rt, approver_link(rt, "cornelia"), booking_id,
+                                         "approve", 1)
+    opened = client.get(old_link)  # opened before the change, sent after it
+    act(rt, "edit", booking_id, "anna@example.org", end=date(2026, 12, 7))
+    csrf = opened.text.split('name="csrf" value="', 1)[1].split('"', 1)[0]
+    before = snapshot(rt)
+    late = client.post(old_link, data={"csrf": csrf, "runde": "1"})
+    assert "zählt deshalb nicht" in late.text
+    assert "Anna hat die Buchung von 01.–05.12.2026 auf 01.–07.12.2026 verlängert." in late.text
+    assert snapshot(rt) == before
+    # the old link opened now tells what changed and asks about the current request
+    fresh = client.get(old_link)
+    assert "Seit deiner Mail hat sich die Anfrage geändert" in fresh.text
+    assert 'name="runde" value="2"' in fresh.text
+    client.submit(old_link)
+    with rt.store.reading() as session:
+        found = queries.booking(session, booking_id)
+        assert found is not None and found.verdict("cornelia") == Verdict.APPROVED
