@@ -4,180 +4,31 @@ read what the service sends from its Maildir, and answer it the way a mail clien
 
 from __future__ import annotations
 
-import os
-import smtplib
-import sqlite3
-import subprocess
-import sys
-import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import date, timedelta
-from email import message_from_bytes, policy
-from email.message import EmailMessage
-from email.utils import formataddr, make_msgid
-from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT
-from tests.support.background import free_port, wait_for_port, wait_until
+from tests.support.serve import (
+    APPROVERS,
+    BOOKING,
+    CONNY,
+    INGE,
+    Received,
+    Service,
+    book,
+    german,
+    serving,
+    stay,
+)
 
 pytestmark = pytest.mark.e2e
-
-INGE, CONNY, GELI = "ingeborg@example.org", "cornelia@example.org", "angelika@example.org"
-APPROVERS = (INGE, CONNY, GELI)
-BOOKING = "buchung@haus-betzenstein.de"
-
-
-@dataclass(frozen=True)
-class Received:
-    to: str
-    kind: str
-    subject: str
-    message_id: str
-    reply_to: str
-    text: str
-
-
-@dataclass
-class Service:
-    smtp_port: int
-    maildir: Path
-    database: Path
-
-    def send(self, sender: str, body: str, *, subject: str = "Anfrage", name: str | None = None,
-             to: str = BOOKING, answering: Received | None = None,
-             headers: dict[str, str] | None = None) -> str:
-        mail = EmailMessage()
-        mail["From"] = formataddr((name, sender)) if name else sender
-        mail["To"] = to
-        mail["Subject"] = subject
-        message_id = make_msgid(domain=sender.split("@")[1])
-        mail["Message-ID"] = message_id
-        if answering is not None:
-            mail["In-Reply-To"] = answering.message_id
-            mail["References"] = answering.message_id
-            quoted = "\n".join(f"> {line}" for line in answering.text.splitlines())
-            body = f"{body}\n\nAm 23.11.2026 um 10:00 schrieb Haus Betzenstein <{BOOKING}>:\n{quoted}\n"
-        for key, value in (headers or {}).items():
-            mail[key] = value
-        mail.set_content(body)
-        with smtplib.SMTP("127.0.0.1", self.smtp_port, timeout=10) as client:
-            client.send_message(mail, from_addr=sender, to_addrs=[to])
-        return message_id
-
-    def reply(self, sender: str, to_mail: Received, body: str, **kwargs: object) -> str:
-        kwargs.setdefault("to", to_mail.reply_to)
-        return self.send(sender, body, subject=f"Re: {to_mail.subject}", answering=to_mail,
-                         **kwargs)  # type: ignore[arg-type]
-
-    def inbox_state(self, message_id: str) -> tuple[str, str | None]:
-        """The admin's view of one inbound message: (state, reason) once handled."""
-        def handled() -> tuple[str, str | None] | None:
-            with sqlite3.connect(self.database) as db:
-                row = db.execute("SELECT state, reason FROM inbox_messages WHERE message_id = ?",
-                                 (message_id,)).fetchone()
-            return (row[0], row[1]) if row and row[0] != "received" else None
-        return wait_until(handled, timeout=30)  # type: ignore[return-value]
-
-    def booking_state(self, first_name: str) -> str:
-        with sqlite3.connect(self.database) as db:
-            row = db.execute("SELECT state FROM bookings WHERE first_name = ? ORDER BY id DESC",
-                             (first_name,)).fetchone()
-        return str(row[0]) if row else "none"
-
-    def mails(self) -> list[Received]:
-        """Everything the service has written to its Maildir, oldest first."""
-        files = [p for folder in ("new", "cur") for p in (self.maildir / folder).glob("*")]
-        found = []
-        for path in sorted(files, key=lambda p: (p.stat().st_mtime_ns, p.name)):
-            parsed = message_from_bytes(path.read_bytes(), policy=policy.default)
-            body = parsed.get_body(preferencelist=("plain",))
-            found.append(Received(
-                to=str(parsed["To"]).lower(), kind=str(parsed["X-Mailbot-Kind"]),
-                subject=str(parsed["Subject"]), message_id=str(parsed["Message-ID"]),
-                reply_to=str(parsed["Reply-To"]),
-                text=body.get_content() if body is not None else ""))  # type: ignore[union-attr]
-        return found
-
-    def wait_for(self, to: str, kind: str, about: str = "") -> Received:
-        """The newest mail of `kind` to `to` whose subject mentions `about`."""
-        def arrived() -> list[Received]:
-            return [m for m in self.mails() if m.to == to and m.kind == kind and about in m.subject]
-        hits = wait_until(arrived, timeout=30)
-        return hits[-1]  # type: ignore[index]
-
-    def count(self, to: str | None = None, kind: str | None = None) -> int:
-        return len([m for m in self.mails()
-                    if (to is None or m.to == to) and (kind is None or m.kind == kind)])
-
-    def settle(self, message_id: str) -> tuple[str, str | None]:
-        """Wait until a message is handled and the mails it caused are written."""
-        state = self.inbox_state(message_id)
-        def written() -> bool:
-            with sqlite3.connect(self.database) as db:
-                left = db.execute("SELECT count(*) FROM outbox_messages WHERE state != 'sent'"
-                                  ).fetchone()[0]
-            return left == 0
-        wait_until(written, timeout=30)
-        return state
 
 
 @pytest.fixture(scope="module")
 def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
-    home = tmp_path_factory.mktemp("serve")
-    smtp_port, web_port = free_port(), free_port()
-    env = {
-        **os.environ,
-        "DATABASE_URL": f"sqlite:///{home / 'mailbot.sqlite3'}",
-        "SMTP_LISTEN": f"127.0.0.1:{smtp_port}",
-        "WEB_LISTEN": f"127.0.0.1:{web_port}",
-        "BASE_URL": f"http://127.0.0.1:{web_port}",
-        "MAILDIR": str(home / "outbox"),
-        "MAIL_TRANSPORT": "maildir",
-        "RULES_FILE": str(ROOT / "rules" / "house.toml"),
-        "SECRET_KEY": "e2e-" + uuid.uuid4().hex,
-        "ADMIN_TOKEN": "admin-" + uuid.uuid4().hex,
-    }
-    log = open(home / "serve.log", "wb")  # noqa: SIM115 - closed below
-    process = subprocess.Popen([sys.executable, "-m", "mailbot.cli", "serve"], cwd=home, env=env,
-                               stdout=log, stderr=subprocess.STDOUT)
-    try:
-        wait_for_port(smtp_port, timeout=30)
-        yield Service(smtp_port, home / "outbox", home / "mailbot.sqlite3")
-    finally:
-        process.terminate()
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
-
-
-def stay(offset: int, days: int) -> tuple[str, date, date]:
-    """German dates in the future, far enough apart per test that no two tests collide."""
-    start = date.today() + timedelta(days=offset)
-    end = start + timedelta(days=days - 1)
-    return f"vom {start:%d.%m.%Y} bis {end:%d.%m.%Y}", start, end
-
-
-def german(start: date, end: date) -> str:
-    if start.year != end.year:
-        return f"{start:%d.%m.%Y}–{end:%d.%m.%Y}"
-    if start.month != end.month:
-        return f"{start:%d.%m.}–{end:%d.%m.%Y}"
-    return f"{start:%d.}–{end:%d.%m.%Y}"
-
-
-def book(service: Service, requester: str, name: str, offset: int, days: int = 4,
-         people: str = "zu viert") -> tuple[date, date]:
-    text, start, end = stay(offset, days)
-    sent = service.send(requester, f"Hallo,\nwir würden gern {text} {people} kommen.\n\n"
-                                   f"Liebe Grüße\n{name}")
-    assert service.settle(sent) == ("processed", "submitted")
-    return start, end
+    with serving(tmp_path_factory.mktemp("serve")) as running:
+        yield running
 
 
 def test_three_ja_confirm_the_booking_for_everyone(service: Service) -> None:
