@@ -43,7 +43,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from mailbot.config import Settings  # noqa: E402
-from mailbot.understand import decode, interpret  # noqa: E402
+from mailbot.understand import decode, first_text, interpret  # noqa: E402
 from mailbot.understand.machine import classify, envelope_sender  # noqa: E402
 
 REALMAIL = Path(os.environ.get("REALMAIL_DIR", "/work/shared/realmail"))
@@ -180,12 +180,15 @@ def reply_cases(root: Path = REALMAIL) -> list[ReplyCase]:
 
 
 def judge_reply(case: ReplyCase, got: str) -> str:
-    """agree, lost (expected text missing) or leaked (more than the new text)."""
+    """agree, lost (expected text missing) or leaked (more than the new text). The expected
+    text counts as far as understanding reads a message (SPEC §5 "Bounded": 64 KB, long
+    lines by their start)."""
     mine = normal(got)
-    want = normal(case.reply)
-    if mine in (want, normal(f"{case.reply}\n{case.signature}")):
+    reply = first_text(case.reply)
+    want = normal(reply)
+    if mine in (want, normal(first_text(f"{case.reply}\n{case.signature}"))):
         return "agree"
-    lines = [normal(x) for x in case.reply.splitlines() if normal(x)]
+    lines = [normal(x) for x in reply.splitlines() if normal(x)]
     if any(x not in mine for x in lines):
         return "lost"
     return "leaked"

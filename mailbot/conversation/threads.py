@@ -8,6 +8,7 @@ import email.utils
 import re
 from dataclasses import dataclass
 from email.message import Message
+from email.parser import BytesHeaderParser
 from enum import StrEnum
 
 from sqlalchemy import select
@@ -44,7 +45,7 @@ def _recipients(decoded: Decoded, raw: bytes | None) -> list[str]:
     message: Message | None = None
     if raw is not None:
         try:
-            message = email.message_from_bytes(raw)
+            message = BytesHeaderParser().parsebytes(raw)  # the headers are all it needs
         except Exception:
             message = None
     for name in _RECIPIENT_HEADERS:

@@ -112,10 +112,32 @@ def _senders(froms: list[str], from_address: str | None) -> int:
     return 1 if from_address else 0
 
 
+# SPEC §5 "Bounded": understanding reads at most this much of a message's text, so any
+# message costs well under a second; a person's mail is a few hundred characters. A single
+# line counts with its start only (a quote marker repeated for 700 KB hides no reply).
+MAX_TEXT_CHARS = 64 * 1024
+MAX_LINE_CHARS = 4_000
+
+
+def first_text(text: str) -> str:
+    """The part of `text` that understanding reads: lines cut at `MAX_LINE_CHARS`, in all at
+    most `MAX_TEXT_CHARS`. Looks at no more of `text` than it keeps (but for long lines)."""
+    lines: list[str] = []
+    size = at = 0
+    while at <= len(text) and size < MAX_TEXT_CHARS:
+        end = text.find("\n", at)
+        end = len(text) if end < 0 else end
+        line = text[at:min(end, at + MAX_LINE_CHARS)]
+        lines.append(line)
+        size += len(line) + 1
+        at = end + 1
+    return "\n".join(lines)[:MAX_TEXT_CHARS]
+
+
 def interpret(decoded: Decoded, today: date) -> Interpretation:
-    """What the sender wants, as of `today`."""
+    """What the sender wants, as of `today`, from the `first_text` of the message."""
     vocab = vocabulary()
-    reply = quotes.split_reply(decoded.text, vocab)
+    reply = quotes.split_reply(first_text(decoded.text), vocab)
     subject = decoded.subject or ""
     is_reply = bool(vocab.reply_prefix.match(subject))
     own_subject = "" if is_reply else subject

@@ -20,12 +20,14 @@ class _TextExtractor(HTMLParser):
         self.quote_depth = 0
         self.skip_depth = 0
         self.line_depth = 0
+        self.has_text = False  # the current line holds more than blanks (kept, not searched)
 
     def _flush(self) -> None:
         text = re.sub(r"[ \t\r\f\v\u00a0\u200b]+", " ", "".join(self.current)).strip()
         if text or (self.lines and self.lines[-1]):
             self.lines.append(("> " * self.line_depth + text) if text else "")
         self.current = []
+        self.has_text = False
         self.line_depth = self.quote_depth
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
@@ -57,12 +59,20 @@ class _TextExtractor(HTMLParser):
 
     def handle_data(self, data: str) -> None:
         if not self.skip_depth:
-            if not "".join(self.current).strip():
+            if not self.has_text:
                 self.line_depth = self.quote_depth
+                self.has_text = bool(data.strip())
             self.current.append(data)
 
 
+# understanding reads 64 KB of text; this much HTML holds it many times over (styles and
+# markup included) and converts in a fraction of a second
+MAX_HTML_CHARS = 500_000
+
+
 def html_to_text(html: str) -> str:
+    """Linear in the input, which is cut at `MAX_HTML_CHARS`."""
+    html = html[:MAX_HTML_CHARS]
     parser = _TextExtractor()
     try:
         parser.feed(html)

@@ -268,9 +268,13 @@ def body_text(message: Message) -> str:
 
 
 def parse_bytes(raw: bytes) -> Message:
-    return email.message_from_bytes(raw)
+    """The email package's reading, for what `fast_text` cannot walk: of the first
+    `MAX_FALLBACK_BYTES` only, so a malformed giant costs no more than a normal mail."""
+    return email.message_from_bytes(raw[:MAX_FALLBACK_BYTES])
 
 
+MAX_PARTS = 100  # MIME parts walked per message; a mail of people has a handful
+MAX_FALLBACK_BYTES = 1_000_000
 _HEADER_END = re.compile(rb"\n\r?\n")
 _BOUNDARY = re.compile(r"""boundary\s*=\s*(?:"([^"]+)"|([^\s;]+))""", re.IGNORECASE)
 _CHARSET = re.compile(r"""charset\s*=\s*(?:"([^"]+)"|([^\s;]+))""", re.IGNORECASE)
@@ -334,9 +338,10 @@ def _decode_body(part: Part) -> bytes:
     return part.body
 
 
-def _split_at(body: bytes, delimiter: bytes) -> list[bytes]:
+def _split_at(body: bytes, delimiter: bytes, limit: int = MAX_PARTS) -> list[bytes]:
     """`body` split at its delimiter lines ("--boundary", "--boundary--"): the preamble, the
-    parts and the epilogue. Each part keeps the line break that ends the delimiter line."""
+    parts and the epilogue. Each part keeps the line break that ends the delimiter line.
+    After `limit` parts the rest is one last piece, never looked into."""
     pieces: list[bytes] = []
     last = 0
     at = 0
@@ -361,12 +366,20 @@ def _split_at(body: bytes, delimiter: bytes) -> list[bytes]:
             continue
         pieces.append(body[last:cut])
         last = at = j
+        if len(pieces) > limit:
+            break
     pieces.append(body[last:])
     return pieces
 
 
-def fast_text(part: Part, depth: int = 0) -> tuple[list[str], list[str]] | None:
-    """(plain parts, html parts) of a well-formed message; None to let the email package try."""
+def fast_text(part: Part, depth: int = 0, walked: list[int] | None = None
+              ) -> tuple[list[str], list[str]] | None:
+    """(plain parts, html parts) of a well-formed message; None to let the email package try.
+    At most `MAX_PARTS` parts are walked, all levels together; the rest is not read."""
+    walked = [0] if walked is None else walked
+    walked[0] += 1
+    if walked[0] > MAX_PARTS:
+        return [], []
     ctype, full = _content_type(part)
     disposition = part.get("content-disposition", "").lower()
     if disposition.startswith("attachment"):
@@ -383,7 +396,7 @@ def fast_text(part: Part, depth: int = 0) -> tuple[list[str], list[str]] | None:
         html: list[str] = []
         for chunk in chunks[1:-1]:
             sub = fast_text(split_part(chunk.lstrip(b"\r\n") if not chunk.startswith(
-                (b"\r\n\r\n", b"\n\n")) else chunk[1:]), depth + 1)
+                (b"\r\n\r\n", b"\n\n")) else chunk[1:]), depth + 1, walked)
             if sub is None:
                 return None
             plain.extend(sub[0])
