@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import os
 import random
 import shutil
 import subprocess
@@ -522,22 +521,19 @@ def per_message(service: lib.Service, samples: Samples, first_slot: int, count: 
     rt.store.dispose()
 
 
-def log_first_screen(service: lib.Service, samples: Samples) -> None:
-    """`mailbot log -n 50` as a process of its own: wall time and peak memory."""
-    env = dict(service.env)
+def log_run(service: lib.Service, samples: Samples, what: str, *args: str) -> None:
+    """`mailbot log ARGS` as a process of its own under /usr/bin/time: wall time and the
+    peak memory of the program itself."""
     began = time.perf_counter()
-    process = subprocess.Popen([str(lib.VENV_BIN / "mailbot"), "log", "-n", "50"], env=env,
-                               cwd=service.workdir, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    assert process.stdout is not None
-    lines = process.stdout.read().count(b"\n")
-    _, status, usage = os.wait4(process.pid, 0)
+    done = subprocess.run(["/usr/bin/time", "-f", "%M", str(lib.VENV_BIN / "mailbot"), "log", *args],
+                          env=dict(service.env), cwd=service.workdir, capture_output=True)
     took = (time.perf_counter() - began) * 1000
-    process.returncode = os.waitstatus_to_exitcode(status)
-    if process.returncode != 0 or lines < 1:
-        raise RuntimeError(f"mailbot log: exit {process.returncode}, {lines} lines, "
-                           f"{process.stderr.read() if process.stderr else b''!r}")
-    samples.add("mailbot log, first screen|seq", took)
-    samples.add("mailbot log, first screen|rss", usage.ru_maxrss / 1024)
+    lines = done.stdout.count(b"\n")
+    if done.returncode != 0 or lines < 1:
+        raise RuntimeError(f"mailbot log: exit {done.returncode}, {lines} lines, {done.stderr!r}")
+    samples.add(f"{what}|seq", took)
+    samples.add(f"{what}|rss", int(done.stderr.decode().strip().splitlines()[-1]) / 1024)
+    samples.add(f"{what}|lines", lines)
 
 
 def measure(seeded: Seeded, workdir: Path, samples: Samples, round_no: int, count: int,
@@ -553,7 +549,9 @@ def measure(seeded: Seeded, workdir: Path, samples: Samples, round_no: int, coun
         samples.add("serve RSS after the pages|rss", lib.rss_kib(service.pid) / 1024)
     finally:
         service.stop()
-    log_first_screen(service, samples)
+    log_run(service, samples, "mailbot log, first screen (-n 50)", "-n", "50")
+    if round_no == 0:
+        log_run(service, samples, "mailbot log, every line", "--json")
 
 
 def _fmt(value: float, unit: str) -> str:
@@ -561,6 +559,8 @@ def _fmt(value: float, unit: str) -> str:
         return f"{value:.0f} MB"
     if unit == "KB":
         return f"{value / 1024:.0f} KB"
+    if unit == "lines":
+        return f"{value:,.0f} lines"
     return f"{value:.0f} ms" if value >= 100 else f"{value:.1f} ms"
 
 
@@ -572,11 +572,13 @@ def table(empty: Samples, full: Samples) -> list[str]:
         ratio = ""
         for kind, unit, show in (("seq", "ms", "p50 {} / p99 {}"), ("conc", "ms", "p99 {} at 4 clients"),
                                  ("cached", "ms", "p99 {} at 4 clients from the page cache"),
-                                 ("rss", "MB", "{}"), ("bytes", "KB", "{}")):
+                                 ("rss", "MB", "{}"), ("bytes", "KB", "{}"), ("lines", "lines", "{}")):
             e, f = empty.values.get(f"{name}|{kind}"), full.values.get(f"{name}|{kind}")
             if not e or not f:
                 continue
-            if kind == "seq":
+            if kind == "seq" and "every line" in name:  # one run: its time
+                cells.append((_fmt(max(e), unit), _fmt(max(f), unit)))
+            elif kind == "seq":
                 ep50, fp50 = lib.percentile(e, 50), lib.percentile(f, 50)
                 cells.append((show.format(_fmt(ep50, unit), _fmt(lib.percentile(e, 99), unit)),
                               show.format(_fmt(fp50, unit), _fmt(lib.percentile(f, 99), unit))))
@@ -586,8 +588,8 @@ def table(empty: Samples, full: Samples) -> list[str]:
             else:
                 em, fm = max(e), max(f)
                 cells.append((show.format(_fmt(em, unit)), show.format(_fmt(fm, unit))))
-                if kind == "rss" and not ratio:
-                    ratio = f"{fm / em:.2f}×"
+                if kind == "rss" and (not ratio or "every line" in name):  # memory, not time
+                    ratio = f"{fm / em:.2f}× memory"
         rows.append(f"| {name} | {'; '.join(c[0] for c in cells)} | {'; '.join(c[1] for c in cells)} "
                     f"| {ratio} |")
     return rows
