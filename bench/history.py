@@ -9,9 +9,10 @@ overlap, every decision, timeline event, thread and mail belongs to its booking)
 
 Then, per round and per database: the cost of one message in this process (a request, an
 approver's JA), the jobs (digest, cleanup), `mailbot serve` with every page a person sees
-(sequentially for p50/p99 and at --clients concurrent clients; each request with its own
-query string, so the page cache never answers), serve's memory after the pages, and
-`mailbot log -n 50` (the first screen) as a process of its own. Prints one table:
+(sequentially for p50/p99, each request with its own query string so the page cache never
+answers; then --clients connections with wrk, cold and from the page cache), serve's memory
+after the pages, `mailbot log -n 50` (the first screen) as a process of its own and, in the
+first round, `mailbot log --json` to the last line (time and peak memory). Prints one table:
 empty, full and the ratio full/empty.
 
     .venv/bin/python bench/history.py --scale 0.1          # while developing
@@ -401,8 +402,8 @@ def _get(client: Any, url: str, headers: dict[str, str], cold: bool = True) -> f
     return took
 
 
-def pages(service: lib.Service, seeded: Seeded, samples: Samples, label: str, count: int,
-          clients: int) -> None:
+def pages(service: lib.Service, seeded: Seeded, samples: Samples, count: int, clients: int,
+          seconds: int) -> None:
     import httpx
 
     from mailbot.runtime import Runtime
@@ -437,7 +438,7 @@ def pages(service: lib.Service, seeded: Seeded, samples: Samples, label: str, co
     cached = {"approver overview", "requester page", "calendar, busy month"}
     for what, url, headers in urls:
         for cold in (True, False) if what in cached else (True,):
-            p99 = concurrent(url, headers, clients, seconds=max(3, count // 8), cold=cold)
+            p99 = concurrent(url, headers, clients, seconds, cold=cold)
             samples.add(f"{what}|{'conc' if cold else 'cached'}", p99)
 
 
@@ -537,7 +538,7 @@ def log_run(service: lib.Service, samples: Samples, what: str, *args: str) -> No
 
 
 def measure(seeded: Seeded, workdir: Path, samples: Samples, round_no: int, count: int,
-            clients: int, messages: int) -> None:
+            clients: int, messages: int, seconds: int) -> None:
     service = lib.Service(workdir, seeded.url)
     for part in ("tmp", "new", "cur"):
         (workdir / "outbox" / part).mkdir(parents=True, exist_ok=True)
@@ -545,7 +546,7 @@ def measure(seeded: Seeded, workdir: Path, samples: Samples, round_no: int, coun
                 messages)
     service.start()
     try:
-        pages(service, seeded, samples, "", count, clients)
+        pages(service, seeded, samples, count, clients, seconds)
         samples.add("serve RSS after the pages|rss", lib.rss_kib(service.pid) / 1024)
     finally:
         service.stop()
@@ -595,16 +596,17 @@ def table(empty: Samples, full: Samples) -> list[str]:
     return rows
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--scale", type=float, default=1.0, help="1 = ten years of a busy house")
     parser.add_argument("--rounds", type=int, default=2, help="empty and full, alternately")
     parser.add_argument("--samples", type=int, default=40, help="sequential requests per page")
     parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument("--seconds", type=int, default=5, help="of wrk per page and client count")
     parser.add_argument("--messages", type=int, default=10, help="requests and replies per round")
     parser.add_argument("--full-url", help="an already seeded ten-year database (kept)")
     parser.add_argument("--keep", action="store_true", help="keep the databases, print their URLs")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     lib.exit_on_sigterm()
     info = lib.machine()
     print(f"history bench: scale {args.scale}, {args.rounds} rounds; {info}", flush=True)
@@ -633,7 +635,7 @@ def main() -> int:
                 for name in ("empty", "full"):
                     began = time.perf_counter()
                     measure(seeded[name], workdir / f"{name}-{round_no}", samples[name], round_no,
-                            args.samples, args.clients, args.messages)
+                            args.samples, args.clients, args.messages, args.seconds)
                     print(f"  round {round_no + 1}, {name}: measured in "
                           f"{time.perf_counter() - began:.0f} s", flush=True)
                     left = _bookings(seeded[name].url)

@@ -100,3 +100,16 @@ def test_one_booking_storm_gives_one_outcome() -> None:
 
 def test_resend_outage_drill_delivers_each_mail_once() -> None:
     assert resend_outage.run("sqlite", outage=3.0, rate=1.0, seed=1, timeout=300, keep=False) == 0
+
+
+@pytest.mark.postgres
+def test_history_seeds_both_databases_and_prints_every_row(capsys: pytest.CaptureFixture[str]) -> None:
+    from bench import history
+
+    assert history.main(["--scale", "0.01", "--rounds", "1", "--samples", "3", "--messages", "2",
+                         "--clients", "2", "--seconds", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "full: seeded 60 bookings" in out
+    for row in ("| processing a request |", "| approver overview |", "| admin log by address |",
+                "| /metrics |", "| serve RSS after the pages |", "| mailbot log, every line |"):
+        assert row in out
