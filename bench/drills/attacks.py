@@ -292,14 +292,15 @@ def public_metrics(t: Target) -> Verdict:
 
 @attack("finding 8: booking id 99999999999999999999999")
 def huge_booking_id(t: Target) -> Verdict:
-    from mailbot import tokens
-
-    token = tokens.sign("anything", "approver", "ingeborg")
+    t.booking()  # so that Ingeborg has a mail with her link in it
+    link = next(found.group(0) for mail in t.mails_to("ingeborg@example.org")
+                if (found := re.search(r"https?://\S+?/a/[a-z0-9]+\.[a-z0-9]+", _text(mail))))
+    token = link.rsplit("/", 1)[1]
     with t.http() as http:
-        answer = http.get(f"/a/{token}/buchung/99999999999999999999999")
+        answer = http.get(f"{link}/buchung/99999999999999999999999/zustimmen")
     logged = token in t.service.log_path.read_text(errors="replace")
     return Verdict(answer.status_code == 404 and not logged,
-                   f"HTTP {answer.status_code}, token in the log: {logged}")
+                   f"HTTP {answer.status_code}, her token in the log: {logged}")
 
 
 @attack("finding 8: 50 half-open connections")
