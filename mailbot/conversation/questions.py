@@ -7,6 +7,7 @@ The open question is `Conversation.awaiting` (`deny_reason`, `deny_confirm`, `ca
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -16,6 +17,7 @@ from mailbot.conversation.turn import PROCESSED, Turn
 from mailbot.core import rejections as rj
 from mailbot.core.model import Booking, State
 from mailbot.store.tables import Conversation, OutboxMessage
+from mailbot.understand.vocabulary import fold
 
 
 def close(conversation: Conversation) -> None:
@@ -86,9 +88,15 @@ def answer_reason(act: Act, own_intent: str, turn: Turn, conversation: Conversat
     written is; a "JA" is no answer to this question."""
     if turn.it.intent == "approve":
         return False
-    act(turn, conversation, booking,
-        turn.it.comment if turn.it.intent == own_intent else turn.spoken())
+    said = turn.spoken()
+    # "NEIN, weil …" gives its reason after the word; any other answer ("Da sind wir selbst
+    # im Haus.") is the reason whole
+    keyword = turn.it.intent == own_intent and _BARE_WORD[own_intent].match(fold(said))
+    act(turn, conversation, booking, turn.it.comment if keyword else said)
     return True
+
+
+_BARE_WORD = {"deny": re.compile(r"^\W*nein\b"), "cancel": re.compile(r"^\W*(?:storno|stornier)")}
 
 
 def answer_confirm(act: Act, turn: Turn, conversation: Conversation, booking: Booking,

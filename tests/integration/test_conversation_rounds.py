@@ -35,7 +35,7 @@ def test_current_a_ja_to_the_mail_before_an_extension_does_not_count(mail: Mailb
     assert mail.booking(booking_id).verdict("ingeborg") == Verdict.NO_RESPONSE
     answer = mail.last(INGE, "rejected_outdated")
     assert answer.subject == "Nicht gezählt – die Anfrage hat sich geändert (20.–26.07.2027)"
-    assert "Dein „JA“ antwortet auf eine ältere Fassung" in answer.text_body
+    assert "dein „JA“ antwortet auf eine ältere Fassung" in answer.text_body
     assert "Hans hat die Buchung von 20.–25.07.2027 auf 20.–26.07.2027 verlängert." \
         in answer.text_body
     assert "„JA“" in answer.html_body and "verlängert" in answer.html_body
@@ -61,7 +61,7 @@ def test_current_an_old_nein_changes_nothing(mail: Mailbox) -> None:
     assert (row.state, row.reason) == ("rejected", "outdated")
     booking = mail.booking(booking_id)
     assert booking.state == State.PENDING and booking.verdict("angelika") == Verdict.NO_RESPONSE
-    assert "Dein „NEIN“ antwortet" in mail.last(GELI, "rejected_outdated").text_body
+    assert "dein „NEIN“ antwortet" in mail.last(GELI, "rejected_outdated").text_body
 
 
 def test_current_a_captured_ja_resent_after_deny_and_reopen_counts_nothing(mail: Mailbox) -> None:
