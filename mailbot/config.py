@@ -65,6 +65,10 @@ class Limits:
     outbox_retry_delays: tuple[int, ...] = (2, 4, 8)
     max_message_bytes: int = 10_000_000
     help_answers_per_day: int = 1
+    new_requests_per_hour: int = 30
+    answers_per_recipient_per_day: int = 10
+    loop_answers: int = 4
+    loop_window_minutes: int = 60
     smtp_idle_seconds: int = 60
     smtp_session_seconds: int = 600
     smtp_recipients_per_session: int = 100

@@ -141,6 +141,29 @@ def record_answer(rt: Runtime, session: Session, key: str) -> None:
     queries.count_use(session, "answer", key, rt.now())
 
 
+def recipient_allowed(rt: Runtime, session: Session, address: str) -> bool:
+    """SPEC §5 "Bounded": so many answers to one address a day, of every kind (status too);
+    counts this one when it may go out."""
+    used = queries.count_recent(session, "answer_to", address, day_start(rt))
+    if used >= rt.house.limits.answers_per_recipient_per_day:
+        return False
+    queries.count_use(session, "answer_to", address, rt.now())
+    return True
+
+
+HOUSE = "house"  # the subject of house-wide counters
+
+
+def house_busy(rt: Runtime, session: Session) -> int | None:
+    """New requests by mail in the last hour, house-wide, when there are too many for one
+    more (a flood from many addresses); otherwise counts this one and says None."""
+    used = queries.count_recent(session, "house_request", HOUSE, within_hour(rt))
+    if used >= rt.house.limits.new_requests_per_hour:
+        return used
+    queries.count_use(session, "house_request", HOUSE, rt.now())
+    return None
+
+
 def upcoming(bookings: list[Booking], today: date) -> list[Booking]:
     """A person's bookings that still matter: not past, not canceled; soonest first."""
     live = [b for b in bookings if b.end >= today and b.state != State.CANCELED]

@@ -7,6 +7,7 @@ conversation about no booking yet, with `awaiting` naming what is asked (e.g.
 
 from __future__ import annotations
 
+import logging
 import re
 from datetime import date
 from typing import Any
@@ -22,6 +23,8 @@ from mailbot.store import queries
 from mailbot.store.tables import Conversation
 from mailbot.understand import dates, people
 from mailbot.understand.vocabulary import vocabulary
+
+log = logging.getLogger(__name__)
 
 CHECKABLE = ("start", "end", "party_size", "first_name")
 _BARE_NUMBER = re.compile(r"^\D{0,12}?(\d{1,2})\D{0,20}$")
@@ -52,6 +55,12 @@ def new_request(turn: Turn) -> None:
     if used >= limits.requests_per_day:
         turn.say("rate_limited", {"limit": limits.requests_per_day})
         turn.finish(REJECTED, "rate_limited", f"{used} new requests today (BR-012)")
+        return
+    busy = answers.house_busy(turn.rt, turn.session)
+    if busy is not None:  # no answer: a flood's senders are likely forged
+        log.warning("new request not taken: %s new requests in the last hour", busy,
+                    extra={"correlation_id": turn.cause.correlation_id})
+        turn.finish(REJECTED, "house_busy", f"{busy} new requests house-wide in the last hour")
         return
     queries.count_use(turn.session, "request", turn.sender, turn.rt.now())
     it = turn.it

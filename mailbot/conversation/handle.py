@@ -9,6 +9,7 @@ decides is written on the inbox row by `Turn.finish`.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import replace
 from functools import partial
@@ -23,6 +24,7 @@ from mailbot.conversation import (
     deny,
     drafts,
     edit,
+    loops,
     questions,
     recover,
     reopen,
@@ -40,6 +42,8 @@ from mailbot.runtime import Cause, Runtime
 from mailbot.store import queries
 from mailbot.store.tables import Conversation, InboxMessage
 from mailbot.understand import Decoded, Interpretation
+
+log = logging.getLogger(__name__)
 
 InThread = Callable[[Turn, Conversation, Booking], None]
 Answer = Callable[[Turn, Conversation, Booking, dict[str, Any]], bool]
@@ -100,6 +104,13 @@ def route(turn: Turn) -> None:
     turn.sender = (turn.decoded.from_address or "").strip().lower()
     if not turn.sender or "@" not in turn.sender:
         turn.finish(IGNORED, "no_sender", "no From address to answer")
+        return
+    chain = loops.answers_in_a_row(turn.rt, turn.session, turn.decoded.in_reply_to)
+    if chain >= turn.rt.house.limits.loop_answers:
+        log.warning("answer loop stopped: %s answers in a row changed nothing", chain,
+                    extra={"correlation_id": turn.cause.correlation_id})
+        turn.finish(IGNORED, "answer_loop", f"replies to {chain} of our answers in a row that "
+                                            "changed nothing: not answered (loop)")
         return
     thread = turn.thread = find_thread(turn.rt, turn.session, turn.decoded, turn.message.raw)
     conversation = thread.conversation

@@ -109,6 +109,10 @@ class Turn:
                 self.story.append(f"answer {kind} not sent: already answered today ({key})")
                 return False
             answers.record_answer(self.rt, self.session, key)
+        if not answers.recipient_allowed(self.rt, self.session, self.sender):
+            self.story.append(f"answer {kind} not sent: {self.sender} had "
+                              f"{self.rt.house.limits.answers_per_recipient_per_day} answers today")
+            return False
         full = {"retry": None, "requested_start": None, "requested_end": None, **(context or {})}
         row = outbox.queue(self.rt, self.session, kind, self.sender, full, self.cause,
                            booking_id=booking_id, conversation=conversation,
