@@ -13,7 +13,7 @@ from datetime import date
 from typing import Any
 
 from mailbot import actions
-from mailbot.conversation import answers
+from mailbot.conversation import answers, wait
 from mailbot.conversation.turn import DATE_REJECTIONS, IGNORED, PROCESSED, REJECTED, Turn, day, iso
 from mailbot.core import booking as rules
 from mailbot.core import rejections as rj
@@ -154,6 +154,8 @@ def _retry(turn: Turn, exc: rj.Rejection, draft: dict[str, Any],
     if isinstance(exc, DATE_REJECTIONS):
         retry = "dates"
         draft = {**draft, "start": None, "end": None, "vague": None}
+        if isinstance(exc, rj.Conflict):
+            draft = wait.remember(draft, start, end)
     elif isinstance(exc, rj.Invalid) and exc.field in ("party_size", "first_name"):
         retry = exc.field
         draft = {**draft, exc.field: None}
@@ -204,6 +206,9 @@ def answer(turn: Turn, conversation: Conversation) -> None:
             merge(turn, draft, ",".join(
                 ["dates", "party_size"] + (["first_name"] if "first_name" in asked else [])))
         advance(turn, draft, conversation, learned=True)
+        return
+    if wait.asked(turn, draft):
+        wait.wait(turn, conversation, draft)
         return
     learned = merge(turn, draft, awaiting)
     advance(turn, draft, conversation, learned)

@@ -15,6 +15,7 @@ from mailbot import tokens
 from mailbot.config import Approver
 from mailbot.core import booking as rules
 from mailbot.core.model import Booking, State, Verdict
+from mailbot.outbound import waiting
 from mailbot.runtime import Cause, Runtime
 from mailbot.store import purge as purging
 from mailbot.store import queries
@@ -33,7 +34,8 @@ def _today(rt: Runtime, now: datetime) -> date:
 
 
 def cleanup(rt: Runtime, now: datetime) -> str:
-    """BR-028: Pending bookings whose end has passed become Canceled, silently."""
+    """BR-028: Pending bookings whose end has passed become Canceled, silently; waiting
+    wishes for dates that have come are dropped."""
     today = _today(rt, now)
 
     def work(session: Session) -> list[int]:
@@ -45,6 +47,9 @@ def cleanup(rt: Runtime, now: datetime) -> str:
         for booking in session.scalars(query).all():
             rules.expire(booking, today, rt.now())  # nobody is told: no outbox row
             expired.append(booking.id or 0)
+        # an expired stay lies in the past: it frees no date anyone still waits for; wishes
+        # whose dates have come are dropped (one can no longer ask for them)
+        waiting.drop_past(session, today)
         return expired
 
     expired = rt.store.run(work)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from mailbot.core import events as ev
 from mailbot.core.model import Booking, State
-from mailbot.outbound import ical
+from mailbot.outbound import ical, waiting
 from mailbot.outbound.outbox import Mail, queue_all
 from mailbot.runtime import Cause, Runtime
 
@@ -60,6 +61,18 @@ def notify(rt: Runtime, session: Session, events: Sequence[ev.Event], cause: Cau
         _plan(rt, event, mails)
         # the first mails about a booking just submitted: it has no threads yet
         mails.send(new_booking=isinstance(event, ev.Submitted))
+        freed = _freed(event)
+        if freed:  # someone may be waiting for these dates
+            waiting.dates_freed(rt, session, *freed, cause)
+
+
+def _freed(event: ev.Event) -> tuple[date, date] | None:
+    """The dates an event gives back (deny, cancel, expiry, the cut-off part of a shortening)."""
+    if isinstance(event, ev.Denied) or isinstance(event, ev.Canceled) and event.previous != State.DENIED:
+        return event.booking.start, event.booking.end
+    if isinstance(event, ev.Shortened):
+        return event.old_start, event.old_end
+    return None
 
 
 def _plan(rt: Runtime, event: ev.Event, mails: _Mails) -> None:

@@ -14,7 +14,15 @@ from sqlalchemy import ColumnElement, delete, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from mailbot.core.model import State
-from mailbot.store.tables import Conversation, InboxMessage, OutboxMessage, Person, RateEvent, bookings
+from mailbot.store.tables import (
+    Conversation,
+    InboxMessage,
+    OutboxMessage,
+    Person,
+    RateEvent,
+    WaitingWish,
+    bookings,
+)
 
 IN_FLIGHT_OUT = ("queued", "sending", "retrying")
 RATE_WINDOW_DAYS = 2  # no limit looks further back than a day
@@ -54,7 +62,8 @@ def _forget_people(session: Session, keep: Collection[str]) -> int:
                                Conversation.awaiting.is_not(None))
     unread = exists().where(func.lower(InboxMessage.from_address) == Person.email,
                             InboxMessage.state == "received")
-    query = select(Person.email).where(~has_booking, ~open_talk, ~unread)
+    waits = exists().where(WaitingWish.address == Person.email)  # asked to be told: keep
+    query = select(Person.email).where(~has_booking, ~open_talk, ~unread, ~waits)
     if keep:
         query = query.where(Person.email.not_in(list(keep)))
     addresses = list(session.scalars(query))

@@ -3,7 +3,7 @@ imports SQLAlchemy; the mail tables are plain store classes."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -264,6 +264,21 @@ class MailCount(Model):
     label: Mapped[str] = mapped_column(String(40), primary_key=True)
     shard: Mapped[int] = mapped_column(Integer, primary_key=True)
     value: Mapped[float] = mapped_column(Float)
+
+
+class WaitingWish(Model):
+    """"Sag Bescheid, wenn frei wird": someone refused for a conflict waits for these dates.
+    One per person and range; told once when the range is free, dropped once it has passed."""
+
+    __tablename__ = "waiting_wishes"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    address: Mapped[str] = mapped_column(String(320), index=True)
+    start_date: Mapped[date] = mapped_column(Date)
+    end_date: Mapped[date] = mapped_column(Date)
+    conversation_id: Mapped[int | None] = mapped_column(Integer)  # the thread the news goes to
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    __table_args__ = (UniqueConstraint("address", "start_date", "end_date"),
+                      Index("ix_waiting_wishes_range", "start_date", "end_date"))
 
 
 class JobRun(Model):

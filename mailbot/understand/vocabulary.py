@@ -114,6 +114,7 @@ class Vocabulary:
     thanks_only: re.Pattern[str]  # the whole text is a thank-you
     thanks_word: re.Pattern[str]
     contrary: re.Pattern[str]  # a no after a yes
+    wait_for_free: re.Pattern[str]  # "Sag Bescheid, wenn frei wird"
 
 
 def _build(data: dict[str, Any]) -> Vocabulary:
@@ -217,6 +218,7 @@ def _build(data: dict[str, Any]) -> Vocabulary:
             + r")(?!\w)[\W_]*)+", FLAGS),
         thanks_word=_any(intent["thanks"], r"(?<!\w)(?:{})(?!\w)"),
         contrary=_any(intent["contrary"], r"(?<!\w)(?:{})"),
+        wait_for_free=_any(intent["wait_for_free"], r"(?<!\w)(?:{})"),
     )
 
 
