@@ -151,9 +151,13 @@ def _retry(turn: Turn, exc: rj.Rejection, draft: dict[str, Any],
     """A rejected date or value is answered, and the draft waits for the corrected one."""
     conversation = conversation or turn.draft_thread()
     retry = None
+    extra: dict[str, Any] = {"requested_start": start, "requested_end": end}
     if isinstance(exc, DATE_REJECTIONS):
         retry = "dates"
-        draft = {**draft, "start": None, "end": None, "vague": None}
+        # the free stays the answer proposes: "das zweite" picks one (issue 16)
+        extra["free"] = answers.free_near(turn.rt, turn.session, start, end)
+        draft = {**draft, "start": None, "end": None, "vague": None,
+                 "proposed": [[iso(f["start"]), iso(f["end"])] for f in extra["free"]]}
         if isinstance(exc, rj.Conflict):
             draft = wait.remember(draft, start, end)
     elif isinstance(exc, rj.Invalid) and exc.field in ("party_size", "first_name"):
@@ -161,8 +165,7 @@ def _retry(turn: Turn, exc: rj.Rejection, draft: dict[str, Any],
         draft = {**draft, exc.field: None}
     conversation.draft = dict(draft) if retry else None
     conversation.awaiting = retry
-    turn.rejected(exc, conversation, None, retry,
-                  _greeting({"requested_start": start, "requested_end": end}, draft))
+    turn.rejected(exc, conversation, None, retry, _greeting(extra, draft))
 
 
 def _own_booking(turn: Turn, start: date, end: date) -> Booking | None:
@@ -246,6 +249,9 @@ def merge(turn: Turn, draft: dict[str, Any], awaiting: str) -> bool:
     if start is None and end is None and "dates" in awaiting:
         stay = dates.find_stay(text, turn.rt.today(), vocab, partial=True)
         start, end, vague = stay.start, stay.end, stay.vague
+        picked = _proposal(text, draft.get("proposed") or [])
+        if start is None and end is None and picked is not None:
+            start, end = picked
     if start is not None:
         draft["start"] = iso(start)
     if end is not None:
@@ -271,6 +277,22 @@ def merge(turn: Turn, draft: dict[str, Any], awaiting: str) -> bool:
                if draft.get(k) != before.get(k)]
     turn.story.append(f"answer added: {', '.join(changed) or 'nothing'}")
     return bool(changed)
+
+
+_ORDINAL = re.compile(r"\b(?:(erst|zweit)e[nrs]?|(frühere|spätere)[nrs]?)\b", re.IGNORECASE)
+
+
+def _proposal(text: str, proposed: list[list[str]]) -> tuple[date, date] | None:
+    """"das zweite", "den ersten", "den späteren": one of the free stays we proposed."""
+    found = _ORDINAL.search(text)
+    if not found or not proposed:
+        return None
+    word = (found.group(1) or found.group(2)).lower()
+    index = 0 if word in ("erst", "frühere") else 1
+    if index >= len(proposed):
+        return None
+    first, last = (date.fromisoformat(d) for d in proposed[index])
+    return first, last
 
 
 def _name_answer(text: str) -> str | None:

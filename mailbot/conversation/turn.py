@@ -155,12 +155,12 @@ class Turn:
         kind, context = answers.for_rejection(self.rt, rejection)
         context.update(extra or {})
         context["retry"] = retry
-        context["free"] = []
-        if isinstance(rejection, DATE_REJECTIONS) and context.get("requested_start"):
+        if "free" not in context:
             # examples fit the request and are free: the nearest stays of the same length
+            wanted = isinstance(rejection, DATE_REJECTIONS) and context.get("requested_start")
             context["free"] = answers.free_near(
                 self.rt, self.session, context["requested_start"], context["requested_end"],
-                booking.id if booking is not None else None)
+                booking.id if booking is not None else None) if wanted else []
         matter = f"booking{booking.id}" if booking is not None else None
         if isinstance(rejection, DATE_REJECTIONS) and context.get("requested_start"):
             matter = f"{context['requested_start']}:{context['requested_end']}"

@@ -143,6 +143,17 @@ def test_br002_conflict_answer_names_the_other_booking_and_new_dates_complete_it
         date(2027, 3, 10), date(2027, 3, 12), 2, "Bernd")
 
 
+def test_issue16_the_requester_picks_a_proposed_free_stay_with_das_zweite(mail: Mailbox) -> None:
+    mail.send(ANNA, "Wir würden gern vom 3. bis 7. März 2027 zu viert kommen.\n\nLG Anna")
+    mail.send(BERND, "Wir möchten vom 5. bis 9. März 2027 zu zweit kommen.\n\nGruß\nBernd")
+    answer = mail.last(BERND, "rejected_conflict")
+    assert "oder Mo–Fr, 08.–12.03.2027." in answer.text_body
+    picked = mail.reply(BERND, answer, "Dann das zweite, bitte.")
+    assert picked.reason == "submitted", picked.detail
+    booking = mail.booking(picked.booking_id or 0)
+    assert (booking.start, booking.end) == (date(2027, 3, 8), date(2027, 3, 12))
+
+
 @pytest.mark.parametrize(("body", "reason", "kind", "says"), [
     ("Wir möchten vom 3. bis 7. Juli 2028 zu zweit kommen.\n\nGruß\nBernd", "beyond_horizon",
      "rejected_beyond_horizon", "18 Monate"),
