@@ -39,6 +39,7 @@ START = datetime(2027, 3, 1, 8, 0, tzinfo=UTC)  # a Monday, 09:00 in Betzenstein
 
 ANNA, BERND, CARLA, DORA = ("anna@example.org", "bernd@example.org", "carla@example.org",
                             "dora@example.org")
+FRIEDA = "frieda@example.org"
 INGE, CONNY, GELI = "ingeborg@example.org", "cornelia@example.org", "angelika@example.org"
 _TOKEN = re.compile(r"(/(?:p|a|kalender)/)[a-z2-7]+\.[a-z2-7]+")
 
@@ -135,6 +136,9 @@ def conversation(s: Script, clock: Clock) -> None:
     s.send(DORA, "Wir möchten vom 5. bis 8. November mit so 6-8 Leuten kommen.\n\nDora")
     s.send(DORA, "Wir möchten vom 3. bis 6. Oktober 2028 zu zweit kommen.\n\nDora")
     s.send(DORA, "Wir möchten vom 10. bis 12. Februar 2027 zu zweit kommen.\n\nDora")
+    # Frieda wants Anna's days and asks to be told when they are free
+    s.send(FRIEDA, "Wir möchten vom 4. bis 6. August zu zweit kommen.\n\nFrieda")
+    s.send(FRIEDA, "Sag Bescheid, wenn frei wird.", s.last(FRIEDA, "rejected_conflict"))
     # strangers: a lost link, a chat, a cancel without a booking
     s.send("emil@example.org", "Hallo, ich finde meinen Link nicht mehr.\n\nEmil")
     s.send("emil@example.org", "Hallo, wie geht's euch so?\n\nEmil")
@@ -145,7 +149,7 @@ def conversation(s: Script, clock: Clock) -> None:
     s.send(ANNA, "Bitte stornieren.", s.last(ANNA, "booking_confirmed"))
     s.send(ANNA, "Wir sind krank.", s.last(ANNA, "question_reason"))
     s.send(ANNA, "Nein, doch nicht.", s.last(ANNA, "question_confirm"))
-    s.send(ANNA, "Stornieren, weil wir krank sind.", s.last(ANNA, "nothing_changed"))
+    s.send(ANNA, "Stornieren, weil wir krank sind.", s.last(ANNA, "booking_confirmed"))
     s.send(ANNA, "JA", s.last(ANNA, "question_confirm"))
     # a week later: the Sunday reminder
     clock.now = START + timedelta(days=6, hours=1)
