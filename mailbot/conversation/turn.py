@@ -25,7 +25,6 @@ from mailbot.runtime import Cause, Runtime
 from mailbot.store.tables import Conversation, InboxMessage
 from mailbot.understand import Decoded, Interpretation, dates, intent, people
 from mailbot.understand.vocabulary import Vocabulary, vocabulary
-from mailbot.web import links
 
 PROCESSED, REJECTED, IGNORED = "processed", "rejected", "ignored"
 DATE_REJECTIONS = (rj.Conflict, rj.StartInPast, rj.EndBeforeStart, rj.BeyondHorizon)
@@ -115,9 +114,6 @@ class Turn:
                               f"{self.rt.house.limits.answers_per_recipient_per_day} answers today")
             return False
         full = {"retry": None, "requested_start": None, "requested_end": None, **(context or {})}
-        month = full.get("requested_start") or full.get("wished_start")
-        if month and booking_id is None and "calendar_url" not in full:
-            full["calendar_url"] = links.calendar_url(self.rt, month)  # open at the dates asked for
         row = outbox.queue(self.rt, self.session, kind, self.sender, full, self.cause,
                            booking_id=booking_id, conversation=conversation,
                            in_reply_to=self.decoded.message_id,
