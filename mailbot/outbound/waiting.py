@@ -17,7 +17,6 @@ from mailbot.outbound.outbox import Mail, queue_all
 from mailbot.runtime import Cause, Runtime
 from mailbot.store import queries
 from mailbot.store.tables import Conversation, WaitingWish
-from mailbot.web import links
 
 log = logging.getLogger("mailbot.waiting")
 
@@ -47,8 +46,7 @@ def dates_freed(rt: Runtime, session: Session, start: date, end: date, cause: Ca
     threads = {c.id: c for c in session.scalars(select(Conversation).where(
         Conversation.id.in_([w.conversation_id for w in free if w.conversation_id])))}
     queue_all(rt, session, [Mail("wish_free", w.address,
-                                 {"wished_start": w.start_date, "wished_end": w.end_date,
-                                  "calendar_url": links.calendar_url(rt, w.start_date)},
+                                 {"wished_start": w.start_date, "wished_end": w.end_date},
                                  conversation=threads.get(w.conversation_id or 0)) for w in free],
               cause)
     session.execute(delete(WaitingWish).where(WaitingWish.id.in_([w.id for w in free])))

@@ -50,7 +50,7 @@ def test_a_wish_is_told_once_when_a_deny_frees_the_dates(rt: Runtime, mail: Mail
     free = [m for m in mail.new() if m.kind == "wish_free"]
     assert [m.to_address for m in free] == [BERND]
     assert free[0].subject == "Jetzt frei: 05.–09.03.2027"
-    assert "?monat=2027-03" in free[0].text_body  # the calendar at the wished month
+    assert "/kalender/" not in free[0].text_body  # no booking, no calendar link (finding 8)
     assert "Anna" not in free[0].text_body and ANNA not in free[0].text_body
     assert _wishes(rt) == 0  # told once: the wish is gone
 
