@@ -16,7 +16,7 @@ import ssl
 from contextlib import suppress
 from typing import Any
 
-from aiosmtpd.smtp import SMTP, Envelope, Session
+from aiosmtpd.smtp import MISSING, SMTP, Envelope, Session
 
 from mailbot.config import Settings
 from mailbot.inbound import authenticity, inbox
@@ -24,6 +24,8 @@ from mailbot.runtime import Runtime
 from mailbot.store.db import DatabaseUnavailable
 
 log = logging.getLogger(__name__)
+
+_END = b"\r\n.\r\n"  # the lone "." line that ends DATA
 
 
 class Recipients:
@@ -100,6 +102,55 @@ class BoundedSMTP(SMTP):
     def __init__(self, handler: InboxHandler, session_seconds: float, **kwargs: Any) -> None:
         super().__init__(handler, **kwargs)
         self.session_seconds = session_seconds
+
+    async def smtp_DATA(self, arg: str) -> None:
+        """DATA read in large pieces: aiosmtpd's own reads line by line in Python, seconds of
+        CPU for a 10 MB mail of short lines (finding 2). Same answers: 503, 501, 354, 552."""
+        if await self.check_helo_needed() or await self.check_auth_needed("DATA"):
+            return
+        assert self.envelope is not None
+        if not self.envelope.rcpt_tos:
+            await self.push("503 Error: need RCPT command")
+            return
+        if arg:
+            await self.push("501 Syntax: DATA")
+            return
+        await self.push("354 End data with <CR><LF>.<CR><LF>")
+        data = await self._read_data()
+        if data is None:
+            await self.push("552 Error: Too much mail data")
+            self._set_post_data_state()
+            return
+        self.envelope.content = self.envelope.original_content = data
+        status = await self._call_handler_hook("DATA")
+        self._set_post_data_state()
+        await self.push("250 OK" if status is MISSING else status)
+
+    async def _read_data(self) -> bytes | None:
+        """The message up to the lone "." line, dot-unstuffed; None when it is larger than
+        the size limit (read to its end all the same, RFC 5321 §4.2.5)."""
+        reader, limit = self._reader, self.data_size_limit
+        # the data starts at the beginning of a line: look at it behind a virtual line end,
+        # byte by byte while what was read could still be the start of the end marker
+        head = bytearray(b"\r\n")
+        while not head.endswith(_END) and any(head.endswith(_END[:k]) for k in range(1, len(_END))):
+            head += await reader.readexactly(1)
+        pieces, size, last = [bytes(head)], len(head), bytes(head)
+        while not last.endswith(_END):
+            try:
+                last = await reader.readuntil(_END)
+            except asyncio.LimitOverrunError as exc:  # no marker yet in what is buffered
+                last = await reader.readexactly(exc.consumed)
+            size += len(last)
+            if pieces and limit and size > limit + len(_END) + 2:
+                pieces = []  # too large: read on to the end, keep nothing
+            elif pieces:
+                pieces.append(last)
+        if not pieces:
+            return None
+        data = b"".join(pieces)[2:-3]  # without the virtual line end and ".\r\n"
+        data = data.replace(b"\r\n..", b"\r\n.")
+        return data[1:] if data.startswith(b"..") else data
 
     async def _handle_client(self) -> None:
         try:

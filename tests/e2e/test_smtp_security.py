@@ -96,7 +96,7 @@ def test_finding3_spf_dkim_and_dmarc_are_checked_when_mail_arrives(
     assert not unsigned.authenticated
     assert "spf=fail" in (unsigned.authentication_results or "")
     assert "dmarc=fail" in (unsigned.authentication_results or "")
-    assert unsigned.interpretation["authentication"].startswith("not authenticated")
+    assert unsigned.interpretation["authentication"].startswith("forged")  # DMARC failed for it
     assert not other.authenticated
     assert not bounce.authenticated and bounce.envelope_sender == ""
     assert "TXT _dmarc.example.org" in zone.queries  # asked the real server, not a stand-in
@@ -178,3 +178,17 @@ def test_finding8_recipients_per_session_are_limited(rt: Runtime, tight: int) ->
         later = client.rcpt(BOOKING)[0]
     assert answers == [250] * 5 + [452] * 3
     assert later == 452  # counted per session, not per message
+
+
+@pytest.mark.parametrize("body", [b"", b".\r\n", b"X\r\n", b"a\r\n.b\r\n..\r\n", b"\r\n" * 3])
+def test_data_is_read_to_the_lone_dot_and_dot_unstuffed(rt: Runtime, body: bytes) -> None:
+    """DATA is read in large pieces (finding 2); the edges of the end marker still hold."""
+    port = serve(rt)
+    head = b"From: anna@example.net\r\nSubject: x\r\nMessage-ID: <d%d@example.net>\r\n\r\n" % len(body)
+    with running(lambda stop: smtp.run(rt, stop)):
+        wait_for_port(port)
+        with smtplib.SMTP("127.0.0.1", port) as client:
+            assert client.sendmail("anna@example.net", [BOOKING], head + body) == {}
+            assert client.noop()[0] == 250  # the session goes on after the message
+    [row] = handled(rt)
+    assert row.raw == head + body
