@@ -9,6 +9,7 @@ one by its dates (or there is only one left).
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from mailbot.conversation import answers, approve, deny, questions
@@ -21,6 +22,7 @@ from mailbot.understand import dates
 from mailbot.understand.vocabulary import fold, vocabulary
 
 DECISIONS = ("approve", "deny")
+_NO = re.compile(r"^\W*(?:nein|doch nicht|keine)\b")
 
 
 def decision(turn: Turn) -> str | None:
@@ -55,6 +57,13 @@ def answer(turn: Turn, conversation: Conversation) -> None:
     picked = _named(turn, candidates)
     if action == "decide" and len(candidates) == 1 and not picked:
         picked = candidates
+    if action == "cancel" and not picked and turn.it.intent in ("deny", "approve") \
+            and _NO.match(fold(turn.spoken())):
+        # "Nein, doch nicht.": the cancel is called off, nothing changes
+        questions.close(conversation)
+        turn.say("nothing_changed", {"asked": "which:cancel"}, conversation=conversation)
+        turn.finish(PROCESSED, "confirmation_declined", "which booking: none, after all")
+        return
     if len(picked) != 1:
         _ask_again(turn, conversation, action, candidates)
         return

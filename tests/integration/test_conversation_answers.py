@@ -71,6 +71,16 @@ def test_cancel_with_several_bookings_asks_which_by_dates(mail: Mailbox) -> None
     assert mail.booking(first).state == State.PENDING
 
 
+def test_which_booking_answered_nein_calls_the_cancel_off(mail: Mailbox) -> None:
+    first = request(mail)
+    second = request(mail, "vom 1. bis 4. Juni 2027")
+    mail.send(ANNA, "Wir müssen leider absagen.\n\nLG Anna", subject="Absage")
+    row = mail.reply(ANNA, mail.last(ANNA, "question_which_booking"), "Nein, doch nicht.")
+    assert row.reason == "confirmation_declined", row.detail
+    assert "Deine Buchungen bleiben, wie sie sind." in mail.last(ANNA, "nothing_changed").text_body
+    assert {mail.booking(first).state, mail.booking(second).state} == {State.PENDING}
+
+
 def test_cancel_without_any_booking_says_so(mail: Mailbox) -> None:
     row = mail.send(BERND, "Ich möchte meine Buchung stornieren.", subject="Storno")
     assert (row.state, row.reason) == ("rejected", "no_booking")
