@@ -16,12 +16,16 @@ from __future__ import annotations
 import argparse
 import email
 import email.policy
+import email.utils
 import os
 import re
+import smtplib
 import socket
 import subprocess
 import sys
+import threading
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -344,6 +348,261 @@ def endless_header(t: Target) -> Verdict:
         answer = conn.recv(100).split(b"\r\n", 1)[0].decode(errors="replace")
     return Verdict(answer.startswith("HTTP/1.1 400") and sent < 10_000,
                    f"{answer or 'closed'} after about {sent} KB")
+
+
+# ---------------------------------------------------------------- mail: findings 2, 3, 5, 8
+
+def _mail_bytes(sender: str, body: str | bytes, subject: str = "Anfrage",
+                content_type: str = "text/plain; charset=utf-8", extra: str = "",
+                in_reply_to: str | None = None, to: str = lib.BOOKING_ADDRESS) -> bytes:
+    head = (f"{extra}From: {sender}\r\nTo: {to}\r\nSubject: {subject}\r\n"
+            f"Message-ID: <{uuid.uuid4().hex}@{lib.SENDER_DOMAIN}>\r\n"
+            f"Date: {email.utils.format_datetime(datetime.now(UTC))}\r\n"
+            + (f"In-Reply-To: {in_reply_to}\r\n" if in_reply_to else "")
+            + f"MIME-Version: 1.0\r\nContent-Type: {content_type}\r\n\r\n")
+    return head.encode() + (body.encode() if isinstance(body, str) else body)
+
+
+def _deliver(t: Target, raw: bytes, mail_from: str = "mallory@evil.example",
+             rcpt: str = lib.BOOKING_ADDRESS, timeout: float = 60) -> Any:
+    """One message over SMTP; waits until it is handled and returns its inbox row."""
+    before = t.db.scalar("SELECT count(*) FROM inbox_messages") or 0
+    with smtplib.SMTP("127.0.0.1", t.service.smtp_port, timeout=120) as client:
+        client.sendmail(mail_from, [rcpt], raw)
+    t.db.settle(before + 1, timeout, outbox=False)
+    return t.db.rows("SELECT id, state, reason, booking_id, from_address, detail FROM inbox_messages "
+                     "ORDER BY id DESC LIMIT 1")[0]
+
+
+def _costly(t: Target, raw: bytes) -> Verdict:
+    """Send one hostile mail and measure the service meanwhile: CPU seconds, extra memory
+    (peak resident minus before) and the slowest /health answer."""
+    pid = t.service.pid
+    cpu, rss = lib.cpu_seconds(pid), lib.rss_kib(pid)
+    peak, slowest, stop = [rss], [0.0], threading.Event()
+
+    def watch() -> None:
+        with t.http() as http:
+            while not stop.is_set():
+                started = time.monotonic()
+                http.get("/health")
+                slowest[0] = max(slowest[0], time.monotonic() - started)
+                peak[0] = max(peak[0], lib.rss_kib(pid))
+                time.sleep(0.05)
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
+        row = _deliver(t, raw, timeout=120)
+        time.sleep(0.3)
+    finally:
+        stop.set()
+        watcher.join()
+    spent, extra = lib.cpu_seconds(pid) - cpu, (peak[0] - rss) / 1024
+    return Verdict(spent < 2 and extra < 100 and slowest[0] < 1 and row.state != "received",
+                   f"{len(raw) / 1e6:.1f} MB: {spent:.2f} s CPU, +{extra:.0f} MB, /health ≤ "
+                   f"{slowest[0] * 1000:.0f} ms, inbox {row.state}")
+
+
+@attack("finding 2: 9.6 MB mail of '1.' lines")
+def lines_of_one(t: Target) -> Verdict:
+    return _costly(t, _mail_bytes("mallory@evil.example", b"1.\r\n" * 2_400_000))
+
+
+@attack("finding 2: 9.5 MB mail of 'a ' lines")
+def lines_of_a(t: Target) -> Verdict:
+    return _costly(t, _mail_bytes("mallory@evil.example", b"a \r\n" * 2_375_000))
+
+
+@attack("finding 2: 240,000 MIME parts")
+def many_parts(t: Target) -> Verdict:
+    body = b"--b\r\nContent-Type: text/plain\r\n\r\nx\r\n" * 240_000 + b"--b--\r\n"
+    return _costly(t, _mail_bytes("mallory@evil.example", body, content_type='multipart/mixed; boundary="b"'))
+
+
+@attack("finding 2: 9.5 MB of HTML")
+def big_html(t: Target) -> Verdict:
+    body = b"<html><body>" + b"<div>Hallo <b>x</b></div>\r\n" * 360_000 + b"</body></html>"
+    return _costly(t, _mail_bytes("mallory@evil.example", body, content_type="text/html; charset=utf-8"))
+
+
+def _request_text(days_ahead: int, name: str) -> str:
+    start = datetime.now(UTC).date() + timedelta(days=days_ahead)
+    end = start + timedelta(days=2)
+    return f"Hallo,\nwir kommen vom {start:%d.%m.%Y} bis {end:%d.%m.%Y} zu zweit.\n\nLG {name}\n"
+
+
+@attack("finding 3: a new mail From: Ingeborg (no key, not authenticated) books with her approval")
+def approver_without_key(t: Target) -> Verdict:
+    row = _deliver(t, _mail_bytes("Ingeborg <ingeborg@example.org>", _request_text(300, "Ingeborg")),
+                   "ingeborg@example.org")
+    if row.booking_id is None:
+        return Verdict(True, f"no booking ({row.reason})")
+    verdict = t.db.scalar("SELECT verdict FROM decisions WHERE booking_id = :b AND approver = 'ingeborg'",
+                          b=row.booking_id)
+    return Verdict(verdict == "no_response", f"booking #{row.booking_id}, Ingeborg's decision: {verdict}")
+
+
+@attack("finding 3: a mail from Anna's address signed 'LG Mallory' renames her")
+def rename_anna(t: Target) -> Verdict:
+    booking_id, address = t.booking()
+    name = t.db.scalar("SELECT first_name FROM people WHERE email = :e", e=address)
+    _deliver(t, _mail_bytes(address, _request_text(320, "Mallory")), address)
+    after = t.db.scalar("SELECT first_name FROM people WHERE email = :e", e=address)
+    return Verdict(after == name, f"stored first name {name!r} → {after!r}")
+
+
+@attack("finding 3: a self-written dmarc=pass above the real dmarc=fail")
+def forged_authentication_results(t: Target) -> Verdict:
+    extra = ("Authentication-Results: mx.haus-betzenstein.de; dkim=pass header.i=ingeborg@example.org;"
+             " dmarc=pass header.from=example.org\r\n"
+             "Authentication-Results: mx.upstream.example; dmarc=fail header.from=example.org\r\n")
+    row = _deliver(t, _mail_bytes("Ingeborg <ingeborg@example.org>", _request_text(340, "Ingeborg"),
+                                  extra=extra), "ingeborg@example.org")
+    approved = t.db.scalar("SELECT count(*) FROM decisions WHERE booking_id = :b AND approver = 'ingeborg' "
+                           "AND verdict = 'approved'", b=row.booking_id or -1)
+    return Verdict(not approved, f"{row.state} {row.reason}, Ingeborg approved: {bool(approved)}")
+
+
+@attack("finding 3: STARTTLS with SMTP_TLS_CERT and SMTP_TLS_KEY set")
+def starttls(t: Target) -> Verdict:
+    import ssl
+
+    import trustme
+
+    authority = trustme.CA()
+    issued = authority.issue_cert("127.0.0.1")
+    (t.workdir / "tls").mkdir(exist_ok=True)
+    cert, key = t.workdir / "tls" / "cert.pem", t.workdir / "tls" / "key.pem"
+    issued.private_key_and_cert_chain_pem.write_to_path(str(cert))
+    issued.private_key_pem.write_to_path(str(key))
+    env = {"SMTP_TLS_CERT": str(cert), "SMTP_TLS_KEY": str(key), "SECRET_KEY": "",
+           "DATABASE_URL": f"sqlite:///{t.workdir / 'tls.sqlite3'}"}
+    service = lib.Service(t.workdir / "tls", env["DATABASE_URL"], env=env, rules=RULES)
+    context = ssl.create_default_context()
+    authority.configure_trust(context)
+    with service, smtplib.SMTP("127.0.0.1", service.smtp_port, timeout=10) as client:
+        client.ehlo()
+        offered = client.has_extn("starttls")
+        code = client.starttls(context=context)[0] if offered else 454
+    return Verdict(code == 220, f"STARTTLS offered: {offered}, answer {code}")
+
+
+@attack("finding 5: 30 status mails in a victim's name")
+def status_flood(t: Target) -> Verdict:
+    _, victim = t.booking()
+    before = len(t.mails_to(victim))
+    for _ in range(30):
+        _deliver(t, _mail_bytes(victim, "Hallo, wie ist der Stand?\n", subject="Status"), victim)
+    t.db.settle(0, 30)
+    answers = len(t.mails_to(victim)) - before
+    return Verdict(answers <= 10, f"{answers} answers to the victim")
+
+
+def _reply_chain(t: Target, senders: Callable[[int], str], rounds: int) -> Verdict:
+    _, requester = t.booking()
+    t.db.settle(0, 30)
+    last = lib.read_sent(t.service, {"request_received"})
+    last_mail = next(m for m in reversed(last) if m.to == requester)
+    answered = 0
+    for n in range(rounds):
+        sender = senders(n) or requester
+        raw = _mail_bytes(sender, "Danke. Wie ist der Status?\n", subject=f"Re: {last_mail.subject}",
+                          in_reply_to=last_mail.message_id, to=last_mail.reply_to)
+        known = {m.path for m in lib.read_sent(t.service)}
+        _deliver(t, raw, sender, rcpt=last_mail.reply_to)
+        t.db.settle(0, 30)
+        fresh = [m for m in lib.read_sent(t.service) if m.path not in known and m.to == sender]
+        if not fresh:
+            break
+        answered += 1
+        last_mail = fresh[-1]
+    return Verdict(answered < rounds, f"answered {answered} of {rounds} rounds")
+
+
+@attack("finding 5: a partner answering 'Danke. Wie ist der Status?'")
+def thanks_status_loop(t: Target) -> Verdict:
+    return _reply_chain(t, lambda n: "", 20)
+
+
+@attack("finding 5: the same partner from a new address each time")
+def new_address_loop(t: Target) -> Verdict:
+    return _reply_chain(t, lambda n: f"partner{n}.{t.counter[0]}@{lib.SENDER_DOMAIN}", 25)
+
+
+@attack("finding 8: From: with 20 addresses")
+def twenty_senders(t: Target) -> Verdict:
+    senders = ", ".join(f"p{n}@{lib.SENDER_DOMAIN}" for n in range(20))
+    row = _deliver(t, _mail_bytes(senders, _request_text(500, "Gast")))
+    return Verdict(row.booking_id is None and row.reason == "several_senders",
+                   f"{row.state} {row.reason}")
+
+
+@attack("finding 8: From: ingeborg@example.org <evil@…> in the admin log and the answer")
+def display_name_address(t: Target) -> Verdict:
+    evil = f"evil.{t.counter[0]}@{lib.SENDER_DOMAIN}"
+    row = _deliver(t, _mail_bytes(f"ingeborg@example.org <{evil}>", _request_text(520, "Eve")), evil)
+    t.db.settle(0, 30)
+    answered = bool(t.mails_to(evil))
+    return Verdict(row.from_address == evil and answered,
+                   f"admin log shows {'the real sender' if row.from_address == evil else row.from_address}, "
+                   f"answer to the real sender: {answered}")
+
+
+def _tight_service(t: Target, name: str) -> lib.Service:
+    """A second service whose SMTP limits are short enough to wait for."""
+    rules = t.workdir / f"{name}.toml"
+    rules.write_text(RULES.read_text("utf-8").replace("smtp_session_seconds = 600",
+                                                      "smtp_session_seconds = 5"), "utf-8")
+    (t.workdir / name).mkdir(exist_ok=True)
+    url = f"sqlite:///{t.workdir / (name + '.sqlite3')}"
+    return lib.Service(t.workdir / name, url, env={"SECRET_KEY": "", "DATABASE_URL": url}, rules=rules)
+
+
+@attack("finding 8: keep an SMTP session open with NOOP")
+def noop_forever(t: Target) -> Verdict:
+    with _tight_service(t, "noop") as service, \
+            smtplib.SMTP("127.0.0.1", service.smtp_port, timeout=10) as client:
+        started = time.monotonic()
+        try:
+            while time.monotonic() - started < 30:
+                if client.noop()[0] != 250:
+                    break
+                time.sleep(0.5)
+        except smtplib.SMTPServerDisconnected:
+            pass
+        held = time.monotonic() - started
+    return Verdict(held < 10, f"session closed after {held:.1f} s (cap 5 s in this service)")
+
+
+@attack("finding 8: 30,000 RCPT in one session")
+def many_recipients(t: Target) -> Verdict:
+    with smtplib.SMTP("127.0.0.1", t.service.smtp_port, timeout=30) as client:
+        client.ehlo()
+        client.mail("mallory@evil.example")
+        accepted = 0
+        for n in range(30_000):
+            code = client.rcpt(f"buchung+{n}@{lib.MAIL_DOMAIN}")[0]
+            if code != 250:
+                break
+            accepted += 1
+        client.rset()
+    return Verdict(accepted <= 100, f"{accepted} accepted, then {code}")
+
+
+# last of the mail attacks: it uses up the hour's new requests of the house
+@attack("finding 5: 200 new requests from 200 addresses")
+def request_flood(t: Target) -> Verdict:
+    before = t.db.scalar("SELECT count(*) FROM bookings") or 0
+    mails = [lib._outgoing(lib._mail("Gast", f"flut{n}@{lib.SENDER_DOMAIN}", lib.BOOKING_ADDRESS,
+                                     "Anfrage", _request_text(400 + 3 * n, "Gast")), "request")
+             for n in range(200)]
+    inbox = t.db.scalar("SELECT count(*) FROM inbox_messages") or 0
+    lib.send(t.service.smtp_port, mails)
+    t.db.settle(inbox + 200, 120, outbox=False)
+    made = (t.db.scalar("SELECT count(*) FROM bookings") or 0) - before
+    busy = t.db.scalar("SELECT count(*) FROM inbox_messages WHERE reason = 'house_busy'")
+    return Verdict(made <= 30, f"{made} bookings made, {busy} requests refused as house_busy")
 
 
 # ---------------------------------------------------------------- finding 7: client address

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from mailbot.runtime import Runtime
 from mailbot.store.tables import Conversation, OutboxMessage
-from mailbot.understand import Decoded
+from mailbot.understand import Decoded, mime
 from mailbot.web import links
 
 _RECIPIENT_HEADERS = ("To", "Cc", "Delivered-To", "X-Original-To", "Envelope-To")
@@ -45,7 +45,7 @@ def _recipients(decoded: Decoded, raw: bytes | None) -> list[str]:
     message: Message | None = None
     if raw is not None:
         try:
-            message = BytesHeaderParser().parsebytes(raw)  # the headers are all it needs
+            message = BytesHeaderParser().parsebytes(mime.header_block(raw))
         except Exception:
             message = None
     for name in _RECIPIENT_HEADERS:

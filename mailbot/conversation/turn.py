@@ -62,6 +62,9 @@ def _states_the_stay(sentence: str, today: date, vocab: Vocabulary) -> bool:
     return stay.found or stay.vague is not None or people.party_size(sentence, vocab) is not None
 
 
+MAX_DESCRIPTION_SENTENCES = 200
+
+
 @dataclass
 class Turn:
     rt: Runtime
@@ -179,14 +182,20 @@ class Turn:
         sentences that state the dates or the party size (the booking shows those, and they
         may change later); BR-020: links removed, at most max_text_length characters."""
         vocab, today = vocabulary(), self.rt.today()
-        kept = []
+        limit = self.rt.house.limits.max_text_length
+        kept: list[str] = []
+        size = looked_at = 0
         for line in self.spoken().split("\n"):
+            # enough to fill the limit, or enough sentences looked at (each costs a date search)
+            if size > limit or looked_at > MAX_DESCRIPTION_SENTENCES:
+                break
             sentences = [s for s in _SENTENCE_END.split(line) if s.strip()]
+            looked_at += len(sentences)
             kept.append(" ".join(s.strip() for s in sentences
                                  if not _states_the_stay(s, today, vocab)))
+            size += len(kept[-1]) + 1
         text = _LINK.sub("[Link entfernt]", "\n".join(kept))
         text = re.sub(r"\n{3,}", "\n\n", text).strip()
-        limit = self.rt.house.limits.max_text_length
         return text if len(text) <= limit else text[:limit - 1].rstrip() + "…"
 
     def draft_thread(self) -> Conversation:

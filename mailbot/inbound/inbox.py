@@ -79,7 +79,7 @@ def _text(value: object) -> str:
 def summarize(raw: bytes) -> Summary:
     """Message-ID, sender, subject and Return-Path from the headers alone; never raises."""
     try:
-        headers = BytesHeaderParser().parsebytes(raw)
+        headers = BytesHeaderParser().parsebytes(mime.header_block(raw))
         message_id_header = str(headers.get("Message-ID") or "").strip()
         from_header = str(headers.get("From") or "")
         subject = _text(headers.get("Subject")) or None

@@ -128,7 +128,8 @@ class Store:
 
     def ping(self) -> None:
         try:
-            with self.engine.connect() as connection:
+            # a reader: on SQLite a writer's BEGIN IMMEDIATE would wait for the inbox worker
+            with self.engine.connect().execution_options(mailbot_read=True) as connection:
                 connection.execute(text("SELECT 1"))
         except OperationalError as exc:
             raise DatabaseUnavailable(str(exc.orig)) from exc

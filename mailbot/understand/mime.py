@@ -298,6 +298,13 @@ class Part:
 _FIELD = re.compile(r"^([^\s:][^:\n]*):[ \t]*(.*(?:\n[ \t].*)*)", re.MULTILINE)
 
 
+def header_block(raw: bytes) -> bytes:
+    """The header lines of a message, without its body: what a header-only parse needs (the
+    email package splits the whole input into lines even when it keeps only the headers)."""
+    m = _HEADER_END.search(raw)
+    return raw[:m.end()] if m else raw
+
+
 def split_part(raw: bytes) -> Part:
     """Headers and body of one RFC 5322 entity (the whole message or a MIME part)."""
     m = _HEADER_END.search(raw)  # "\n\n" or "\n\r\n", with the "\r" before it if any
