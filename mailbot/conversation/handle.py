@@ -94,6 +94,10 @@ def handle(rt: Runtime, session: Session, message: InboxMessage, decoded: Decode
                     references=tuple(decoded.references))
     turn = Turn(rt, session, message, decoded, interpretation, cause)
     route(turn)
+    if turn.in_loop and message.reason not in loops.CHANGED:
+        log.warning("answer loop stopped", extra={"correlation_id": cause.correlation_id})
+        turn.finish(message.state, "answer_loop", "replies to a chain of our answers that "
+                                                  "changed nothing: not answered (loop)")
     # set last: the message row is written once, not on every query in between
     message.conversation_id = turn.conversation_id
     message.booking_id = turn.booking_id
@@ -105,13 +109,9 @@ def route(turn: Turn) -> None:
     if not turn.sender or "@" not in turn.sender:
         turn.finish(IGNORED, "no_sender", "no From address to answer")
         return
+    # a loop silences our answers; what the message does to a booking still counts
     chain = loops.answers_in_a_row(turn.rt, turn.session, turn.decoded.in_reply_to)
-    if chain >= turn.rt.house.limits.loop_answers:
-        log.warning("answer loop stopped: %s answers in a row changed nothing", chain,
-                    extra={"correlation_id": turn.cause.correlation_id})
-        turn.finish(IGNORED, "answer_loop", f"replies to {chain} of our answers in a row that "
-                                            "changed nothing: not answered (loop)")
-        return
+    turn.in_loop = chain >= turn.rt.house.limits.loop_answers
     thread = turn.thread = find_thread(turn.rt, turn.session, turn.decoded, turn.message.raw)
     conversation = thread.conversation
     booking = None

@@ -79,6 +79,7 @@ class Turn:
     story: list[str] = field(default_factory=list)
     conversation_id: int | None = None  # written to the message with the outcome
     booking_id: int | None = None
+    in_loop: bool = False  # replies to a chain of our answers that changed nothing: say nothing
 
     @property
     def authentic(self) -> bool:
@@ -106,6 +107,9 @@ class Turn:
             matter: str | None = None) -> bool:
         """Queue one answer to the sender. Rejections and help go out once a day per
         sender, kind and matter (loop safety); beyond that they are only recorded."""
+        if self.in_loop:
+            self.story.append(f"answer {kind} not sent: the sender is in a loop of our answers")
+            return False
         if answers.limited(kind):
             key = f"{kind}:{self.sender}" + (f":{matter}" if matter else "")
             if answers.answered_today(self.rt, self.session, key):

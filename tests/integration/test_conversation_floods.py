@@ -81,3 +81,18 @@ def test_finding5_a_partner_writing_from_a_new_address_each_time_does_not_loop(
         answered += 1
         last = answers[-1]
     assert answered <= rt.house.limits.loop_answers
+
+
+def test_finding5_a_loop_silences_answers_but_a_real_cancel_still_counts(mail: Mailbox,
+                                                                          rt: Runtime) -> None:
+    """Four answers that changed nothing do not take the requester's authority away: her
+    next reply that really cancels is carried out, only the chatter is not answered."""
+    assert request(mail, HANS) == "submitted"
+    last = mail.last(HANS, "request_received")
+    for _ in range(rt.house.limits.loop_answers):
+        mail.reply(HANS, last, LOOP)
+        last = mail.outbox(to=HANS)[-1]
+    assert mail.reply(HANS, last, LOOP).reason == "answer_loop"
+    row = mail.reply(HANS, last, "Wir sagen ab, bitte stornieren.\n\nHans")
+    assert row.reason == "canceled", row.detail
+    assert mail.outbox(kind="booking_canceled", to="ingeborg@example.org")
