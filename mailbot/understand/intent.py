@@ -87,6 +87,8 @@ def classify(body: Body, vocab: Vocabulary, facts: Facts | Callable[[], Facts]) 
         return "deny"  # "Von mir aus nicht."
     if yes and _only_yes(text, yes.end()):
         return "approve"
+    if yes and body.approver_thread and _DATES_ONLY.match(text, yes.end()):
+        return "approve"  # "JA 08.–10.01.2027": the yes names the dates it was asked about
     wish = intents["request"].search(both)
     if _AWAY.search(text) and not vocab.request_strong.search(both):
         return "unknown"  # "wir sind vom 3. bis 5. Juli im Urlaub und nicht erreichbar"
@@ -166,6 +168,8 @@ _SAY_NO = re.compile(r"absag|sage")  # "absagen", "ich sage ab": a no from an ap
 _APOLOGY = re.compile(
     r"^(?:sorry|tut\s+mir\s+(?:echt\s+|wirklich\s+|sehr\s+)?leid|entschuldigung)\s*[.,!:;–-]+\s*",
     re.IGNORECASE)
+_DATES_ONLY = re.compile(r"[ \t]*(?:\d{1,2}\.?\s*[–-]\s*)?\d{1,2}\.\d{1,2}\.(?:\d{2,4})?[ \t!.]*(?:\n|$)")
+_EXPLAINS = re.compile(r"(?<!\w)(?:da|dann)\s+sind\s+wir\b")
 _LABEL = re.compile(r"^(?:grund|begründung|weil)\s*:\s*", re.IGNORECASE)
 _STRONG_CANCEL = re.compile(r"stornier|storno|absag|abgesagt|cancel|zurück|lösch|sage")
 _BOOKING_NAMED = re.compile(
@@ -207,7 +211,16 @@ def reason(body: Body, intent: str, vocab: Vocabulary) -> str | None:
         return None
     if m is None:
         return None
-    rest = text[m.end():]
+    end = m.end()
+    if intent == "deny":
+        explains = _EXPLAINS.search(low, m.start(), m.end())
+        if explains:  # "Da sind wir selbst im Haus." is the no and its reason at once
+            end = explains.start()
+        else:  # "Nee, leider nicht – da …", "Noi, leider net – …": one no, said twice
+            while (again := vocab.intents_at_start["deny"].match(low[end:])) is not None \
+                    and again.end() and not _EXPLAINS.search(again.group(0)):
+                end += again.end()
+    rest = text[end:]
     closing = vocab.greetings.search(fold(rest))  # a closing above a long signature
     if closing and closing.start() > 0:
         rest = rest[:closing.start()]

@@ -595,6 +595,9 @@ def closing_name(reply: str, vocab: Vocabulary) -> tuple[str | None, int | None]
             if len(rest_words) > 4:
                 continue  # a sentence that happens to start like a closing
             rest_words = []  # "Herzliche Grüße aus Nürnberg", "Liebe Grüße, auch an Paul"
+        elif rest_words[:1] and rest_words[0].lower() == "von" and len(rest_words) > 1 and \
+                rest_words[1].lower() in _NOT_BEFORE_NAME:
+            rest_words = []  # "Liebe Grüße von der Küste": a place, not a signer
         elif rest_words and rest_words[0].lower() in vocab.signers:
             rest_words = rest_words[1:]
         if len(rest_words) > 3 or rest.endswith(("?", ":")):

@@ -79,6 +79,12 @@ def test_approve_never_carries_dates_or_party() -> None:
     ("NEIN, weil wir selbst im Haus sind.", "weil wir selbst im Haus sind."),
     ("Nein:   da ist\n   der Kaminkehrer da.\n\nLG Inge", "da ist der Kaminkehrer da."),
     ("NEIN", None),
+    # a no that is its own reason keeps the whole sentence, not "im Haus."
+    ("Da sind wir selbst im Haus.", "Da sind wir selbst im Haus."),
+    # a no said twice ("Nee, leider nicht –") is one no: the reason is the clause after it
+    ("Nee, leider nicht – da sind Paul und Gisela doch schon drinne.",
+     "da sind Paul und Gisela doch schon drinne."),
+    ("Noi, leider net – do wird dr Boda abgschliffa.", "do wird dr Boda abgschliffa."),
 ])
 def test_deny_comment_is_the_reason_as_written(text: str, comment: str | None) -> None:
     assert _parse(text)["comment"] == comment
@@ -277,3 +283,30 @@ def test_a_change_without_new_figures_is_still_an_edit(text: str) -> None:
     """The service then asks what exactly changes; it is no help text."""
     result = _parse(text, subject="Re: Anfrage erhalten (01.–05.08.2027)")
     assert (result["intent"], result["start"], result["end"]) == ("edit", None, None)
+
+
+@pytest.mark.parametrize(("text", "intent"), [
+    ("JA 08.–10.01.2027", "approve"),  # the yes repeats the dates it was asked about
+    ("Nu klar, machd das!", "approve"),  # Saxon
+    ("Noi, leider net.", "deny"),  # Swabian
+])
+def test_an_approvers_answer_in_dialect_or_with_the_dates(text: str, intent: str) -> None:
+    result = _parse(text + "\n\nInge")
+    assert (result["intent"], result["start"], result["first_name"]) == (intent, None, "Inge")
+
+
+@pytest.mark.parametrize("text", [
+    "gibt's scho was Neis wega onserer Afrog?",
+    "und, watt is jetzt? Is dat schon durch mit unserer Buchung für Pfingsten?",
+])
+def test_a_status_question_in_dialect_is_status(text: str) -> None:
+    assert _parse(text, subject="Pfingsten")["intent"] == "status"
+
+
+@pytest.mark.parametrize("text", [
+    "Danke, dat is top! Otto freut sich auch schon.",
+    "Vielen lieben Dank für die schnelle Bestätigung, Jürgen und ich freuen uns sehr!",
+])
+def test_thanks_with_who_is_looking_forward_is_thanks(text: str) -> None:
+    result = _parse(text + "\n\nKarin", subject="Re: Buchung bestätigt (10.–17.10.2027)")
+    assert (result["intent"], result["party_size"]) == ("thanks", None)

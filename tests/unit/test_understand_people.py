@@ -120,6 +120,10 @@ def test_people_counted_as_a_small_grammar(text: str, size: int | None) -> None:
     ("Wir kommen vom 3. bis 5. Juli.\nSchönen Abend noch!\nLisa", "Lisa"),
     ("Wir kommen vom 3. bis 5. Juli.\n\nMit besten Grüßen\ni.A. Sandra Müller", "Sandra"),
     ("Wir kommen vom 3. bis 5. Juli.\n-Jana", "Jana"),
+    # a place after the closing is not the name
+    ("Wir kommen vom 3. bis 5. Juli.\n\nLiebe Grüße von der Küste\nWiebke", "Wiebke"),
+    ("Wir kommen vom 3. bis 5. Juli.\n\nMit freundlichem Gruß\nHeinz Hartmann\nEssen-Steele",
+     "Heinz"),
 ])
 def test_closings_of_issue_17(text: str, name: str) -> None:
     assert _parse(text, sender="<x@example.de>")["first_name"] == name
