@@ -113,7 +113,8 @@ def classify(body: Body, vocab: Vocabulary, facts: Facts | Callable[[], Facts]) 
     has_dates, has_party, vague, weak_dates = (data().has_dates, data().has_party, data().vague,
                                                data().weak_dates)
     has_data = has_dates or has_party
-    if intents["edit"].search(text) and (has_data or _strong_edit(text)):
+    edit = intents["edit"].search(text)
+    if edit and (has_data or _strong_edit(text)) and not _corrects_itself(body, text, edit, vocab):
         return "edit"
     if body.existing_booking and has_data and not vocab.new_stay.search(text):
         return "edit"
@@ -125,6 +126,15 @@ def classify(body: Body, vocab: Vocabulary, facts: Facts | Callable[[], Facts]) 
     if not has_data and _THUMBS.fullmatch(text):
         return "approve"
     return "unknown"
+
+
+def _corrects_itself(body: Body, text: str, edit: re.Match[str], vocab: Vocabulary) -> bool:
+    """A new mail that corrects itself ("wir würden gern vom 5. bis 9. Mai kommen – Moment,
+    falsch, also doch erst vom 7."): the change is to its own wish, not to a booking."""
+    if not body.subject or body.existing_booking:
+        return False  # a reply changes what it answers
+    wish = vocab.intents["request"].search(text, 0, edit.start())
+    return wish is not None and vocab.correction.search(text, wish.end(), edit.start()) is not None
 
 
 def last_word(body: Body, vocab: Vocabulary) -> str | None:

@@ -123,7 +123,7 @@ _COUNTS_WRITER = re.compile(r"erwachsen|person|leute|gäste|köpf")  # "mit 2 Er
 _WE = re.compile(r"(?<!\w)(?:wir|uns|mir)(?!\w)")
 _LIST_START = re.compile(
     r"(?:(?<=:)|(?<!\w)(?:kommen|kommt|kämen|wären|sind)(?!\w))[ \t]+(?=[A-ZÄÖÜ])")
-_WITH = re.compile(r"(?<!\w)mit(?!\w)")
+_WITH = re.compile(r"(?<!\w)mit(?!\w)(?!\s*:)")  # "mit: A, B, C" lists everyone
 
 
 def _enumeration(text: str, vocab: Vocabulary) -> tuple[int, int, int] | None:
@@ -414,6 +414,11 @@ def count_unsure(text: str, vocab: Vocabulary) -> bool:
     return bool(_WE.search(before)) and not _SELF.search(before)
 
 
+def _sentence_before(text: str, at: int) -> str:
+    starts = [text.rfind(mark, 0, at) for mark in ".!?\n"]
+    return text[max(starts) + 1:at]
+
+
 def party_size(text: str, vocab: Vocabulary) -> int | None:
     """The number of people staying, or None when the text does not say."""
     pats = _patterns(vocab)
@@ -432,9 +437,10 @@ def party_size(text: str, vocab: Vocabulary) -> int | None:
         if n and 0 < n <= 30:
             return n
     companions = pats.companions.search(text) if "mit" in text else None
-    if companions and _SELF.search(text, max(0, companions.start() - 40), companions.start()):
-        n = _value(companions.group("n"), vocab)  # "ich komme mit 3 Freunden" = 4
-        if n:
+    if companions and (_SELF.search(text, max(0, companions.start() - 40), companions.start())
+                       or not _WE.search(_sentence_before(text, companions.start()))):
+        n = _value(companions.group("n"), vocab)  # "ich komme mit 3 Freunden" = 4,
+        if n:  # so is "würd gern mit 3 Kumpels kommen"
             return n + 1 + extra
     times = pats.times.search(text) if _GROUP_NOUNS.search(text) else None
     if times:  # "zwei Familien à 4 Personen"

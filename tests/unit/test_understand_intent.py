@@ -310,3 +310,14 @@ def test_a_status_question_in_dialect_is_status(text: str) -> None:
 def test_thanks_with_who_is_looking_forward_is_thanks(text: str) -> None:
     result = _parse(text + "\n\nKarin", subject="Re: Buchung bestätigt (10.–17.10.2027)")
     assert (result["intent"], result["party_size"]) == ("thanks", None)
+
+
+def test_a_new_mail_that_corrects_itself_is_a_request() -> None:
+    """Issue 17: a correction inside the text is no edit of a booking that does not exist."""
+    result = _parse("Hallo,\nwir würden gern vom 5. bis 9. Mai kommen – Moment, falsch, also "
+                    "doch erst vom 7. bis 9. Mai. Wir sind zu dritt.\nJens", subject="Mai")
+    assert (result["intent"], result["start"], result["end"]) == (
+        "request", "2027-05-07", "2027-05-09")
+    # the same words answering our "Anfrage erhalten" change that booking
+    assert _parse("Wir kommen doch erst vom 7. bis 9. Mai.",
+                  subject="Re: Anfrage erhalten (05.–09.05.2027)")["intent"] == "edit"

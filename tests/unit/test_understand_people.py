@@ -104,6 +104,10 @@ def test_first_name_initial_and_dialect_closing(body: str, sender: str, name: st
     ("Ich komme vom 3. bis 5. Juli mit dem Zug.", None),
     ("Anreise: 07.08.2027\nAbreise: 10.08.2027\nPersonen: 2", 2),  # a field, not a closing
     ("Vom 14.–16. Mai? Wir sind Thomas, Julia und die Kinder Max (7) und Emma (4).", 4),
+    # no "wir": the writer comes with the two
+    ("hi, würd gern vom 3.-5. april mit 2 kumpels ins haus. geht das?", 3),
+    # "mit:" and a list names everyone, the writer among them
+    ("Vom 24. bis 31. Juli kommen wir mit: Hartmut, Gisela, Jens und Oma Uschi.", 4),
 ])
 def test_people_counted_as_a_small_grammar(text: str, size: int | None) -> None:
     """Issue 17: family words with their counts, "ich/mich" once, "mit n Freunden" = n + 1."""
