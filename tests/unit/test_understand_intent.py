@@ -289,6 +289,9 @@ def test_a_change_without_new_figures_is_still_an_edit(text: str) -> None:
     ("JA 08.–10.01.2027", "approve"),  # the yes repeats the dates it was asked about
     ("Nu klar, machd das!", "approve"),  # Saxon
     ("Noi, leider net.", "deny"),  # Swabian
+    ("Jau, dat passt.", "approve"), ("Bassd scho!", "approve"),  # Platt, Swabian
+    ("Nee, dat geht nich, da is Schützenfest.", "deny"),  # Ruhr
+    ("Des passt nit, mir sin selber do.", "deny"),
 ])
 def test_an_approvers_answer_in_dialect_or_with_the_dates(text: str, intent: str) -> None:
     result = _parse(text + "\n\nInge")
