@@ -196,11 +196,10 @@ def interpret(decoded: Decoded, today: date) -> Interpretation:
     if stay.unsure:
         ask += ["start", "end"]
     size = size_() if kind in ("request", "edit") else None
-    if size is not None and people.count_unsure(date_text, vocab):
+    writer = closing_name or people.name_from_display(decoded.from_name, vocab)
+    if size is not None and people.count_unsure(date_text, vocab, writer):
         ask.append("party_size")
-    first_name = None
-    if kind != "unknown":
-        first_name = closing_name or people.name_from_display(decoded.from_name, vocab)
+    first_name = writer if kind != "unknown" else None
     return Interpretation(
         intent=kind,
         start=stay.start,

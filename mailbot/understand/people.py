@@ -123,6 +123,7 @@ _COUNTS_WRITER = re.compile(r"erwachsen|person|leute|gäste|köpf")  # "mit 2 Er
 _WE = re.compile(r"(?<!\w)(?:wir|uns|mir)(?!\w)")
 _LIST_START = re.compile(
     r"(?:(?<=:)|(?<!\w)(?:kommen|kommt|kämen|wären|sind)(?!\w))[ \t]+(?=[A-ZÄÖÜ])")
+_WE_WITH_LIST = re.compile(r"(?<!\w)(?:wir|mir)\s+(?:kommen|sind|reisen)\s+mit\s*:")
 _WITH = re.compile(r"(?<!\w)mit(?!\w)(?!\s*:)")  # "mit: A, B, C" lists everyone
 
 
@@ -402,11 +403,18 @@ def _not_people(vocab: Vocabulary) -> re.Pattern[str]:
     return re.compile(f"(?:{vocab.not_people_alt})$", FLAGS)
 
 
-def count_unsure(text: str, vocab: Vocabulary) -> bool:
-    """"wir kommen mit 3 Freunden": how many are "wir"? The count is asked about."""
+def count_unsure(text: str, vocab: Vocabulary, writer: str | None = None) -> bool:
+    """"wir kommen mit 3 Freunden": how many are "wir"? The count is asked about; so is a
+    list after "wir kommen mit:" that does not name the writer (is the writer one more?)."""
     low = fold(text)
     if ("-" in low or "bis" in low) and _patterns(vocab).between.search(low):
         return True  # "so 6-8 Leute"
+    listed = _WE_WITH_LIST.search(low) if ":" in low and writer else None
+    if listed and writer:
+        line_end = low.find("\n", listed.end())
+        names = low[listed.end():line_end if line_end >= 0 else len(low)]
+        if not re.search(rf"(?<!\w){re.escape(fold(writer))}(?!\w)", names):
+            return True
     m = _patterns(vocab).companions.search(low) if "mit" in low else None
     if m is None:
         return False

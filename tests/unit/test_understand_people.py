@@ -136,3 +136,13 @@ def test_closings_of_issue_17(text: str, name: str) -> None:
 def test_a_range_of_people_is_asked_about() -> None:
     result = _parse("Vom 3. bis 5. Juli kommen ein paar Freunde mit, wir sind dann so 6-8 Leute.")
     assert (result["party_size"], result["ask"]) == (8, ["party_size"])
+
+
+def test_a_list_after_wir_kommen_mit_that_leaves_out_the_writer_is_asked_about() -> None:
+    """Issue 17, asking instead of guessing: is the writer one more than the names listed?"""
+    text = "Vom 24. bis 31. Juli: wir kommen mit: Gisela, Jens und Mandy.\n\nGruß\nHartmut"
+    result = _parse(text, sender="Hartmut Schubert <h@example.de>")
+    assert (result["party_size"], result["ask"]) == (3, ["party_size"])
+    named = _parse(text.replace("mit: Gisela", "mit: Hartmut, Gisela"),
+                   sender="Hartmut Schubert <h@example.de>")
+    assert (named["party_size"], named["ask"]) == (4, [])
