@@ -272,6 +272,26 @@ def check_inbound(settings: Settings) -> list[Finding]:
     ]
     if settings.imap_url:
         found.append(_imap(settings))
+    found.extend(_authenticity(settings))
+    return found
+
+
+def _authenticity(settings: Settings) -> list[Finding]:
+    """SPEC §5 "Authentic": reply keys must not cross the internet in clear text, and mail
+    read from a mailbox carries no authenticated sender without a trusted authserv-id."""
+    found = []
+    host = settings.smtp_listen.rsplit(":", 1)[0].strip("[]")
+    if not settings.smtp_tls_cert and host not in ("127.0.0.1", "localhost", "::1"):
+        found.append(Finding(False, "SMTP_TLS_CERT",
+                             f"ist leer, aber SMTP_LISTEN={settings.smtp_listen} ist von außen "
+                             "erreichbar: ohne STARTTLS gehen Antwortschlüssel unverschlüsselt "
+                             "durchs Netz. Setze SMTP_TLS_CERT und SMTP_TLS_KEY."))
+    if settings.imap_url and not settings.trusted_authserv_id:
+        found.append(Finding(False, "TRUSTED_AUTHSERV_ID",
+                             "ist leer, aber IMAP_URL ist gesetzt: keine Mail aus dem Postfach gilt "
+                             "als echt, neue Mails von Freigebenden wirken nur über eine Antwort. "
+                             "Trag die authserv-id deines Anbieters ein (aus seinen "
+                             "Authentication-Results-Kopfzeilen)."))
     return found
 
 

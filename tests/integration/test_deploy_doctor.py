@@ -176,3 +176,23 @@ def test_doctor_reports_an_imap_mailbox_it_cannot_reach(tmp_path: Path, env: dic
     assert code == 1
     assert "nicht erreichbar" in _line(output, "Posteingang (IMAP)")
     assert "pw-xyz" not in output
+
+
+def test_finding3_doctor_flags_a_public_smtp_listener_without_starttls(tmp_path: Path,
+                                                                        env: dict[str, str]) -> None:
+    migrate(env["DATABASE_URL"])
+    env["SMTP_LISTEN"] = f"0.0.0.0:{free_port()}"
+    code, output = doctor(tmp_path, env)
+    assert code == 1
+    assert "STARTTLS" in _line(output, "SMTP_TLS_CERT")
+
+
+def test_finding3_doctor_flags_imap_without_a_trusted_authserv_id(tmp_path: Path,
+                                                                   env: dict[str, str]) -> None:
+    migrate(env["DATABASE_URL"])
+    env["IMAP_URL"] = f"imap://bot:pw-xyz@127.0.0.1:{free_port()}/INBOX"
+    code, output = doctor(tmp_path, env)
+    assert code == 1
+    assert "authserv-id" in _line(output, "TRUSTED_AUTHSERV_ID")
+    env["TRUSTED_AUTHSERV_ID"] = "mx.example.net"
+    assert not any(" TRUSTED_AUTHSERV_ID:" in line for line in doctor(tmp_path, env)[1].splitlines())
