@@ -540,13 +540,15 @@ def _holiday_days(holiday: Holiday, year: str | None, today: date) -> tuple[date
 
 
 def _unread(masked: str, stay: Stay, today: date, pats: _Patterns, vocab: Vocabulary,
-            numbers: list[_Anchor]) -> Stay:
-    """`stay`, marked unsure when the text also names a week or a holiday that lies outside it
-    ("KW 23 … vom 3. bis 5. Juli"): a time word the reading left unread."""
+            numbers: list[_Anchor], others: Iterable[date | None] = ()) -> Stay:
+    """`stay`, marked unsure when the text also names a week, a holiday or another written
+    day that lies outside it ("KW 23 … vom 3. bis 5. Juli", "am 28.6. … vom 3. bis 5. Juli"):
+    a time word the reading left unread."""
     if stay.start is None or stay.end is None or stay.unsure:
         return stay
     near = (stay.start - timedelta(days=1), stay.end + timedelta(days=1))
     weeks = [(a.monday, a.monday + timedelta(days=6)) for a in numbers]
+    weeks += [(d, d) for d in others if d is not None]
     if pats.holiday_stems.search(masked):
         vague = [m.span() for m in vocab.vague.finditer(masked)]
         for m in pats.holiday.finditer(masked):
@@ -872,7 +874,8 @@ def _find_stay(text: str, today: date, vocab: Vocabulary, newest: bool, partial:
             # a request naming several different stays ("3.–5. oder 10.–12. Juli"): which?
             if not newest and len({(c.start, c.end) for c in ranges}) > 1:
                 return Stay(pick.start, pick.end, unsure=True)
-        return _unread(masked, Stay(pick.start, pick.end), today, pats, vocab, numbers)
+        return _unread(masked, Stay(pick.start, pick.end), today, pats, vocab, numbers,
+                       (c.start for c in candidates if c.kind == "single"))
     singles = [c for c in candidates if c.kind == "single"]
     vagues = list(vocab.vague.finditer(masked))
     named = _named(masked, today, pats, vocab, [m.span() for m in vagues], numbers)
@@ -910,10 +913,11 @@ def _find_stay(text: str, today: date, vocab: Vocabulary, newest: bool, partial:
             assert second.start is not None
             span = interval(first.start, second.start)
             if span is not None:
-                return _unread(masked, Stay(*span), today, pats, vocab, numbers)
+                return _unread(masked, Stay(*span), today, pats, vocab, numbers,
+                               (c.start for c in singles[2:]))
         if length is not None:
             return _unread(masked, Stay(*duration(first.start, length)), today, pats, vocab,
-                           numbers)
+                           numbers, (c.start for c in singles[1:]))
         weekdays = _weekday_span(first, masked, today, pats, vocab) if first.weekday is None \
             and first.lead != "bis" and len(singles) == 1 else None
         if weekdays is not None:  # "am Freitag, den 4.6., … am Sonntag wieder", "1. Mai, Sa–Mo"
