@@ -156,7 +156,7 @@ def interpret(decoded: Decoded, today: date) -> Interpretation:
     body = intent.Body(said.strip(), own_subject, existing,
                        is_reply and bool(vocab.approver_thread.search(fold(subject))))
 
-    date_text = f"{said}\n{own_subject}"
+    date_text = f"{said}\n\n{own_subject}"  # the subject: a paragraph of its own
     stays: list[dates.Stay] = []  # each reader runs at most once, and only when needed
     sizes: list[int | None] = []
 

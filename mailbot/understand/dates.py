@@ -123,7 +123,7 @@ def _patterns(vocab: Vocabulary) -> _Patterns:
         r"|(?P<sd>\d?)/(?P<sm>\d{1,2})/(?P<sy>(?:19|20)\d{2}|\d{2})(?![\d/])"
         r"|(?P<nd>\d?)\.\s?(?P<nm>\d{1,2})"
         r"(?:\.(?:\s?(?P<ny>(?:19|20)\d{2})(?!\d)|(?P<ny2>\d{2})(?![\d.]))?|(?![\d.,:]))"
-        rf"|(?P<wd>\d?)(?:\.|ter|ten|sten|ste)?\s*(?P<wm>{month})\.?(?![a-zäöüß])"
+        rf"|(?P<wd>\d?)(?:\.|ter|ten|sten|ste)?[ \t]*\n?[ \t]*(?P<wm>{month})\.?(?![a-zäöüß])"
         r"(?:,?\s*(?P<wy>(?:19|20)\d{2})(?!\d))?"
         rf"|(?P<bd>\d?)(?:ten|ter|sten|ste)?(?=\s*(?:-|bis|to|until|till)\s*"
         rf"(?:zum\s+|the\s+)?\d{{1,2}}(?:\.|ten|ter|sten|ste)?\s*(?:{month})(?![a-zäöüß]))"
