@@ -31,6 +31,6 @@ def test_silent_misreads_are_wrong_fields_not_asked_about(tmp_path: Path) -> Non
     out = subprocess.run(
         [sys.executable, str(ROOT / "bench" / "parse.py"), "--corpus", str(tmp_path),
          "--runs", "0", "--no-write"], check=True, capture_output=True, text=True).stdout
-    assert "exact 33.3% (1/3), silent misreads 33.3% (1/3), asked 1" in out
+    assert "exact 33.3% (1/3), silent misreads 33.3% (1/3) (acted on 33.3% (1/3)), asked 1" in out
     assert "002: start, end (asked: start, end)" in out
     assert "003: start" in out
