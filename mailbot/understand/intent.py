@@ -178,13 +178,17 @@ _SAY_NO = re.compile(r"absag|sage")  # "absagen", "ich sage ab": a no from an ap
 _APOLOGY = re.compile(
     r"^(?:sorry|tut\s+mir\s+(?:echt\s+|wirklich\s+|sehr\s+)?leid|entschuldigung)\s*[.,!:;–-]+\s*",
     re.IGNORECASE)
-_DATES_ONLY = re.compile(r"[ \t]*(?:\d{1,2}\.?\s*[–-]\s*)?\d{1,2}\.\d{1,2}\.(?:\d{2,4})?[ \t!.]*(?:\n|$)")
+_DATES_ONLY = re.compile(r"[ \t]*(?:\d{1,2}\.(?:\d{1,2}\.)?\s*[–-]\s*)?"
+                         r"\d{1,2}\.\d{1,2}\.(?:\d{2,4})?[ \t!.]*(?:\n|$)")
 _EXPLAINS = re.compile(r"(?<!\w)(?:da|dann)\s+sind\s+wir\b")
 _LABEL = re.compile(r"^(?:grund|begründung|weil)\s*:\s*", re.IGNORECASE)
 _STRONG_CANCEL = re.compile(r"stornier|storno|absag|abgesagt|cancel|zurück|lösch|sage")
+_MONTHS = "(?:Jan|Feb|Mär|Apr|Mai|Jun|Jul|Aug|Sep|Okt|Nov|Dez)"
+# a date's dot goes on ("vom 1. bis 5. August"); one before a capital starts a new sentence
 _BOOKING_NAMED = re.compile(
-    r"^(?:(?:ich|wir|hiermit)\s+)?(?:(?:unsere|meine|die|den|das|unseren|meinen)\s+)?(?:buchung|anfrage|reservierung|termin|"
-    r"aufenthalt|wochenende|urlaub)\b(?:[^.!?\n]|(?<=\d)\.)*(?:[.!?]+|$)", re.IGNORECASE)
+    r"^(?:(?:ich|wir|hiermit|sie)\s+)?(?:(?:unsere|meine|die|den|das|unseren|meinen)\s+)?(?:buchung|anfrage|reservierung|termin|"
+    rf"aufenthalt|wochenende|urlaub)\b(?:[^.!?\n]|(?<=\d)\.(?!\s+(?!{_MONTHS})(?-i:[A-ZÄÖÜ])))*(?:[.!?]+|$)",
+    re.IGNORECASE)
 _REFUSAL = re.compile(
     r"(?<!\w)(?:ablehnen|abgelehnt|lehne\s+\w*\s*ab|muss\s+ich\s+(?:leider\s+)?nein"
     r"|aber\s+(?:leider\s+)?(?:nein|nicht)\b)")  # "ich würde ja gern, aber leider nein: …"
@@ -248,6 +252,12 @@ def reason(body: Body, intent: str, vocab: Vocabulary) -> str | None:
             len(sentences[-1].split()) <= 3:
         sentences.pop()
     rest = " ".join(sentences).strip()
+    words = rest.split()
+    for size in (2, 1):  # "… schon drin gruß cornelia", "… krank sind viele grüße andrea"
+        if len(words) > size + 2 and \
+                vocab.greetings.fullmatch(fold(" ".join(words[-1 - size:-1]))) is not None:
+            rest = " ".join(words[:-1 - size])
+            break
     if not rest or not re.search(r"\w", rest):
         return None
     return rest
