@@ -166,6 +166,9 @@ def test_our_subjects_are_read_directly(subject: str, start: date, end: date) ->
     ("Wir würden gern am Wochenende nach Ostern kommen.", None, None),
     # a greeting without a comma on the same line is still only a greeting
     ("Hallo wir kommen vom 2.9. bis 6.9. zu zweit", "2027-09-02", "2027-09-06"),
+    # Austrian month names
+    ("Wir würden gerne vom 19. bis 22. Feber kommen.", "2027-02-19", "2027-02-22"),
+    ("Wir kommen vom 3. bis 6. Jänner.", "2027-01-03", "2027-01-06"),
     # a deadline on a weekday is not the stay
     ("Ist die Buchung jetzt bestätigt? Ich muss bis Freitag meinen Urlaub einreichen.", None,
      None),
