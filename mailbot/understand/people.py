@@ -72,7 +72,7 @@ def _patterns(vocab: Vocabulary) -> _Patterns:
         rf"(?P<n>{number})(?:\s+(?:personen|leute|leut|pers\.?))?"
         rf"(?![.,]?\s*(?:/|\d|[-–]|bis\b|(?:{vocab.month_alt})(?!\w)))\s*(?:[.!,)\n]|$)", FLAGS)
     companions = re.compile(
-        rf"(?<![\w-])mit\s+(?:meinen\s+)?(?P<n>{number})\s+(?:freunden|freundinnen|kumpels|kumpeln|"
+        rf"(?<![\w-])mit\s+(?:meinen?\s+)?(?P<n>{number})\s+(?:freunden|freundinnen|kumpels|kumpeln|"
         r"kollegen|kolleginnen|mädels|jungs|leuten|bekannten)(?![\w])", FLAGS)
     pairs = re.compile(rf"(?<![\w-])(?P<n>{number})\s+(?:pärchen|paare|paaren|ehepaare|ehepaaren)"
                        r"(?![\w])", FLAGS)
@@ -98,7 +98,7 @@ def _value(word: str, vocab: Vocabulary) -> int | None:
 
 _COUNT_ALONE = re.compile(r"\s*(\d{1,2}|[a-zäöüß]{3,6})\s*[.!]?\s*")
 _GROUP_NOUNS = re.compile("familien|paare|pärchen|haushalte|gruppen|zimmer")
-_CHILD = re.compile(r"^ki$|kind|kids|jugendlich|teenager|enkel|bab|klein|söhn|töcht|nicht|neff|child")
+_CHILD = re.compile(r"^ki$|kind|kinn|kids|jugendlich|teenager|enkel|bab|klein|söhn|töcht|nicht|neff|child")
 _OLD = re.compile(r"(?<!\w)(?:statt|anstatt|anstelle\s+von|nicht\s+mehr|bisher|ursprünglich)"
                   r"\W+(?:\w+\W+)?$")
 _TOTAL = re.compile(r"pers|leute|gäste|gaeste|köpf|mensch|people|teilnehm")
@@ -455,17 +455,17 @@ def party_size(text: str, vocab: Vocabulary) -> int | None:
         n = _value(companions.group("n"), vocab)  # "ich komme mit 3 Freunden" = 4,
         if n:  # so is "würd gern mit 3 Kumpels kommen"
             return n + 1 + extra
-    times = pats.times.search(text) if _GROUP_NOUNS.search(text) else None
-    if times:  # "zwei Familien à 4 Personen"
-        groups, each = _value(times.group("a"), vocab), _value(times.group("b"), vocab)
-        if groups and each:
-            return groups * each + extra
-    for m in pats.collective.finditer(text) if "zu" in text else ():  # "zu dritt"
+    for m in pats.collective.finditer(text) if "zu" in text else ():  # "zu dritt", a total before any product
         if _OLD.search(text[max(0, m.start() - 25):m.start()]):
             continue
         n = vocab.collective.get(m.group("n")) or _value(m.group("n"), vocab)
         if n:
             return n + extra
+    times = pats.times.search(text) if _GROUP_NOUNS.search(text) else None
+    if times:  # "zwei Familien à 4 Personen"
+        groups, each = _value(times.group("a"), vocab), _value(times.group("b"), vocab)
+        if groups and each:
+            return groups * each + extra
     counts: list[tuple[int, int, int, str]] = []  # (start, end, n, noun)
     for m in pats.counted.finditer(text):
         n = _value(m.group("n"), vocab)
@@ -522,7 +522,10 @@ def party_size(text: str, vocab: Vocabulary) -> int | None:
             total += group[0]
             children = [c for c in children if not group[1] <= c[0] < group[2]]
         elif not adults:
-            if vocab.couples.search(text):
+            pronoun = pats.we_n.search(text)
+            if pronoun and not any(c[0] == pronoun.start("n") for c in counts):
+                total += _value(pronoun.group("n"), vocab) or 0  # "wir 2 + 3 Kinder"
+            elif vocab.couples.search(text):
                 total += 2
             elif _SELF.search(original):
                 total += 1

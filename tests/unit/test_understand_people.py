@@ -106,6 +106,16 @@ def test_first_name_initial_and_dialect_closing(body: str, sender: str, name: st
     ("Vom 14.–16. Mai? Wir sind Thomas, Julia und die Kinder Max (7) und Emma (4).", 4),
     # no "wir": the writer comes with the two
     ("hi, würd gern vom 3.-5. april mit 2 kumpels ins haus. geht das?", 3),
+    # dialect: Bavarian "zu zwoat", Franconian "meine zwaa Kumpels" and "Kinner", Berlin "ick"
+    ("Vom 3. bis 5. Juli. Mir san zu zwoat.", 2),
+    ("am Wochenende 13./14. März mit meine zwaa Kumpels zum Klettern, passt des?", 3),
+    ("vom 3. bis 5. Juli. Mir sin zwaa Erwachsene und drei Kinner.", 5),
+    ("Vom 3. bis 5. Juli. Nur ick und meen Freund.", 2),
+    ("Meine Frau und ick würden jern vom 6. bis 10. Sept. kommen.", 2),
+    # a total said outright wins over a product ("zwei Familien mit je einem Kind")
+    ("Vom 3. bis 5. Juli? Wir wären zu sechst (zwei Familien mit je einem Kind).", 6),
+    # "wir 2" and the children
+    ("Wir würden gern ab dem 9. Juli für fünf Nächte kommen, wir 2 + 3 Kinder.", 5),
     # "mit:" and a list names everyone, the writer among them
     ("Vom 24. bis 31. Juli kommen wir mit: Hartmut, Gisela, Jens und Oma Uschi.", 4),
 ])
