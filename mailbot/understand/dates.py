@@ -583,7 +583,7 @@ def _named(text: str, today: date, pats: _Patterns, vocab: Vocabulary,
         if lead and lead.group("lead") == "bis" and found and found[-1].kind == "named" \
                 and found[-1].start is not None and found[-1].start < first:
             # "am 2. Weihnachtsfeiertag anreisen und bis Neujahr bleiben": one stay
-            found[-1] = _Candidate(found[-1].pos, found[-1].start, last, "named")
+            found[-1] = _Candidate(found[-1].pos, found[-1].start, last, "named", found[-1].lead)
             continue
         found.append(_Candidate(m.start(), first, last, "named",
                                 lead.group("lead") if lead else ""))

@@ -140,6 +140,8 @@ def test_our_subjects_are_read_directly(subject: str, start: date, end: date) ->
     # of two mentions of a holiday, the one the stay starts from
     ("In NRW ist Fronleichnam ja frei – wir würden gern von Fronleichnam bis Sonntag kommen.",
      "2027-05-27", "2027-05-30"),
+    ("Wir möchten über Ostern, vom Gründonnerstag bis Ostermontag, ins Haus.", "2027-03-25",
+     "2027-03-29"),
     # tense and role: a past stay, a range after "nicht …, sondern", a correction
     ("Letztes Jahr waren wir vom 3. bis 5. Mai da, jetzt hätten wir gern den 10. bis 12. Juli.",
      "2027-07-10", "2027-07-12"),
