@@ -174,9 +174,10 @@ def _patterns(vocab: Vocabulary) -> _Patterns:
         FLAGS,
     )
     duration = re.compile(
-        rf"(?<![\w-])(?<!in\s)(?:für\s+|über\s+)?(?:(?P<n>\d{{1,2}})|(?P<w>{numbers}))\s+(?:ganze\s+|volle\s+)?"
+        rf"(?<![\w-])(?<!in\s)(?<!um\s)(?:für\s+|über\s+)?(?:(?P<n>\d{{1,2}})|(?P<w>{numbers}))\s+(?:ganze\s+|volle\s+)?"
         rf"(?P<unit>{units})(?![\w-])"
-        # "einen Tag früher", "zwei Tage dranhängen" move a stay, they are not its length
+        # "einen Tag früher", "zwei Tage dranhängen", "um einen Tag verlängern" move a stay,
+        # they are not its length
         r"(?!\s+(?:früher|später|eher|länger|kürzer|weniger|mehr|dran|vorher|zusätzlich|extra)"
         r"(?![\w-]))(?!\s+dran)",
         FLAGS,

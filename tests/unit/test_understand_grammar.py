@@ -229,6 +229,7 @@ def test_an_uncertain_count_is_asked_about() -> None:
     ("Können wir bis Sonntag verlängern?", None, "2027-08-08"),
     ("Wir kommen doch schon ab Donnerstag.", "2027-07-29", None),
     ("Wir müssen leider einen Tag früher abreisen, also am 4.8.", None, "2027-08-04"),
+    ("Wir möchten gerne um einen Tag verlängern, also bis 6.8.27.", None, "2027-08-06"),
 ])
 def test_an_edit_reads_weekdays_and_departures_next_to_the_booking(
         text: str, start: str | None, end: str | None) -> None:
