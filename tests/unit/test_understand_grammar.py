@@ -168,6 +168,8 @@ def test_our_subjects_are_read_directly(subject: str, start: date, end: date) ->
     ("Wir würden gern am Wochenende nach Ostern kommen.", None, None),
     # a greeting without a comma on the same line is still only a greeting
     ("Hallo wir kommen vom 2.9. bis 6.9. zu zweit", "2027-09-02", "2027-09-06"),
+    # the nights between, with weekdays
+    ("Hi, ginge Freitag 11. auf Sonntag 13. Dezember?", "2026-12-11", "2026-12-13"),
     # Austrian month names
     ("Wir würden gerne vom 19. bis 22. Feber kommen.", "2027-02-19", "2027-02-22"),
     ("Wir kommen vom 3. bis 6. Jänner.", "2027-01-03", "2027-01-06"),
