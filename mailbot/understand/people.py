@@ -101,7 +101,7 @@ _GROUP_NOUNS = re.compile("familien|paare|pärchen|haushalte|gruppen|zimmer")
 _CHILD = re.compile(r"^ki$|kind|kinn|kids|jugendlich|teenager|enkel|bab|klein|söhn|töcht|nicht|neff|child")
 _OLD = re.compile(r"(?<!\w)(?:statt|anstatt|anstelle\s+von|nicht\s+mehr|bisher|ursprünglich)"
                   r"\W+(?:\w+\W+)?$")
-_TOTAL = re.compile(r"pers|leute|gäste|gaeste|köpf|mensch|people|teilnehm")
+_TOTAL = re.compile(r"pers|leut|leit|gäste|gaeste|köpf|mensch|people|teilnehm")
 _SELF = re.compile(r"(?<!\w)(?:ich|mir)(?!\w)")
 _AGE = re.compile(
     r"(?<=[a-zäöüß])(?<!enkel)(?<!kinder)(?<!kids)(?<!jungs)(?<!mädels)(?<!leute)(?<!freunde)"

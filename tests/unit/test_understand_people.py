@@ -110,6 +110,7 @@ def test_first_name_initial_and_dialect_closing(body: str, sender: str, name: st
     ("Vom 3. bis 5. Juli. Mir san zu zwoat.", 2),
     ("am Wochenende 13./14. März mit meine zwaa Kumpels zum Klettern, passt des?", 3),
     ("vom 3. bis 5. Juli. Mir sin zwaa Erwachsene und drei Kinner.", 5),
+    ("vom Samstag bis zum Pfingstmontag. Mir zwaa und die drei Kinner, also fünf Leit.", 5),
     ("Vom 3. bis 5. Juli. Nur ick und meen Freund.", 2),
     ("Meine Frau und ick würden jern vom 6. bis 10. Sept. kommen.", 2),
     # a total said outright wins over a product ("zwei Familien mit je einem Kind")
