@@ -114,7 +114,8 @@ def classify(body: Body, vocab: Vocabulary, facts: Facts | Callable[[], Facts]) 
                                                data().weak_dates)
     has_data = has_dates or has_party
     edit = intents["edit"].search(text)
-    if edit and (has_data or _strong_edit(text)) and not _corrects_itself(body, text, edit, vocab):
+    if edit and (has_data or _strong_edit(text)) and not _corrects_itself(body, text, edit, vocab) \
+            and not _new_wish(body, text):
         return "edit"
     if body.existing_booking and has_data and not vocab.new_stay.search(text):
         return "edit"
@@ -128,6 +129,17 @@ def classify(body: Body, vocab: Vocabulary, facts: Facts | Callable[[], Facts]) 
     return "unknown"
 
 
+def _new_wish(body: Body, text: str) -> bool:
+    """A new mail that changes nothing it names: "der Hund darf doch mit, oder?" in a fresh
+    request is no edit. A new mail edits only with a strong word or the booking it changes."""
+    return bool(body.subject) and not body.existing_booking and not _CHANGES.search(text)
+
+
+_CHANGES = re.compile(r"(?<!\w)(?:(?:unsere|meine|die|der|unserer|meiner)\s+(?:buchung|anfrage|"
+                      r"reservierung)|änder|verschieb|verleg|verlänger|verkürz|umbuch|korrigier|"
+                      r"statt\b|anstatt)")
+
+
 def _corrects_itself(body: Body, text: str, edit: re.Match[str], vocab: Vocabulary) -> bool:
     """A new mail that corrects itself ("wir würden gern vom 5. bis 9. Mai kommen – Moment,
     falsch, also doch erst vom 7."): the change is to its own wish, not to a booking."""
@@ -137,23 +149,28 @@ def _corrects_itself(body: Body, text: str, edit: re.Match[str], vocab: Vocabula
     return wish is not None and vocab.correction.search(text, wish.end(), edit.start()) is not None
 
 
-def last_word(body: Body, vocab: Vocabulary) -> str | None:
-    """An approver's answer that decides only in its last sentence ("Hm, eigentlich wollten
-    wir da selbst hin. Aber gut, ja."): that decision, to be asked back before it counts."""
+def decision_inside(body: Body, vocab: Vocabulary) -> tuple[str, bool] | None:
+    """An approver's answer whose yes or no opens a later sentence, the way a chatty reply
+    decides ("Ach wie schön …! Von mir aus gerne, ja. Sagt ihr aber …"): that decision, and
+    whether to ask it back first — when it comes only in the last sentence ("Hm, eigentlich
+    wollten wir da selbst hin. Aber gut, ja.") or a yes and a no both open one ("Ja klar – ach
+    nee, … Also leider nein.": the last one, asked back)."""
     if not body.approver_thread:
         return None
     sentences = [x for x in _SENTENCES.split(fold(body.text.strip())) if _WORD.search(x)]
     if len(sentences) < 2:
         return None
-    last = sentences[-1]
-    if vocab.intents_at_start["deny"].match(last):
-        return "deny"
-    if vocab.intents_at_start["approve"].match(last):
-        return "approve"
-    return None
+    said = [(k, kind) for k, x in enumerate(sentences) for kind in ("deny", "approve")
+            if (m := vocab.intents_at_start[kind].match(x)) and not _THAT.match(x, m.end())]
+    if not said:
+        return None
+    kinds = {kind for _, kind in said}
+    at, kind = said[-1]
+    return kind, len(kinds) > 1 or said[0][0] == len(sentences) - 1
 
 
-_SENTENCES = re.compile(r"(?<=[.!?])\s+")
+_THAT = re.compile(r"[\s,]*(?:dass|wie)\b")  # "schön, dass …" is joy, not a yes
+_SENTENCES = re.compile(r"(?<=[.!?:])\s+")
 
 
 def _only_yes(text: str, end: int) -> bool:
