@@ -108,6 +108,9 @@ _AGE = re.compile(
     r"\s*\(\s*\d{1,2}\s*(?:j\.?|jahre)?\s*\)", re.IGNORECASE)
 
 
+_ABBREVIATION = re.compile(r"(?<!\w)[A-ZÄÖÜ]{2,4}(?!\w)")
+
+
 def _spaces(m: re.Match[str]) -> str:
     return " " * (m.end() - m.start())
 
@@ -137,7 +140,8 @@ def _enumeration(text: str, vocab: Vocabulary) -> tuple[int, int, int] | None:
     low = fold(text)
     if text != low:  # otherwise every line is lower case
         lines = text.split("\n")
-        lower = [line == line.lower() and line != line.upper() for line in lines]
+        plain = [_ABBREVIATION.sub("", line) for line in lines]  # "WE", "LG" are written so
+        lower = [line == line.lower() and line != line.upper() for line in plain]
         if any(lower):
             # a line all in lower case ("lena, paul und ich"): its names lost their capitals
             text = "\n".join(_CAPITAL.sub(_capital, line) if small else line

@@ -85,6 +85,8 @@ def test_first_name_initial_and_dialect_closing(body: str, sender: str, name: st
     ("Vom 3. bis 5. Juli mit meiner Schwester und ihrem Mann. Mein Mann und ich auch, also 4.",
      4),
     ("wir kommen vom 3. bis 5. juli. wir sind: lena, paul, marie, jakob und ich.", 5),
+    # a line in lower case but for an abbreviation ("WE") still has its names in lower case
+    ("hi, wir (paul und ich) würden gern an einem WE im januar kommen", 2),
     ("vom 2. bis 5. Oktober – mei Mo, ich, unsere zwaa Buben und die Oma, also 5 Leut.", 5),
     ("Wir kommen mit 2 Erwachsenen und 3 Enkelkindern vom 12.04. bis 18.04.", 5),
     ("ich und 3 Kumpels würden gern kommen, also 5./6. Dezember.", 4),
