@@ -98,6 +98,7 @@ class _Patterns:
     week_number: re.Pattern[str]
     in_weeks: re.Pattern[str]
     month_offset: re.Pattern[str]
+    count: re.Pattern[str]
 
 
 @cache
@@ -121,12 +122,14 @@ def _patterns(vocab: Vocabulary) -> _Patterns:
         r"(?P<f>\d)(?<![\d.,:]\d)(?:"
         r"(?P<iy>\d{3})-(?P<im>\d{1,2})-(?P<id>\d{1,2})(?!\d)"
         r"|(?P<sd>\d?)/(?P<sm>\d{1,2})/(?P<sy>(?:19|20)\d{2}|\d{2})(?![\d/])"
+        # "03/08": day and month of two digits each, without a year (not "10/12 Leute")
+        rf"|(?P<pd>\d)/(?P<pm>\d{{2}})(?![\d/])(?!\s*(?:{vocab.people_alt})(?![a-zäöüß]))"
         r"|(?P<nd>\d?)\.\s?(?P<nm>\d{1,2})"
         r"(?:\.(?:\s?(?P<ny>(?:19|20)\d{2})(?!\d)|(?P<ny2>\d{2})(?![\d.]))?|(?![\d.,:]))"
-        rf"|(?P<wd>\d?)(?:\.|ter|ten|sten|ste)?[ \t]*\n?[ \t]*(?P<wm>{month})\.?(?![a-zäöüß])"
+        rf"|(?P<wd>\d?)(?:\.|ter|ten|sten|ste|st|nd|rd|th)?[ \t]*\n?[ \t]*(?P<wm>{month})\.?(?![a-zäöüß])"
         r"(?:,?\s*(?P<wy>(?:19|20)\d{2})(?!\d))?"
-        rf"|(?P<bd>\d?)(?:ten|ter|sten|ste)?(?=\s*(?:-|bis|to|until|till)\s*"
-        rf"(?:zum\s+|the\s+)?\d{{1,2}}(?:\.|ten|ter|sten|ste)?\s*(?:{month})(?![a-zäöüß]))"
+        rf"|(?P<bd>\d?)(?:ten|ter|sten|ste|st|nd|rd|th)?(?=\s*(?:-|bis|to|until|till)\s*"
+        rf"(?:zum\s+|the\s+)?\d{{1,2}}(?:\.|ten|ter|sten|ste|st|nd|rd|th)?\s*(?:{month})(?![a-zäöüß]))"
         rf"|(?P<dd>\d?)\.(?!\s?\d)(?!\s*(?:{numbered_holidays})(?![\w-]))"  # "2. Weihnachtstag"
         r")",
         FLAGS,
@@ -134,7 +137,7 @@ def _patterns(vocab: Vocabulary) -> _Patterns:
     # "Aug 3-7": the month first, then a range of days
     month_first = re.compile(
         rf"(?P<fm>{month})\.?\s*(?P<fd>\d{{1,2}})(?:st|nd|rd|th)?"
-        r"(?=\s*(?:-|bis|to|until)\s*(?P<fd2>\d{1,2})(?:st|nd|rd|th|\.)?(?!\d|[.,:]\d)"
+        rf"(?=\s*(?:-|bis|to|until)\s*(?:(?P<fm2>{month})\.?\s*)?(?P<fd2>\d{{1,2}})(?:st|nd|rd|th|\.)?(?!\d|[.,:]\d)"
         # not "im Mai 1-2 Wochen", "Sept 3-4 Personen"
         rf"(?!\s*(?:{units}|{vocab.people_alt}|{vocab.not_people_alt})(?![a-zäöüß])))",
         FLAGS,
@@ -225,11 +228,14 @@ def _patterns(vocab: Vocabulary) -> _Patterns:
         rf"(?<![\w-])in\s+(?:(?P<d>\d{{1,2}})|(?P<w>{numbers}))\s+wochen?(?![\w-])", FLAGS)
     # "nächsten Monat", "übernächsten Monat", "diesen Monat": the month of days without one
     month_offset = re.compile(rf"(?<![\w-])(?P<rel>{after}|{nxt}|{this})\s+monat(?![\w-])", FLAGS)
+    # "wir wären", "sind wir": the number after them is the party, not a bare day ("wir wären 4.")
+    we_are = "|".join(w for w in vocab.we_are_alt.split("|") if r"\s+" in w)
+    count = re.compile(rf"(?<![\w-])(?:{we_are})\s+$", FLAGS)
     return _Patterns(tokens, month_first, labelled, web, separator, holiday, weekday_range,
                      weekday_single, week, weekend, day_word, duration, lead, noise,
                      until_weekday, ordinal, month_word, whole_month,
                      _stems(vocab.holiday_names), _stems(vocab.ordinals),
-                     week_number, in_weeks, month_offset)
+                     week_number, in_weeks, month_offset, count)
 
 
 def _stems(names: Iterable[str]) -> re.Pattern[str]:
@@ -312,6 +318,9 @@ _CLAUSE_RIGHT = re.compile(r"[,;!?\n).\s](?:(?<=[,;!?\n)])|(?<=\.)\s"
                            r"|(?<=\s)(?:[-–]\s|(?:und|aber|weil|da|vom|ab|statt)\b))")
 _AND = re.compile(r"(?<!\w)und(?!\w)")
 _COMMA_AND = re.compile(r"[,\s](?:(?<=,)|(?<=\s)und\b)")
+# "nach" closing the clause: the prefix of "nachkommen", "nachreisen" (some arrive later)
+_LATER = re.compile(r"\W*nach\W*$")
+_ASKED_FOR = re.compile(r"(?<!\w)für\s+(?:den\s+|die\s+)?$")
 _DIGIT = re.compile(r"\d")
 _WHOLE = re.compile("ganz|komplett|gesamt")
 _DASHES = (("–", "-"), ("—", "-"), ("‑", "-"), ("‐", "-"), ("−", "-"), ("\u00a0", " "))
@@ -327,8 +336,9 @@ def _plain_dashes(text: str) -> str:
     return text
 
 
-# "3-7", "3 bis 7": days side by side, as a range written month first has them ("Aug 3-7")
-_DAY_RANGE = re.compile(r"\d(?:st|nd|rd|th)?\s*(?:-|bis|to|until)\s*\d")
+# "3-7", "3 bis 7", "29 to Feb 1": days side by side, as a range written month first has them
+# ("Aug 3-7", "Jan 29 to Feb 1")
+_DAY_RANGE = re.compile(r"\d(?:st|nd|rd|th)?\s*(?:-|bis|to|until)\s*(?:[a-zä]{3,9}\.?\s*)?\d")
 # words that label a number as a phone, account or reference number
 _LABELS = re.compile(r"tel|fon|mobil|handy|fax|phone|mob|nr|no|nummer|kto|iban|plz")
 
@@ -345,6 +355,10 @@ def _context_ok(masked: str, start: int, end: int, vocab: Vocabulary, single: bo
         return False
     if vocab.past.search(_AND.split(left)[-1]) or vocab.past.search(right):
         return False  # "im Mai waren wir vom 3. bis 5. da"
+    if _ASKED_FOR.search(left):
+        return True  # "ich hab für den 3.-7.8. angefragt": the stay asked for
+    if _LATER.match(right):
+        return False  # "die beiden kommen erst am Dienstag nach": some come later
     near_left = _COMMA_AND.split(left)[-1]
     if not single:
         near_left = near_left[-16:]
@@ -370,7 +384,8 @@ def _tokens(text: str, pats: _Patterns, vocab: Vocabulary) -> list[_Token]:
             if first_month is None:
                 continue
             found.append(_Token(m.start(), m.end(), int(g["fd"]), first_month, None))
-            tok = _Token(m.start("fd2"), m.end("fd2"), int(g["fd2"]), None, None)
+            tok = _Token(m.start("fd2"), m.end("fd2"), int(g["fd2"]),
+                         vocab.months.get(g["fm2"]) if g["fm2"] else None, None)
             covered = m.end("fd2")
         elif g["iy"] is not None:
             tok = _Token(m.start(), m.end(), int(g["id"]), int(g["im"]), int(f + g["iy"]))
@@ -378,6 +393,8 @@ def _tokens(text: str, pats: _Patterns, vocab: Vocabulary) -> list[_Token]:
             slash_year = int(g["sy"])
             tok = _Token(m.start(), m.end(), int(f + g["sd"]), int(g["sm"]),
                          slash_year + 2000 if slash_year < 100 else slash_year)
+        elif g["pd"] is not None:
+            tok = _Token(m.start(), m.end(), int(f + g["pd"]), int(g["pm"]), None)
         elif g["nd"] is not None:
             year = g["ny"] or g["ny2"]
             y = int(year) if year else None
@@ -391,6 +408,8 @@ def _tokens(text: str, pats: _Patterns, vocab: Vocabulary) -> list[_Token]:
             tok = _Token(m.start(), m.end(), int(f + g["wd"]), month,
                          int(g["wy"]) if g["wy"] else None)
         else:
+            if pats.count.search(text, max(0, m.start() - 20), m.start()):
+                continue  # "wir wären 4.": a count at the end of a sentence
             tok = _Token(m.start(), m.end(), int(f + (g["dd"] or g["bd"] or "")), None, None)
         if not 1 <= tok.day <= 31 or (tok.month is not None and not 1 <= tok.month <= 12):
             continue
@@ -768,6 +787,8 @@ def find_stay(text: str, today: date, vocab: Vocabulary, *, newest: bool = False
     partial: an edit may name only a new first day ("doch erst ab dem 5.") or last day.
     around: the booking an edit changes; weekdays are read next to its days.
     """
+    if "WE" in text:
+        text = _WEEKEND_SHORT.sub("Wochenende", text)
     stay = _find_stay(text, today, vocab, newest, partial, around)
     if stay.found and not stay.unsure and _ROUGHLY_HINT.search(fold(text)):
         _, _, _, masked = _prepare(text, today, vocab)
@@ -775,6 +796,9 @@ def find_stay(text: str, today: date, vocab: Vocabulary, *, newest: bool = False
             return Stay(stay.start, stay.end, stay.vague, stay.single, unsure=True)
     return stay
 
+
+# "WE", in capitals only (not the English "we"): the weekend ("nächstes WE", "in 2 wochen am WE")
+_WEEKEND_SHORT = re.compile(r"(?<![\w-])WE(?![\w-])")
 
 # Words that make a written day only roughly the stay; the reading is kept and asked about.
 _ROUGHLY_HINT = re.compile(r"(?<!\w)(?:nach\s+dem|um\s+den|ca\b|circa|etwa|ungefähr|gegen|"
@@ -805,6 +829,12 @@ def _prepare(text: str, today: date, vocab: Vocabulary
     clean, numbers = _week_numbers(clean, today, pats)
     toks = _tokens(clean, pats, vocab)
     return clean, numbers, toks, _mask(clean, toks)
+
+
+def _holds(outer: _Candidate, inner: _Candidate) -> bool:
+    assert outer.start and outer.end and inner.start and inner.end
+    return outer.start <= inner.start and inner.end <= outer.end and \
+        (outer.start, outer.end) != (inner.start, inner.end)
 
 
 def _find_stay(text: str, today: date, vocab: Vocabulary, newest: bool, partial: bool,
@@ -865,6 +895,9 @@ def _find_stay(text: str, today: date, vocab: Vocabulary, newest: bool, partial:
             candidates.append(_Candidate(t.pos, day, day, "single", lead))
 
     ranges = [c for c in candidates if c.kind == "range"]
+    # a range that holds another is their frame ("die Ferien gehen vom 2.8. bis 13.9. …, am
+    # liebsten vom 16. bis 22. August"): the stay is the one inside
+    ranges = [c for c in ranges if not any(_holds(c, o) for o in ranges)]
     if ranges:
         pick = ranges[-1] if newest else ranges[0]
         for later in ranges[1:]:

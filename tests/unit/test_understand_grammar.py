@@ -173,6 +173,20 @@ def test_our_subjects_are_read_directly(subject: str, start: date, end: date) ->
     # Austrian month names
     ("Wir würden gerne vom 19. bis 22. Feber kommen.", "2027-02-19", "2027-02-22"),
     ("Wir kommen vom 3. bis 6. Jänner.", "2027-01-03", "2027-01-06"),
+    # English ordinals, a month written first at both ends, day/month with slashes, no year
+    ("could we book the house from 5th to 9th april?", "2027-04-05", "2027-04-09"),
+    ("We would love to come from Jan 29 to Feb 1.", "2027-01-29", "2027-02-01"),
+    ("hallo! ist das haus frei 03/08 - 06/08? wir wären 2", "2027-08-03", "2027-08-06"),
+    # "WE" (in capitals) is the weekend
+    ("hii, ist das haus nächstes WE frei? wir wären zu zweit", "2026-11-28", "2026-11-29"),
+    # "wir wären 4." at the end of a sentence is a count, not a day of the month named
+    ("wir würden gern mitte juli für ne woche oder so ins haus, wir wären 4.", None, None),
+    # the stay asked for ("für den …") is not a date of the asking
+    ("hallo, ich hab vor 2 wochen für den 3.-7.8. angefragt und noch nix gehört, wie schauts "
+     "aus?", "2027-08-03", "2027-08-07"),
+    # a range that holds another is its frame: the stay is the one inside
+    ("Die Kinder haben vom 18. bis 28. Mai Pfingstferien. Wir würden gern vom 24. bis 27. Mai "
+     "ins Haus.", "2027-05-24", "2027-05-27"),
     # a deadline on a weekday is not the stay
     ("Ist die Buchung jetzt bestätigt? Ich muss bis Freitag meinen Urlaub einreichen.", None,
      None),
@@ -232,6 +246,9 @@ def test_an_uncertain_count_is_asked_about() -> None:
     ("Wir kommen doch schon ab Donnerstag.", "2027-07-29", None),
     ("Wir müssen leider einen Tag früher abreisen, also am 4.8.", None, "2027-08-04"),
     ("Wir möchten gerne um einen Tag verlängern, also bis 6.8.27.", None, "2027-08-06"),
+    # "kommen … nach" (nachkommen): when some of the party arrive, not a new first day
+    ("Oma und Opa kommen doch mit, wir sind zu sechst. Die beiden kommen aber erst am Dienstag "
+     "nach.", None, None),
 ])
 def test_an_edit_reads_weekdays_and_departures_next_to_the_booking(
         text: str, start: str | None, end: str | None) -> None:
@@ -239,3 +256,10 @@ def test_an_edit_reads_weekdays_and_departures_next_to_the_booking(
     after its end, "ab Donnerstag" the Thursday before its start, "abreisen … am 4.8." an end."""
     result = _parse(text, subject="Re: Anfrage erhalten (01.–05.08.2027)")
     assert (result["intent"], result["start"], result["end"]) == ("edit", start, end)
+
+
+def test_a_polish_reply_subject_supplies_no_dates() -> None:
+    """"Odp:" is the Polish "Re:": our subject below it is the booking, not a new stay."""
+    result = _parse("ich muss leider absagen. Meine Mutter ist krank.",
+                    subject="Odp: Anfrage erhalten (01.–04.05.2027)")
+    assert (result["intent"], result["start"], result["end"]) == ("cancel", None, None)
