@@ -300,6 +300,22 @@ def _resolve_pair(a: _Token, b: _Token, today: date) -> tuple[date, date] | None
     return start, end
 
 
+def _month_near(day: int, around: tuple[date, date]) -> tuple[int | None, int | None]:
+    """The month and year of `day` that put it nearest to the booking `around` (inside it,
+    or the fewest days before or after): "ab dem 5." of a booking 03.–09.08. is the 5 August."""
+    first, last = around
+    best: tuple[int, date] | None = None
+    for step in (-1, 0, 1, 2):
+        index = first.year * 12 + first.month - 1 + step
+        d = _make(index // 12, index % 12 + 1, day)
+        if d is None:
+            continue
+        gap = 0 if first <= d <= last else min(abs((d - first).days), abs((d - last).days))
+        if best is None or gap < best[0]:
+            best = (gap, d)
+    return (best[1].month, best[1].year) if best is not None else (None, None)
+
+
 def _resolve_single(t: _Token, today: date) -> date | None:
     month = t.month
     if month is None:
@@ -884,6 +900,8 @@ def _find_stay(text: str, today: date, vocab: Vocabulary, newest: bool, partial:
             continue
         if not _context_ok(masked, t.pos, t.end_pos, vocab, single=True):
             continue
+        if t.month is None and around is not None:  # an edit's "doch erst ab dem 5."
+            t.month, t.year = _month_near(t.day, around)
         day = _resolve_single(t, today)
         if day is None:
             continue

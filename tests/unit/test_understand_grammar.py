@@ -249,6 +249,9 @@ def test_an_uncertain_count_is_asked_about() -> None:
     # "kommen … nach" (nachkommen): when some of the party arrive, not a new first day
     ("Oma und Opa kommen doch mit, wir sind zu sechst. Die beiden kommen aber erst am Dienstag "
      "nach.", None, None),
+    # a bare day is the one next to the booking, not the next 3rd from today
+    ("Wir kommen doch erst ab dem 3.", "2027-08-03", None),
+    ("Wir bleiben doch bis zum 7.", None, "2027-08-07"),
 ])
 def test_an_edit_reads_weekdays_and_departures_next_to_the_booking(
         text: str, start: str | None, end: str | None) -> None:
