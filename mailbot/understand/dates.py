@@ -338,6 +338,7 @@ _COMMA_AND = re.compile(r"[,\s](?:(?<=,)|(?<=\s)und\b)")
 _LATER = re.compile(r"\W*nach\W*$")
 _ASKED_FOR = re.compile(r"(?<!\w)für\s+(?:den\s+|die\s+)?$")
 _DIGIT = re.compile(r"\d")
+_NEXT = re.compile(r"n(?:ä|ae)chste")  # not "kommenden": that is the one ahead
 _WHOLE = re.compile("ganz|komplett|gesamt")
 _DASHES = (("–", "-"), ("—", "-"), ("‑", "-"), ("‐", "-"), ("−", "-"), ("\u00a0", " "))
 
@@ -654,6 +655,9 @@ def _named(text: str, today: date, pats: _Patterns, vocab: Vocabulary,
             start = _next_weekday(today, w1)
             if offset == 2:
                 start += timedelta(days=7)
+            # "nächsten Freitag bis Sonntag" said on a Monday: this week's, or next week's?
+            unsure = unsure or (_NEXT.match(m.group("rel") or "") is not None
+                                and start < _monday(today) + timedelta(days=7))
             end = start + timedelta(days=(w2 - w1) % 7 or 7)
         found.append(_Candidate(m.start(), start, end, "named", unsure=unsure))
     if used:  # a holiday that only placed a weekday span is not a stay of its own

@@ -213,6 +213,8 @@ def test_a_week_number_alone_is_asked_about_like_a_vague_time() -> None:
     # another written day outside the stay: which one is the stay is for the writer to say
     "Am 12. Juni werde ich 75. Wir würden gern vom 19. bis 23. Juni kommen, zu zweit.",
     "Wir kommen am 3. Juli an und fahren am 6. Juli, Anreise der Kinder am 1. Juli.",
+    # said on Monday 23.11.: this week's Friday, or the one of next week?
+    "Geht nächsten Freitag bis Sonntag? Wir wären zu dritt.",
 ])
 def test_competing_readings_are_asked_about(text: str) -> None:
     """Two stays, or a week that two words place differently: the best reading is kept and
@@ -229,6 +231,7 @@ def test_competing_readings_are_asked_about(text: str) -> None:
     "Ostern waren wir schon da, jetzt hätten wir gern den 3. bis 5. Juli, zu zweit.",
     "Wir kommen vom 3. bis 5. Juli, nach Ostern sagen wir mehr.",
     "Ich komme mit 3 Freunden vom 3. bis 5. Juli.",
+    "Geht kommenden Freitag bis Sonntag? Wir wären zu dritt.",  # "kommenden": the one ahead
     "Wir kommen vom 3. bis 7. Juli, am 5. Juli hat Anna Geburtstag.",  # a day inside the stay
 ])
 def test_one_clear_reading_asks_nothing(text: str) -> None:
