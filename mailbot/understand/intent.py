@@ -189,7 +189,8 @@ def _spaces(m: re.Match[str]) -> str:
 
 _PLEASE = re.compile(r"^bitte\b[\s\W_]*", re.IGNORECASE)
 _AWAY = re.compile(r"nicht\s+erreichbar|(?:wir\s+sind|ich\s+bin|sind\s+wir|bin\s+ich)\s+"
-                   r"(?:\w+\s+|\d+\.\s*){0,6}(?:im\s+urlaub|verreist)(?![\w])")
+                   r"(?:\w+\s+|\d+\.\s*){0,6}(?:(?:im\s+urlaub|verreist)(?!\w)|bei\s+(?:meiner|"
+                   r"meinem|unserer|unserem|meinen|unseren)\b)")
 _NOT_AFTER_YES = re.compile(r"\s*(?:so\s+|eher\s+|lieber\s+)?nicht\b")
 _SAY_NO = re.compile(r"absag|sage")  # "absagen", "ich sage ab": a no from an approver
 _APOLOGY = re.compile(

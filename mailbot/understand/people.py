@@ -659,6 +659,8 @@ def closing_name(reply: str, vocab: Vocabulary) -> tuple[str | None, int | None]
     m = vocab.greetings.match(fold(tail))
     if m and tail != last and not _THANKS.match(fold(tail)):
         signed = tail[m.end():].split()
+        if signed and _SHORT_CLOSING.fullmatch(fold(tail[:m.end()]).strip()):
+            signed = [w.capitalize() for w in signed]  # "… schicken? lg jana"
         if 1 <= len(signed) <= 2 and signed[0][:1].isupper() and \
                 signed[0].lower() not in _NOT_BEFORE_NAME:  # not "Grüße aus Berlin"
             return _looks_like_name_line(" ".join(signed), vocab), None
@@ -666,6 +668,7 @@ def closing_name(reply: str, vocab: Vocabulary) -> tuple[str | None, int | None]
 
 
 _FIELD = re.compile(r":|\d")
+_SHORT_CLOSING = re.compile(r"lg|glg|vg|lgr|gruß|grüße")
 _ASIDE = re.compile(r"\([^()]*\)")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 _THANKS = re.compile(r"\s*(?:danke|vielen\s+dank|besten\s+dank|herzlichen\s+dank|merci|thank)")
