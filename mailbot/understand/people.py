@@ -156,15 +156,20 @@ def _enumeration(text: str, vocab: Vocabulary) -> tuple[int, int, int] | None:
             # "i"/"mir" only count as "ich" next to a conjunction ("mei Ma ond i")
             neighbours = [words[j].group(0).lower() for j in (k - 1, k + 1)
                           if 0 <= j < len(words)]
-            if not any(n in vocab.conjunctions for n in neighbours):
+            # … or "me" starting a list: "me, Jenny and the two kids"
+            listing = w.group(0).lower() == "me" and text.startswith(",", w.end())
+            if not listing and not any(n in vocab.conjunctions for n in neighbours):
                 continue
         left = _items(text, words, k, -1, vocab)
         right = _items(text, words, k, +1, vocab)
-        if left is None and right is None:
-            continue
         count = 1 + (left[0] if left else 0) + (right[0] if right else 0)
         first = left[1] if left else w.start()
         last = right[1] if right else w.end()
+        joined = _joining(text, low, last, vocab)
+        if joined is not None:  # "Dieter und ich würden gern mit unseren Zwillingen kommen"
+            return count + joined[0], first, joined[1]
+        if left is None and right is None:
+            continue
         return count, first, last
     # "(wir kommen) mit meinem Mann, den zwei Kindern und Opa": the writer and two or more
     for found in _WITH.finditer(low):
@@ -212,6 +217,25 @@ def _enumeration(text: str, vocab: Vocabulary) -> tuple[int, int, int] | None:
         enough = 1 if opener.group(0).strip() != ":" else 2
         if listed is not None and listed[2] >= enough:
             return 1 + listed[0], opener.end(), listed[1]
+    return None
+
+
+# the end of a sentence: not the dot of a written day ("am 24. April")
+_SENTENCE_STOP = re.compile(r"[!?\n]|(?<![\d\s])\.")
+
+
+def _joining(text: str, low: str, after: int, vocab: Vocabulary) -> tuple[int, int] | None:
+    """People the writer's group brings along later in its sentence: "(Dieter und) ich würden
+    gern mit unseren Zwillingen …", "Opa und ich fahren mit den Enkeln Paul und Lina …"
+    → (people, where they end). Family words only: "mit dem Zug" or "mit Inge" bring no one."""
+    stop = _SENTENCE_STOP.search(low, after)
+    for found in _WITH.finditer(low, after, stop.start() if stop else len(low)):
+        words = _words_around(text, found.start())
+        k = next(i for i, w in enumerate(words) if w.start() == found.start())
+        listed = _items(text, words, k - 1, +1, vocab) if k > 0 else None
+        if listed is not None and not _COUNTS_WRITER.search(low, found.start(), listed[1]) \
+                and _known_people(vocab).search(low, found.end(), listed[1]):
+            return listed[0], listed[1]
     return None
 
 

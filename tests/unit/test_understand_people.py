@@ -104,6 +104,13 @@ def test_first_name_initial_and_dialect_closing(body: str, sender: str, name: st
     ("Vom 3. bis 5. Juli: wir sind eine vierköpfige Familie.", 4),
     ("Vom 3. bis 5. Juli kommen meine Freundin und ich plus ihre Eltern.", 4),
     ("Ich komme vom 3. bis 5. Juli mit dem Zug.", None),
+    # the writer's group brings more along later in its sentence
+    ("Dieter und ich würden gern mit unseren Zwillingen vom 3. bis 5. Juli kommen.", 4),
+    ("Opa und ich fahren mit den Enkeln Paul (9) und Lina (6) vom 3. bis 5. Juli.", 4),
+    ("de Erwin un ich dede gern mit unsere Enkel Jonas un Marie vum 3. bis 5. Juli.", 4),
+    ("ich würde gerne vom 3. bis 5. Juli, also übers Wochenende, mit meinen Eltern kommen", 3),
+    ("Mein Mann und ich würden gern mit dem Zug vom 3. bis 5. Juli kommen.", 2),
+    ("Would love the house from July 3 to July 5, me, Jenny and the two kids.", 4),
     ("Anreise: 07.08.2027\nAbreise: 10.08.2027\nPersonen: 2", 2),  # a field, not a closing
     ("Vom 14.–16. Mai? Wir sind Thomas, Julia und die Kinder Max (7) und Emma (4).", 4),
     # no "wir": the writer comes with the two
