@@ -176,6 +176,7 @@ def test_our_subjects_are_read_directly(subject: str, start: date, end: date) ->
     # English ordinals, a month written first at both ends, day/month with slashes, no year
     ("could we book the house from 5th to 9th april?", "2027-04-05", "2027-04-09"),
     ("We would love to come from Jan 29 to Feb 1.", "2027-01-29", "2027-02-01"),
+    ("Would love to have the house from July 8 to July 15.", "2027-07-08", "2027-07-15"),
     ("hallo! ist das haus frei 03/08 - 06/08? wir wären 2", "2027-08-03", "2027-08-06"),
     # "WE" (in capitals) is the weekend
     ("hii, ist das haus nächstes WE frei? wir wären zu zweit", "2026-11-28", "2026-11-29"),
