@@ -548,6 +548,16 @@ def _week_anchors(text: str, today: date, pats: _Patterns, vocab: Vocabulary,
 _SENTENCE_BREAK = re.compile(r"[.!?\n]")
 
 
+def _ends_stay(holiday: _Candidate, first: _Candidate, masked: str) -> bool:
+    """A holiday after the first written day that ends the stay: "… bis Ostermontag", "am
+    14. Mai kommen und am Pfingstmontag wieder fahren" (in its sentence, on a later day: not
+    "am 3. Oktober (Tag der Deutschen Einheit)")."""
+    if holiday.pos < first.pos or holiday.start is None or first.start is None:
+        return False
+    return holiday.lead == "bis" or holiday.lead == "am" and first.start < holiday.start and \
+        _SENTENCE_BREAK.search(masked, first.pos, holiday.pos) is None
+
+
 def _only_week(anchors: list[_Anchor]) -> list[_Anchor]:
     """The one holiday or week number of the whole text, for a weekday span in a sentence of
     its own ("Ist das Haus über Ostern frei? Wir würden gern von Samstag bis Montag bleiben.")."""
@@ -951,7 +961,7 @@ def _find_stay(text: str, today: date, vocab: Vocabulary, newest: bool, partial:
     elif spans:  # a holiday next to a written day: one end of the stay each
         first = min(singles, key=lambda c: c.pos)
         singles += [_Candidate(c.pos, c.end, c.end, "single", "bis") for c in spans
-                    if c.lead == "bis" and c.pos > first.pos]  # "… bis Ostermontag"
+                    if _ends_stay(c, first, masked)]
         singles += [_Candidate(c.pos, c.start, c.start, "single", "am") for c in spans
                     if c.lead != "bis" and c.pos < first.pos and first.lead == "bis"]
         # "am 1. Weihnachtsfeiertag anreisen und bis zum 28. Dezember bleiben"

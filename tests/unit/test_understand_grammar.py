@@ -158,6 +158,8 @@ def test_our_subjects_are_read_directly(subject: str, start: date, end: date) ->
      "2027-05-03"),
     ("Wir würden gern das verlängerte Wochenende am 3. Oktober nutzen (Fr–So).", "2027-10-01",
      "2027-10-03"),
+    ("Mir kommen am Freitag, den 14. Mai und fahren am Pfingstmontag wieder.", "2027-05-14",
+     "2027-05-17"),
     # the one holiday of the mail places a weekday span in a sentence of its own
     ("Ist das Haus über Ostern noch frei? Wir würden gern von Samstag bis Montag bleiben.",
      "2027-03-27", "2027-03-29"),
