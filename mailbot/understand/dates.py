@@ -82,9 +82,11 @@ class _Patterns:
     separator: re.Pattern[str]
     holiday: re.Pattern[str]
     weekday_range: re.Pattern[str]
+    weekday_by_holiday: re.Pattern[str]
     weekday_single: re.Pattern[str]
     week: re.Pattern[str]
     weekend: re.Pattern[str]
+    weekend_by_day: re.Pattern[str]
     day_word: re.Pattern[str]
     duration: re.Pattern[str]
     lead: re.Pattern[str]
@@ -162,6 +164,12 @@ def _patterns(vocab: Vocabulary) -> _Patterns:
         rf"(?P<w2>{wd})(?![\w-])\.?",
         FLAGS,
     )
+    # "vom Sonntag nach Ostern", "am Freitag vor Pfingsten"
+    weekday_by_holiday = re.compile(
+        rf"(?<![\w-])(?:(?P<lead>am|vom|von|ab)\s+)?(?P<w>{full_wd})\s+(?P<dir>nach|vor)\s+"
+        rf"(?P<name>{vocab.holiday_alt})(?![\w-])",
+        FLAGS,
+    )
     weekday_single = re.compile(
         rf"(?<![\w-])(?P<rel>{after}|{nxt}|{this}|am|ab|diesen|bis)\s+(?P<w1>{full_wd})(?![\w-])",
         FLAGS,
@@ -170,6 +178,12 @@ def _patterns(vocab: Vocabulary) -> _Patterns:
     weekend = re.compile(
         rf"(?<![\w-])(?:(?P<rel>{after}|{nxt}|{this})|(?P<am>am|übers|über\s+das|das))\s+"
         r"wochenende(?![\w-])",
+        FLAGS,
+    )
+    # "das Wochenende nach Opas Geburtstag am 3. Juni" (on the masked text: "#" is a written day)
+    weekend_by_day = re.compile(
+        r"(?<![\w-])(?:das|am|übers|über\s+das)\s+wochenende\s+(?P<dir>nach|vor)\s+"
+        r"[^.!?\n#]{0,40}?(?P<day>#)",
         FLAGS,
     )
     day_word = re.compile(
@@ -232,8 +246,8 @@ def _patterns(vocab: Vocabulary) -> _Patterns:
     we_are = "|".join(w for w in vocab.we_are_alt.split("|") if r"\s+" in w)
     count = re.compile(rf"(?<![\w-])(?:{we_are})\s+$", FLAGS)
     return _Patterns(tokens, month_first, labelled, web, separator, holiday, weekday_range,
-                     weekday_single, week, weekend, day_word, duration, lead, noise,
-                     until_weekday, ordinal, month_word, whole_month,
+                     weekday_by_holiday, weekday_single, week, weekend, weekend_by_day, day_word,
+                     duration, lead, noise, until_weekday, ordinal, month_word, whole_month,
                      _stems(vocab.holiday_names), _stems(vocab.ordinals),
                      week_number, in_weeks, month_offset, count)
 
@@ -634,6 +648,8 @@ def _named(text: str, today: date, pats: _Patterns, vocab: Vocabulary,
             continue
         found.append(_Candidate(m.start(), first, last, "named",
                                 lead.group("lead") if lead else ""))
+    if holidays:
+        found += _weekdays_by_holiday(text, today, pats, vocab)
     wholes = pats.whole_month.finditer(text) if _WHOLE.search(text) else ()
     for m in wholes:
         month = vocab.months[m.group("m1") or m.group("m2")]
@@ -690,6 +706,28 @@ def _named(text: str, today: date, pats: _Patterns, vocab: Vocabulary,
             unsure = week[0].kind == "offset"  # the weekend three weeks on, or the third?
         found.append(_Candidate(m.start(), saturday, saturday + timedelta(days=1), "weekend",
                                 unsure=unsure))
+    return found
+
+
+def _weekdays_by_holiday(text: str, today: date, pats: _Patterns,
+                         vocab: Vocabulary) -> list[_Candidate]:
+    """"vom Sonntag nach Ostern (bis Mittwoch)": the first such weekday after the holiday's days
+    (Weißer Sonntag), or the last before them. Some read the holiday's own Sunday: asked."""
+    found = []
+    for m in pats.weekday_by_holiday.finditer(text):
+        holiday = vocab.holiday_names.get(re.sub(r"\s+", " ", m.group("name")))
+        if holiday is None:
+            continue
+        first, last = _holiday_days(holiday, None, today)
+        weekday = vocab.weekdays[m.group("w")]
+        if m.group("dir") == "nach":
+            day = _next_weekday(last, weekday)
+        else:
+            day = first - timedelta(days=(first.weekday() - weekday) % 7 or 7)
+        until = pats.until_weekday.match(text, m.end())
+        end = until_weekday(day, vocab.weekdays[until.group("w")]) if until else day
+        found.append(_Candidate(m.start(), day, end, "named", m.group("lead") or "",
+                                unsure=True))
     return found
 
 
@@ -834,7 +872,7 @@ _WEEKEND_SHORT = re.compile(r"(?<![\w-])WE(?![\w-])")
 _ROUGHLY_HINT = re.compile(r"(?<!\w)(?:nach\s+dem|um\s+den|ca\b|circa|etwa|ungefähr|gegen|"
                            r"zwischen|eventuell|evtl|oder|herum)(?!\w)")
 _ROUGHLY = re.compile(
-    r"(?<!\w)(?:nach\s+dem|um\s+den|rund\s+um\s+den|so\s+um\s+den|ca\.?|circa|etwa|ungefähr|"
+    r"(?<!\w)(?:(?<!wochenende )nach\s+dem|um\s+den|rund\s+um\s+den|so\s+um\s+den|ca\.?|circa|etwa|ungefähr|"
     r"gegen|irgendwann\s+zwischen|(?:eventuell|evtl\.?)\s+auch)\s+(?:(?:auch\s+)?(?:schon\s+)?"
     r"(?:am|ab|vom|von|den|dem)\s+)?#"
     r"|#[^.!?\n#]{0,12}(?<!\w)herum(?!\w)"
@@ -859,6 +897,23 @@ def _prepare(text: str, today: date, vocab: Vocabulary
     clean, numbers = _week_numbers(clean, today, pats)
     toks = _tokens(clean, pats, vocab)
     return clean, numbers, toks, _mask(clean, toks)
+
+
+def _weekend_by_day(masked: str, toks: list[_Token], today: date,
+                    pats: _Patterns) -> tuple[date, date] | None:
+    """"das Wochenende nach Opas Geburtstag am 3. Juni": the Saturday–Sunday after the written
+    day (a day that is no stay itself), or before it ("das Wochenende vor dem 3. Juni")."""
+    for m in pats.weekend_by_day.finditer(masked):
+        t = next((t for t in toks if t.pos == m.start("day")), None)
+        day = _resolve_single(t, today) if t is not None else None
+        if day is None:
+            continue
+        if m.group("dir") == "nach":
+            saturday = _next_weekday(day, 5)
+        else:
+            saturday = day - timedelta(days=(day.weekday() - 6) % 7 or 7) - timedelta(days=1)
+        return saturday, saturday + timedelta(days=1)
+    return None
 
 
 def _holds(outer: _Candidate, inner: _Candidate) -> bool:
@@ -942,6 +997,9 @@ def _find_stay(text: str, today: date, vocab: Vocabulary, newest: bool, partial:
                 return Stay(pick.start, pick.end, unsure=True)
         return _unread(masked, Stay(pick.start, pick.end), today, pats, vocab, numbers,
                        (c.start for c in candidates if c.kind == "single"))
+    weekend = _weekend_by_day(masked, toks, today, pats) if "wochenende" in masked else None
+    if weekend is not None:
+        return Stay(*weekend)
     singles = [c for c in candidates if c.kind == "single"]
     vagues = list(vocab.vague.finditer(masked))
     named = _named(masked, today, pats, vocab, [m.span() for m in vagues], numbers)

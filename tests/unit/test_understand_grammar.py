@@ -160,6 +160,13 @@ def test_our_subjects_are_read_directly(subject: str, start: date, end: date) ->
      "2027-10-03"),
     ("Mir kommen am Freitag, den 14. Mai und fahren am Pfingstmontag wieder.", "2027-05-14",
      "2027-05-17"),
+    # the weekend after or before a written day
+    ("Wir würden gern das Wochenende nach Opas Geburtstag am 3. Juni kommen.", "2027-06-05",
+     "2027-06-06"),
+    ("Geht das Wochenende vor dem 3. Juni?", "2027-05-29", "2027-05-30"),
+    # a weekday after or before a holiday's days (asked about: some read Ostersonntag)
+    ("Wäre das Haus vom Sonntag nach Ostern bis Mittwoch frei?", "2027-04-04", "2027-04-07"),
+    ("Geht am Freitag vor Pfingsten?", "2027-05-14", "2027-05-14"),
     # the one holiday of the mail places a weekday span in a sentence of its own
     ("Ist das Haus über Ostern noch frei? Wir würden gern von Samstag bis Montag bleiben.",
      "2027-03-27", "2027-03-29"),
@@ -218,6 +225,8 @@ def test_a_week_number_alone_is_asked_about_like_a_vague_time() -> None:
     "Wir kommen am 3. Juli an und fahren am 6. Juli, Anreise der Kinder am 1. Juli.",
     # said on Monday 23.11.: this week's Friday, or the one of next week?
     "Geht nächsten Freitag bis Sonntag? Wir wären zu dritt.",
+    # Weißer Sonntag (04.04.2027), or Ostersonntag?
+    "Wäre das Haus vom Sonntag nach Ostern bis Mittwoch frei? Wir wären zu zweit.",
 ])
 def test_competing_readings_are_asked_about(text: str) -> None:
     """Two stays, or a week that two words place differently: the best reading is kept and
@@ -236,6 +245,7 @@ def test_competing_readings_are_asked_about(text: str) -> None:
     "Ich komme mit 3 Freunden vom 3. bis 5. Juli.",
     "Geht kommenden Freitag bis Sonntag? Wir wären zu dritt.",  # "kommenden": the one ahead
     "Wir kommen vom 3. bis 7. Juli, am 5. Juli hat Anna Geburtstag.",  # a day inside the stay
+    "Geht das Wochenende nach dem 3. Juni? Wir wären zu zweit.",
 ])
 def test_one_clear_reading_asks_nothing(text: str) -> None:
     assert _parse(text)["ask"] == []
