@@ -640,8 +640,9 @@ def closing_name(reply: str, vocab: Vocabulary) -> tuple[str | None, int | None]
             continue
         rest = line[m.end():].strip()
         rest_words = rest.split()
-        if rest_words and rest_words[0].lower() in ("aus", "vom", "nach", "zurück", "in", "auch",
-                                                    "an", "und", "euch", "dir", "für"):
+        if rest_words and rest_words[0].lower() in ("aus", "us", "ausm", "vom", "nach", "zurück",
+                                                    "in", "auch", "an", "und", "euch", "dir",
+                                                    "für"):  # "us Kölle": Kölsch "aus"
             if len(rest_words) > 4:
                 continue  # a sentence that happens to start like a closing
             rest_words = []  # "Herzliche Grüße aus Nürnberg", "Liebe Grüße, auch an Paul"
