@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Generic, TypeVar
@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session
 
 from mailbot import tokens
 from mailbot.config import Approver, House
-from mailbot.core.model import Booking, State
-from mailbot.store.tables import Person, RateEvent, bookings
+from mailbot.core.model import Booking, State, Verdict
+from mailbot.store.tables import Person, RateEvent, bookings, decisions, timeline
 
 T = TypeVar("T")
 BLOCKING = (State.PENDING, State.CONFIRMED)
@@ -98,23 +98,73 @@ def older_than(columns: Sequence[Any], key: Key | None) -> ColumnElement[bool]:
                                        for column, value in zip(columns, key, strict=True)))
 
 
-def paged(session: Session, query: Select[T], columns: Sequence[Any], key: Key | None,
-          size: int, key_of: Callable[[T], Key]) -> Page[T]:
-    """One page of `query` (entities) ordered by `columns` descending; `key_of` gives a
-    row's values of `columns`."""
+def paged(session: Session, query: Select[Any], columns: Sequence[Any], key: Key | None,
+          size: int) -> Page[Card]:
+    """One page of cards (`query` selects `CARD_COLUMNS`) ordered by `columns` descending."""
     query = query.where(older_than(columns, key)).order_by(*(c.desc() for c in columns)).limit(size + 1)
-    rows = list(session.scalars(query).all())
-    return Page(rows[:size], key_of(rows[size - 1]) if len(rows) > size else None)
+    rows = session.execute(query).all()
+    following = tuple(rows[size - 1]._mapping[c] for c in columns) if len(rows) > size else None
+    return Page(cards(session, rows[:size]), following)
+
+
+@dataclass(frozen=True)
+class Card:
+    """What a list of bookings shows of each one (state, dates, who, how many, the
+    approvers' verdicts): read as columns, not as a `Booking` with its decisions and
+    timeline, so a page of them costs a few rows and no mapped objects."""
+
+    id: int
+    first_name: str
+    start: date
+    end: date
+    party_size: int
+    state: State
+    expired: bool  # as `Booking.expired`: canceled by the nightly cleanup (BR-028)
+    verdicts: Mapping[str, Verdict]  # by approver key; an approver not asked has none
+
+    def verdict(self, approver: str) -> Verdict:
+        return self.verdicts.get(approver, Verdict.NO_RESPONSE)
+
+    @property
+    def approved(self) -> tuple[str, ...]:
+        return tuple(k for k, v in self.verdicts.items() if v == Verdict.APPROVED)
+
+
+_LAST_CANCEL_BY = (select(timeline.c.actor)
+                   .where(timeline.c.booking_id == bookings.c.id, timeline.c.kind == "canceled")
+                   .order_by(timeline.c.id.desc()).limit(1).correlate(bookings).scalar_subquery())
+CARD_COLUMNS = (bookings.c.id, bookings.c.first_name, bookings.c.start_date, bookings.c.end_date,
+                bookings.c.party_size, bookings.c.state,
+                and_(bookings.c.state == State.CANCELED, _LAST_CANCEL_BY == "system").label("expired"))
+
+
+def cards(session: Session, rows: Sequence[Any]) -> list[Card]:
+    """Cards of rows selected as `CARD_COLUMNS`, with their verdicts read in one statement."""
+    verdicts: dict[int, dict[str, Verdict]] = {r.id: {} for r in rows}
+    if verdicts:
+        for booking_id, approver, verdict in session.execute(
+                select(decisions.c.booking_id, decisions.c.approver, decisions.c.verdict)
+                .where(decisions.c.booking_id.in_(list(verdicts)))):
+            verdicts[booking_id][approver] = Verdict(verdict)
+    return [Card(r.id, r.first_name, r.start_date, r.end_date, r.party_size, State(r.state),
+                 bool(r.expired), verdicts[r.id]) for r in rows]
+
+
+def current_bookings(session: Session, email: str, today: date) -> list[Card]:
+    """A person's Pending and Confirmed bookings not over by `today`, latest start first."""
+    query = select(*CARD_COLUMNS).where(bookings.c.requester_email == email.lower(),
+                                        bookings.c.end_date >= today, bookings.c.state.in_(BLOCKING))
+    return cards(session, session.execute(
+        query.order_by(bookings.c.start_date.desc(), bookings.c.id.desc())).all())
 
 
 def earlier_bookings(session: Session, email: str, today: date, key: Key | None = None,
-                     size: int = 20) -> Page[Booking]:
+                     size: int = 20) -> Page[Card]:
     """A person's bookings that are over (past, denied or canceled), a page at a time,
-    latest start first; the current ones are `bookings_of(…, ending_from=today)`."""
-    query = select(Booking).where(bookings.c.requester_email == email.lower(),
-                                  or_(bookings.c.end_date < today, bookings.c.state.not_in(BLOCKING)))
-    return paged(session, query, (bookings.c.start_date, bookings.c.id), key, size,
-                 lambda b: (b.start, b.id or 0))
+    latest start first; the others are `current_bookings`."""
+    query = select(*CARD_COLUMNS).where(bookings.c.requester_email == email.lower(),
+                                        or_(bookings.c.end_date < today, bookings.c.state.not_in(BLOCKING)))
+    return paged(session, query, (bookings.c.start_date, bookings.c.id), key, size)
 
 
 def person(session: Session, email: str, now: datetime, first_name: str | None = None,

@@ -18,7 +18,7 @@ from mailbot.core.events import Event
 from mailbot.core.model import Booking, State, Verdict
 from mailbot.runtime import Cause, Runtime
 from mailbot.store import queries
-from mailbot.store.queries import Key, Page
+from mailbot.store.queries import Card, Key, Page
 from mailbot.store.tables import bookings, decisions, timeline
 from mailbot.web import guard, links, paging
 from mailbot.web.context import web
@@ -31,18 +31,18 @@ HISTORY_PAGE = 20
 _ACTIVITY = (bookings.c.last_activity_at, bookings.c.id)
 
 
-def outstanding(session: Session, key: str) -> Sequence[Booking]:
+def outstanding(session: Session, key: str) -> list[Card]:
     """Pending where this approver has not answered yet, soonest stay first (issue 14: she
     plans by the dates; bounded: pending bookings never overlap and lie within the horizon)."""
     waiting = exists().where(decisions.c.booking_id == bookings.c.id, decisions.c.approver == key,
                              decisions.c.verdict == Verdict.NO_RESPONSE)
-    query = (select(Booking).where(bookings.c.state == State.PENDING, waiting)
+    query = (select(*queries.CARD_COLUMNS).where(bookings.c.state == State.PENDING, waiting)
              .order_by(bookings.c.start_date, bookings.c.id))
-    return session.scalars(query).all()
+    return queries.cards(session, session.execute(query).all())
 
 
 def history(session: Session, key: str, start: Key | None = None, size: int = HISTORY_PAGE,
-            besides: Sequence[Booking] = ()) -> Page[Booking]:
+            besides: Sequence[Card] = ()) -> Page[Card]:
     """Every booking this approver decided or acted on, all states, newest activity first,
     a page at a time; `besides` (the outstanding ones) left out. Read along the activity
     index, each booking asked once whether she was involved (one EXISTS over a UNION, which
@@ -52,11 +52,10 @@ def history(session: Session, key: str, start: Key | None = None, size: int = HI
                                  decisions.c.verdict != Verdict.NO_RESPONSE).correlate(bookings),
         select(literal(1)).where(timeline.c.booking_id == bookings.c.id,
                                  timeline.c.actor == key).correlate(bookings)).exists()
-    query = select(Booking).where(involved)
+    query = select(*queries.CARD_COLUMNS, bookings.c.last_activity_at).where(involved)
     if besides:
         query = query.where(bookings.c.id.not_in([b.id for b in besides]))
-    return queries.paged(session, query, _ACTIVITY, start, size,
-                         lambda b: (b.last_activity_at, b.id or 0))
+    return queries.paged(session, query, _ACTIVITY, start, size)
 
 
 def available(booking: Booking, approver: Approver, rt: Runtime) -> list[str]:

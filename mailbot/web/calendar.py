@@ -12,11 +12,11 @@ from sqlalchemy.orm import Session
 from starlette.requests import Request
 from starlette.responses import Response
 
-from mailbot.core.model import Booking, State, Verdict
+from mailbot.core.model import Booking, State
 from mailbot.outbound import ical
 from mailbot.runtime import Runtime
-from mailbot.store.queries import BLOCKING, blocking_between
-from mailbot.store.tables import bookings, decisions, timeline
+from mailbot.store.queries import BLOCKING, CARD_COLUMNS, Card, blocking_between, cards
+from mailbot.store.tables import bookings, timeline
 from mailbot.web import guard, links
 from mailbot.web.context import web
 
@@ -25,17 +25,10 @@ FEED_DAYS_BACK = 365  # the feed reaches a year into the past: bounded however l
 
 
 @dataclass(frozen=True)
-class Stay:
+class Stay(Card):
     """What the calendar may show of a booking; deliberately no address, no description."""
 
-    id: int
-    first_name: str
-    start: date
-    end: date
-    party_size: int
-    state: State
-    accent: str  # key of the approver who asked (their colour class), else "none"
-    approved: tuple[str, ...]  # approver keys that said yes
+    accent: str = "none"  # key of the approver who asked (their colour class)
 
 
 def month_of(value: str | None, today: date) -> date:
@@ -48,24 +41,13 @@ def month_of(value: str | None, today: date) -> date:
 
 
 def stays(rt: Runtime, session: Session, first: date, last: date) -> list[Stay]:
-    rows = session.execute(
-        select(bookings.c.id, bookings.c.first_name, bookings.c.start_date, bookings.c.end_date,
-               bookings.c.party_size, bookings.c.state, bookings.c.requester_email)
-        .where(blocking_between(session, first, last))
-        .order_by(bookings.c.start_date)).all()
-    ids = [row.id for row in rows]
-    approved: dict[int, list[str]] = {i: [] for i in ids}
-    if ids:
-        for booking_id, approver in session.execute(
-                select(decisions.c.booking_id, decisions.c.approver)
-                .where(decisions.c.booking_id.in_(ids), decisions.c.verdict == Verdict.APPROVED)):
-            approved[booking_id].append(approver)
+    rows = session.execute(select(*CARD_COLUMNS, bookings.c.requester_email)
+                           .where(blocking_between(session, first, last))
+                           .order_by(bookings.c.start_date)).all()
     found: list[Stay] = []
-    for row in rows:
+    for card, row in zip(cards(session, rows), rows, strict=True):
         asker = rt.house.approver_for_address(row.requester_email)
-        found.append(Stay(row.id, row.first_name, row.start_date, row.end_date, row.party_size,
-                          State(row.state), asker.key if asker else "none",
-                          tuple(approved[row.id])))
+        found.append(Stay(**vars(card), accent=asker.key if asker else "none"))
     return found
 
 

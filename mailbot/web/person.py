@@ -65,8 +65,7 @@ def overview(request: Request) -> Response:
     start = paging.parse(request.query_params.get("vor"), date, int)
     with w.rt.store.reading() as session:
         requester = _requester(request, session)
-        current = [b for b in queries.bookings_of(session, requester.email, ending_from=today)
-                   if b.state.blocks_dates]
+        current = queries.current_bookings(session, requester.email, today)
         other = queries.earlier_bookings(session, requester.email, today, start)
     more = paging.token(*other.next) if other.next else None
     return w.views.page("person.html.j2", requester=requester, current=current, other=other.items,
