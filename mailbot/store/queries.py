@@ -104,7 +104,7 @@ def paged(session: Session, query: Select[Any], columns: Sequence[Any], key: Key
     query = query.where(older_than(columns, key)).order_by(*(c.desc() for c in columns)).limit(size + 1)
     rows = session.execute(query).all()
     following = tuple(rows[size - 1]._mapping[c] for c in columns) if len(rows) > size else None
-    return Page(cards(session, rows[:size]), following)
+    return Page(cards(rows[:size]), following)
 
 
 @dataclass(frozen=True)
@@ -133,29 +133,32 @@ class Card:
 _LAST_CANCEL_BY = (select(timeline.c.actor)
                    .where(timeline.c.booking_id == bookings.c.id, timeline.c.kind == "canceled")
                    .order_by(timeline.c.id.desc()).limit(1).correlate(bookings).scalar_subquery())
+# "ingeborg:approved,cornelia:no_response": keys are [a-z0-9-], verdicts [a-z_]
+_VERDICTS = (select(func.aggregate_strings(decisions.c.approver + ":" + decisions.c.verdict, ","))
+             .where(decisions.c.booking_id == bookings.c.id).correlate(bookings).scalar_subquery())
 CARD_COLUMNS = (bookings.c.id, bookings.c.first_name, bookings.c.start_date, bookings.c.end_date,
                 bookings.c.party_size, bookings.c.state,
-                and_(bookings.c.state == State.CANCELED, _LAST_CANCEL_BY == "system").label("expired"))
+                and_(bookings.c.state == State.CANCELED, _LAST_CANCEL_BY == "system").label("expired"),
+                _VERDICTS.label("verdicts"))
 
 
-def cards(session: Session, rows: Sequence[Any]) -> list[Card]:
-    """Cards of rows selected as `CARD_COLUMNS`, with their verdicts read in one statement."""
-    verdicts: dict[int, dict[str, Verdict]] = {r.id: {} for r in rows}
-    if verdicts:
-        for booking_id, approver, verdict in session.execute(
-                select(decisions.c.booking_id, decisions.c.approver, decisions.c.verdict)
-                .where(decisions.c.booking_id.in_(list(verdicts)))):
-            verdicts[booking_id][approver] = Verdict(verdict)
+def cards(rows: Sequence[Any]) -> list[Card]:
+    """Cards of rows selected as `CARD_COLUMNS` (one statement for a whole list)."""
     return [Card(r.id, r.first_name, r.start_date, r.end_date, r.party_size, State(r.state),
-                 bool(r.expired), verdicts[r.id]) for r in rows]
+                 bool(r.expired), dict(_verdict(part) for part in (r.verdicts or "").split(",") if part))
+            for r in rows]
+
+
+def _verdict(part: str) -> tuple[str, Verdict]:
+    approver, _, verdict = part.partition(":")
+    return approver, Verdict(verdict)
 
 
 def current_bookings(session: Session, email: str, today: date) -> list[Card]:
     """A person's Pending and Confirmed bookings not over by `today`, latest start first."""
     query = select(*CARD_COLUMNS).where(bookings.c.requester_email == email.lower(),
                                         bookings.c.end_date >= today, bookings.c.state.in_(BLOCKING))
-    return cards(session, session.execute(
-        query.order_by(bookings.c.start_date.desc(), bookings.c.id.desc())).all())
+    return cards(session.execute(query.order_by(bookings.c.start_date.desc(), bookings.c.id.desc())).all())
 
 
 def earlier_bookings(session: Session, email: str, today: date, key: Key | None = None,

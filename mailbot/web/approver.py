@@ -38,7 +38,7 @@ def outstanding(session: Session, key: str) -> list[Card]:
                              decisions.c.verdict == Verdict.NO_RESPONSE)
     query = (select(*queries.CARD_COLUMNS).where(bookings.c.state == State.PENDING, waiting)
              .order_by(bookings.c.start_date, bookings.c.id))
-    return queries.cards(session, session.execute(query).all())
+    return queries.cards(session.execute(query).all())
 
 
 def history(session: Session, key: str, start: Key | None = None, size: int = HISTORY_PAGE,

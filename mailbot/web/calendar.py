@@ -45,7 +45,7 @@ def stays(rt: Runtime, session: Session, first: date, last: date) -> list[Stay]:
                            .where(blocking_between(session, first, last))
                            .order_by(bookings.c.start_date)).all()
     found: list[Stay] = []
-    for card, row in zip(cards(session, rows), rows, strict=True):
+    for card, row in zip(cards(rows), rows, strict=True):
         asker = rt.house.approver_for_address(row.requester_email)
         found.append(Stay(**vars(card), accent=asker.key if asker else "none"))
     return found
