@@ -188,7 +188,7 @@ class Db:
     def rows(self, sql: str, **params: Any) -> list[Any]:
         from sqlalchemy import text
 
-        from mailbot.store.db import DatabaseUnavailable
+        from mailbot.store import DatabaseUnavailable
 
         for attempt in range(60):  # ride out a database restart
             try:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 if TYPE_CHECKING:
-    from mailbot.config import Settings
+    from mailbot.config import House, Settings
     from mailbot.runtime import Runtime
 
 # sysexits(3)
@@ -72,6 +72,15 @@ def _runtime(signs: bool = True) -> Runtime:
         raise CliError(f"configuration error: {exc}", EX_CONFIG) from None
 
 
+def _house(settings: Settings) -> House:
+    from mailbot.config import ConfigError, load_house
+
+    try:
+        return load_house(settings.rules_file)
+    except ConfigError as exc:
+        raise CliError(f"configuration error: {exc}", EX_CONFIG) from None
+
+
 def cmd_parse(args: argparse.Namespace) -> int:
     from mailbot.understand import parse_message
 
@@ -95,7 +104,7 @@ def cmd_work(args: argparse.Namespace) -> int:
 
 def cmd_ingest(args: argparse.Namespace) -> int:
     from mailbot.inbound.ingest import ingest
-    from mailbot.store.db import DatabaseUnavailable
+    from mailbot.store import DatabaseUnavailable
 
     raw = _read(args.file or "-")
     try:
@@ -132,12 +141,16 @@ def cmd_jobs(args: argparse.Namespace) -> int:
 
 
 def cmd_log(args: argparse.Namespace) -> int:
-    from mailbot.web.maillog import Filters, print_log
+    # the driver alone, no SQLAlchemy and no Runtime: the first screen comes at once
+    from mailbot import maillog
 
     if args.number is not None and args.number < 1:
         raise CliError("-n needs a number of at least 1", EX_USAGE)
-    return print_log(_runtime(), follow=args.follow, as_json=args.json, limit=args.number,
-                     filters=Filters(address=args.address, booking_id=args.booking))
+    settings = _settings()
+    zone = _house(settings).timezone
+    return maillog.print_log(maillog.connect(settings.database_url), zone, follow=args.follow,
+                             as_json=args.json, limit=args.number,
+                             filters=maillog.Filters(address=args.address, booking_id=args.booking))
 
 
 def cmd_mail_list(args: argparse.Namespace) -> int:
@@ -188,7 +201,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _unreachable(exc: Exception) -> bool:
     """The database is away (not imported by `parse`, which starts fast without it)."""
-    store, sql = sys.modules.get("mailbot.store.db"), sys.modules.get("sqlalchemy.exc")
+    store, sql = sys.modules.get("mailbot.store"), sys.modules.get("sqlalchemy.exc")
     return (store is not None and isinstance(exc, store.DatabaseUnavailable)
             or sql is not None and isinstance(exc, sql.OperationalError))
 

@@ -90,7 +90,8 @@ def check_database(settings: Settings) -> list[Finding]:
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import SQLAlchemyError
 
-    from mailbot.store.db import DatabaseUnavailable, Store
+    from mailbot.store import DatabaseUnavailable
+    from mailbot.store.db import Store
 
     store = Store(settings.database_url, pool_size=1)
     try:

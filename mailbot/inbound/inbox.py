@@ -23,7 +23,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from mailbot.runtime import Runtime
-from mailbot.store.db import DatabaseUnavailable
+from mailbot.store import DatabaseUnavailable
 from mailbot.store.tables import InboxMessage
 from mailbot.understand import mime
 from mailbot.understand.machine import envelope_sender

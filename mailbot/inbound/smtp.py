@@ -21,7 +21,7 @@ from aiosmtpd.smtp import MISSING, SMTP, Envelope, Session
 from mailbot.config import Settings
 from mailbot.inbound import authenticity, inbox
 from mailbot.runtime import Runtime
-from mailbot.store.db import DatabaseUnavailable
+from mailbot.store import DatabaseUnavailable
 
 log = logging.getLogger(__name__)
 

@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from mailbot.inbound import inbox
 from mailbot.runtime import Cause, Runtime
-from mailbot.store.db import DatabaseUnavailable
+from mailbot.store import DatabaseUnavailable
 from mailbot.store.tables import InboxMessage, OutboxMessage
 from mailbot.understand import Decoded, Interpretation, authenticity, decode, interpret, machine
 

@@ -19,16 +19,14 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from mailbot.store import DatabaseUnavailable
+
 if TYPE_CHECKING:
     import psycopg
 
 T = TypeVar("T")
 _RANGE_LOCK = 7_100_001  # advisory lock id for "someone is changing booked dates"
 _RETRYABLE = {"40001", "40P01"}  # serialization_failure, deadlock_detected
-
-
-class DatabaseUnavailable(Exception):
-    """The database cannot be reached; callers answer "try again later"."""
 
 
 def _normalize(url: str) -> str:

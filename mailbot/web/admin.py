@@ -8,15 +8,17 @@ from datetime import date, datetime
 from typing import Any
 from urllib.parse import urlencode
 
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 
+from mailbot import maillog
 from mailbot.core.model import Booking
 from mailbot.store import queries
 from mailbot.store.tables import InboxMessage, OutboxMessage
-from mailbot.web import guard, maillog, paging
+from mailbot.web import guard, paging
 from mailbot.web.context import web
 
 LOG_PAGE = 100
@@ -48,7 +50,8 @@ def log_page(request: Request) -> Response:
                               first=_day(q.get("von")), last=_day(q.get("bis")), direction=direction)
     start = paging.parse(q.get("vor"), datetime, str, int)
     with w.rt.store.reading() as session:
-        found, following = maillog.entries(session, w.rt, filters, LOG_PAGE, start)
+        reader = maillog.Reader(session.connection().connection.driver_connection)
+        found, following = maillog.entries(reader, w.rt.house.timezone, filters, LOG_PAGE, start)
     more = None
     if following is not None:
         kept = {k: v for k, v in q.items() if k != "vor" and v}
@@ -95,13 +98,20 @@ def _found(session: Session, model: type[Any], message_id: int) -> Any:
     return found
 
 
+def story(session: Session, message: InboxMessage) -> list[OutboxMessage]:
+    """The mails one inbound message caused: tied by inbox id or by correlation id."""
+    query = select(OutboxMessage).where(or_(OutboxMessage.inbox_id == message.id,
+                                            OutboxMessage.correlation_id == message.correlation_id))
+    return list(session.scalars(query.order_by(OutboxMessage.id)))
+
+
 def inbound_page(request: Request) -> Response:
     w = web(request)
     if guard.admin_session(w.rt, request) is None:
         return _login_page(request)
     with w.rt.store.reading() as session:
         message: InboxMessage = _found(session, InboxMessage, request.path_params["message_id"])
-        sent = maillog.story(session, message)
+        sent = story(session, message)
         booking: Booking | None = (queries.booking(session, message.booking_id)
                                    if message.booking_id is not None else None)
     return w.views.page("admin_inbound.html.j2", message=message, sent=sent, booking=booking)

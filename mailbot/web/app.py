@@ -22,7 +22,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from mailbot.config import Settings, trusted_proxies
 from mailbot.runtime import Runtime
-from mailbot.store.db import DatabaseUnavailable
+from mailbot.store import DatabaseUnavailable
 from mailbot.web import admin, approver, calendar, metrics, person, proxy, recovery
 from mailbot.web.cache import PageCache, cached
 from mailbot.web.context import Web, web

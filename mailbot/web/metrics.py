@@ -7,13 +7,13 @@ from sqlalchemy.orm import Session
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
+from mailbot.maillog import INBOUND_STATES, OUTBOUND_STATES
 from mailbot.runtime import Runtime
+from mailbot.store import DatabaseUnavailable
 from mailbot.store.counters import LATENCY_BUCKETS
-from mailbot.store.db import DatabaseUnavailable
 from mailbot.store.tables import MailCount, bookings
 from mailbot.web import guard
 from mailbot.web.context import web
-from mailbot.web.maillog import INBOUND_STATES, OUTBOUND_STATES
 
 PROMETHEUS = "text/plain; version=0.0.4; charset=utf-8"
 

@@ -15,7 +15,8 @@ from sqlalchemy import select
 from mailbot.config import load_house
 from mailbot.inbound import imap, inbox
 from mailbot.runtime import Runtime
-from mailbot.store.db import DatabaseUnavailable, Store, migrate
+from mailbot.store import DatabaseUnavailable
+from mailbot.store.db import Store, migrate
 from mailbot.store.tables import InboxMessage
 from tests.support.background import free_port, running, wait_until
 from tests.support.dovecot import Dovecot

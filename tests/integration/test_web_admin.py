@@ -7,15 +7,17 @@ import io
 import json
 import re
 from datetime import date, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import select
 
+from mailbot import maillog
 from mailbot.inbound.inbox import store_raw
 from mailbot.inbound.worker import process_pending
 from mailbot.runtime import Runtime
 from mailbot.store.tables import InboxMessage, OutboxMessage
-from mailbot.web import maillog
+from mailbot.web import admin
 from mailbot.web.app import create_app
 from tests.support.browser import WebClient, book
 
@@ -110,7 +112,7 @@ def test_the_story_of_one_inbound_request(rt: Runtime, client: WebClient) -> Non
     with rt.store.reading() as session:
         row = session.get(InboxMessage, stored.id)
         assert row is not None
-        sent = maillog.story(session, row)
+        sent = admin.story(session, row)
     assert sent, "the request caused mails"
     for mail in sent:
         assert f'href="/admin/aus/{mail.id}"' in story
@@ -183,34 +185,43 @@ def test_logout_ends_the_session(rt: Runtime, client: WebClient) -> None:
     assert client.get("/admin").status_code == 401
 
 
+def _reader(rt: Runtime) -> maillog.Reader:
+    """What `mailbot log` reads with: a driver connection of its own."""
+    return maillog.connect(rt.settings.database_url)
+
+
+def _log(rt: Runtime, **options: Any) -> int:
+    return maillog.print_log(_reader(rt), rt.house.timezone, **options)
+
+
 def test_mailbot_log_prints_one_line_per_message_newest_first(rt: Runtime, clock) -> None:  # type: ignore[no-untyped-def]
     inbound(rt, REQUEST, "log-1", state="processed", reason="request")
     clock.advance(minutes=1)
     booking_id, _ = book(rt, "bernd@example.org", "Bernd", date(2026, 12, 10), date(2026, 12, 12))
     out = io.StringIO()
-    assert maillog.print_log(rt, follow=False, as_json=False, out=out) == 0
+    assert _log(rt, follow=False, as_json=False, out=out) == 0
     lines = out.getvalue().splitlines()
     assert "IN " in lines[-1] and "processed" in lines[-1] and "anna@example.org" in lines[-1]
     assert all("OUT" in line for line in lines[:-1]) and len(lines) > 1
 
     out = io.StringIO()
-    maillog.print_log(rt, follow=False, as_json=True, out=out)
+    _log(rt, follow=False, as_json=True, out=out)
     records = [json.loads(line) for line in out.getvalue().splitlines()]
     assert records[-1]["direction"] == "in" and records[-1]["state"] == "processed"
     assert {r["direction"] for r in records[:-1]} == {"out"}
     assert [r["at"] for r in records] == sorted((r["at"] for r in records), reverse=True)
 
     out = io.StringIO()  # -n 2: the two newest
-    maillog.print_log(rt, follow=False, as_json=True, out=out, limit=2)
+    _log(rt, follow=False, as_json=True, out=out, limit=2)
     assert [json.loads(line) for line in out.getvalue().splitlines()] == records[:2]
 
     out = io.StringIO()  # --address: exactly that address, whatever its case
-    maillog.print_log(rt, follow=False, as_json=True, out=out,
+    _log(rt, follow=False, as_json=True, out=out,
                       filters=maillog.Filters(address="Anna@Example.org"))
     assert [json.loads(line)["id"] for line in out.getvalue().splitlines()] == [records[-1]["id"]]
 
     out = io.StringIO()  # --booking: the mails about that booking
-    maillog.print_log(rt, follow=False, as_json=True, out=out,
+    _log(rt, follow=False, as_json=True, out=out,
                       filters=maillog.Filters(booking_id=booking_id))
     about = [json.loads(line) for line in out.getvalue().splitlines()]
     assert about == records[:-1] and {r["booking_id"] for r in about} == {booking_id}
@@ -222,8 +233,8 @@ def test_mailbot_log_streams_page_by_page_newest_first(rt: Runtime, clock) -> No
         inbound(rt, REQUEST.replace("anfrage-1", f"anfrage-s{n}"), f"stream-{n}")
         clock.advance(seconds=30)
     book(rt, "bernd@example.org", "Bernd", date(2026, 12, 10), date(2026, 12, 12))
-    everything = list(maillog.stream(rt, batch=1000))
-    paged = list(maillog.stream(rt, batch=2))
+    everything = list(maillog.stream(_reader(rt), rt.house.timezone, batch=1000))
+    paged = list(maillog.stream(_reader(rt), rt.house.timezone, batch=2))
     assert paged == everything and len(everything) == 7 + 4
     assert [e.at for e in paged] == sorted((e.at for e in paged), reverse=True)
 
@@ -247,7 +258,7 @@ def test_mailbot_log_follow_shows_new_messages_and_state_changes(rt: Runtime) ->
                 inbound(rt, REQUEST, "follow-1")
 
     out = Changing()
-    maillog.print_log(rt, follow=True, as_json=True, out=out, poll_seconds=0, rounds=1)
+    _log(rt, follow=True, as_json=True, out=out, poll_seconds=0, rounds=1)
     records = [json.loads(line) for line in out.getvalue().splitlines()]
     before, after = records[:-2], records[-2:]
     assert {(r["direction"], r["state"]) for r in before} == {("out", "queued")}

@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy import event, func, insert, select
 
+from mailbot import maillog
 from mailbot.runtime import Runtime
 from mailbot.store import queries
 from mailbot.store.tables import InboxMessage, OutboxMessage, bookings, decisions, timeline
@@ -39,7 +40,8 @@ class Cost:
 @contextmanager
 def counted(rt: Runtime) -> Iterator[Cost]:
     """Statements sent and rows read back, on SQLite (a row factory counts each row fetched)
-    and PostgreSQL (psycopg reads a whole result at once: its rowcount)."""
+    and PostgreSQL (psycopg reads a whole result at once: its rowcount); the mail log's
+    reads through the driver itself as they return."""
     cost = Cost()
     engine = rt.store.engine
 
@@ -55,11 +57,21 @@ def counted(rt: Runtime) -> Iterator[Cost]:
         if not rt.store.is_sqlite and statement.lstrip().upper().startswith(("SELECT", "WITH")):
             cost.rows += max(cursor.rowcount, 0)
 
+    read = maillog.Reader.rows
+
+    def through_the_driver(reader: maillog.Reader, sql: str, params: Any) -> list[tuple[Any, ...]]:
+        found = read(reader, sql, params)  # the mail log reads without SQLAlchemy
+        cost.statements += 1
+        cost.rows += len(found)
+        return found
+
     event.listen(engine, "before_cursor_execute", before)
     event.listen(engine, "after_cursor_execute", after)
+    maillog.Reader.rows = through_the_driver  # type: ignore[method-assign]
     try:
         yield cost
     finally:
+        maillog.Reader.rows = read  # type: ignore[method-assign]
         event.remove(engine, "before_cursor_execute", before)
         event.remove(engine, "after_cursor_execute", after)
 
