@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import ColumnElement, Select, and_, func, literal, literal_column, or_, select, true, tuple_
+from sqlalchemy import ColumnElement, Select, and_, bindparam, func, literal_column, or_, select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -89,20 +90,24 @@ class Page(Generic[T]):
     next: Key | None
 
 
-def older_than(columns: Sequence[Any], key: Key | None) -> ColumnElement[bool]:
-    """Keyset paging, newest first: rows that sort after `key` when ordered by `columns`
-    descending; one index range, however deep the page (no OFFSET)."""
-    if key is None:
-        return true()
-    return tuple_(*columns) < tuple_(*(literal(value, column.type)
-                                       for column, value in zip(columns, key, strict=True)))
+@lru_cache(maxsize=32)
+def _keyset(query: Select[Any], columns: tuple[Any, ...], after: bool) -> Select[Any]:
+    """`query` (a statement built once, with bound parameters) a page at a time, ordered by
+    `columns` descending; `after`: only the rows after the bound `key_<n>` values (a row
+    comparison: one index range, however deep the page, no OFFSET). Built once per query
+    and shape, so a page only binds its values."""
+    if after:
+        keys = (bindparam(f"key_{n}", type_=column.type) for n, column in enumerate(columns))
+        query = query.where(tuple_(*columns) < tuple_(*keys))
+    return query.order_by(*(c.desc() for c in columns)).limit(bindparam("size"))
 
 
-def paged(session: Session, query: Select[Any], columns: Sequence[Any], key: Key | None,
-          size: int) -> Page[Card]:
-    """One page of cards (`query` selects `CARD_COLUMNS`) ordered by `columns` descending."""
-    query = query.where(older_than(columns, key)).order_by(*(c.desc() for c in columns)).limit(size + 1)
-    rows = session.execute(query).all()
+def paged(session: Session, query: Select[Any], columns: tuple[Any, ...], key: Key | None,
+          size: int, values: Mapping[str, Any]) -> Page[Card]:
+    """One page of cards (`query` selects `CARD_COLUMNS`, its parameters in `values`)
+    ordered by `columns` descending, after `key` (the last row of the previous page)."""
+    bound = {**values, "size": size + 1, **{f"key_{n}": v for n, v in enumerate(key or ())}}
+    rows = session.execute(_keyset(query, columns, key is not None), bound).all()
     following = tuple(rows[size - 1]._mapping[c] for c in columns) if len(rows) > size else None
     return Page(cards(rows[:size]), following)
 
@@ -154,20 +159,23 @@ def _verdict(part: str) -> tuple[str, Verdict]:
     return approver, Verdict(verdict)
 
 
+_PERSONS = select(*CARD_COLUMNS).where(bookings.c.requester_email == bindparam("email"))
+_CURRENT = (_PERSONS.where(bookings.c.end_date >= bindparam("today"), bookings.c.state.in_(BLOCKING))
+            .order_by(bookings.c.start_date.desc(), bookings.c.id.desc()))
+_EARLIER = _PERSONS.where(or_(bookings.c.end_date < bindparam("today"), bookings.c.state.not_in(BLOCKING)))
+_BY_START = (bookings.c.start_date, bookings.c.id)
+
+
 def current_bookings(session: Session, email: str, today: date) -> list[Card]:
     """A person's Pending and Confirmed bookings not over by `today`, latest start first."""
-    query = select(*CARD_COLUMNS).where(bookings.c.requester_email == email.lower(),
-                                        bookings.c.end_date >= today, bookings.c.state.in_(BLOCKING))
-    return cards(session.execute(query.order_by(bookings.c.start_date.desc(), bookings.c.id.desc())).all())
+    return cards(session.execute(_CURRENT, {"email": email.lower(), "today": today}).all())
 
 
 def earlier_bookings(session: Session, email: str, today: date, key: Key | None = None,
                      size: int = 20) -> Page[Card]:
     """A person's bookings that are over (past, denied or canceled), a page at a time,
     latest start first; the others are `current_bookings`."""
-    query = select(*CARD_COLUMNS).where(bookings.c.requester_email == email.lower(),
-                                        or_(bookings.c.end_date < today, bookings.c.state.not_in(BLOCKING)))
-    return paged(session, query, (bookings.c.start_date, bookings.c.id), key, size)
+    return paged(session, _EARLIER, _BY_START, key, size, {"email": email.lower(), "today": today})
 
 
 def person(session: Session, email: str, now: datetime, first_name: str | None = None,
@@ -190,8 +198,11 @@ def person(session: Session, email: str, now: datetime, first_name: str | None =
     return found
 
 
+_BY_LINK = select(Person).where(Person.link_id == bindparam("link_id"))
+
+
 def person_by_link(session: Session, link_id: str) -> Person | None:
-    return session.scalars(select(Person).where(Person.link_id == link_id)).first()
+    return session.scalars(_BY_LINK, {"link_id": link_id}).first()
 
 
 def approver_link_id(session: Session, approver: Approver, now: datetime) -> str:

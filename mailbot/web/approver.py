@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 
-from sqlalchemy import exists, literal, select, union_all
+from sqlalchemy import bindparam, exists, literal, select, union_all
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -31,31 +31,39 @@ HISTORY_PAGE = 20
 _ACTIVITY = (bookings.c.last_activity_at, bookings.c.id)
 
 
+# Pending where she has not answered yet, soonest stay first (issue 14: she plans by the
+# dates; bounded: pending bookings never overlap and lie within the horizon)
+_OUTSTANDING = (select(*queries.CARD_COLUMNS)
+                .where(bookings.c.state == State.PENDING,
+                       exists().where(decisions.c.booking_id == bookings.c.id,
+                                      decisions.c.approver == bindparam("approver"),
+                                      decisions.c.verdict == Verdict.NO_RESPONSE))
+                .order_by(bookings.c.start_date, bookings.c.id))
+# Every booking she decided or acted on, all states, read along the activity index, each
+# booking asked once whether she was involved (one EXISTS over a UNION, which the planner
+# cannot turn into a hash of all her decisions of every year); the outstanding ones left out
+_INVOLVED = (select(*queries.CARD_COLUMNS, bookings.c.last_activity_at)
+             .where(union_all(
+                 select(literal(1)).where(decisions.c.booking_id == bookings.c.id,
+                                          decisions.c.approver == bindparam("approver"),
+                                          decisions.c.verdict != Verdict.NO_RESPONSE).correlate(bookings),
+                 select(literal(1)).where(timeline.c.booking_id == bookings.c.id,
+                                          timeline.c.actor == bindparam("approver")).correlate(bookings))
+                    .exists(),
+                    bookings.c.id.not_in(bindparam("besides", expanding=True))))
+
+
 def outstanding(session: Session, key: str) -> list[Card]:
-    """Pending where this approver has not answered yet, soonest stay first (issue 14: she
-    plans by the dates; bounded: pending bookings never overlap and lie within the horizon)."""
-    waiting = exists().where(decisions.c.booking_id == bookings.c.id, decisions.c.approver == key,
-                             decisions.c.verdict == Verdict.NO_RESPONSE)
-    query = (select(*queries.CARD_COLUMNS).where(bookings.c.state == State.PENDING, waiting)
-             .order_by(bookings.c.start_date, bookings.c.id))
-    return queries.cards(session.execute(query).all())
+    """Pending where this approver has not answered yet, soonest stay first."""
+    return queries.cards(session.execute(_OUTSTANDING, {"approver": key}).all())
 
 
 def history(session: Session, key: str, start: Key | None = None, size: int = HISTORY_PAGE,
             besides: Sequence[Card] = ()) -> Page[Card]:
     """Every booking this approver decided or acted on, all states, newest activity first,
-    a page at a time; `besides` (the outstanding ones) left out. Read along the activity
-    index, each booking asked once whether she was involved (one EXISTS over a UNION, which
-    the planner cannot turn into a hash of all her decisions of every year)."""
-    involved = union_all(
-        select(literal(1)).where(decisions.c.booking_id == bookings.c.id, decisions.c.approver == key,
-                                 decisions.c.verdict != Verdict.NO_RESPONSE).correlate(bookings),
-        select(literal(1)).where(timeline.c.booking_id == bookings.c.id,
-                                 timeline.c.actor == key).correlate(bookings)).exists()
-    query = select(*queries.CARD_COLUMNS, bookings.c.last_activity_at).where(involved)
-    if besides:
-        query = query.where(bookings.c.id.not_in([b.id for b in besides]))
-    return queries.paged(session, query, _ACTIVITY, start, size)
+    a page at a time; `besides` (the outstanding ones) left out."""
+    return queries.paged(session, _INVOLVED, _ACTIVITY, start, size,
+                         {"approver": key, "besides": [b.id for b in besides]})
 
 
 def available(booking: Booking, approver: Approver, rt: Runtime) -> list[str]:

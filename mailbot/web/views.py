@@ -36,7 +36,7 @@ class Views:
                                 date_range=date_range, moved=moved)
         self.env.globals.update(
             house=rt.house.name, state_label=state_label,
-            verdict_label=lambda v: VERDICT_LABELS[Verdict(v)], who=self.who,
+            verdict_label=VERDICT_LABELS.__getitem__, who=self.who,
             approver_name=self.approver_name, approver_color=self.approver_color,
             approvers=rt.house.approvers, month_name=lambda m: MONTHS[m - 1],
         )
