@@ -34,6 +34,9 @@ class Views:
                                 when=self.when, day=day, short=self.short,
                                 kind=lambda value: type(value).__name__,
                                 date_range=date_range, moved=moved)
+        words = self.env.get_template("_mail_words.html.j2").module  # the German stays in templates
+        self.env.filters.update(mail_state=lambda v: words.mail_states.get(v, v),  # type: ignore[attr-defined]
+                                mail_kind=lambda v: words.mail_kinds.get(v, v))  # type: ignore[attr-defined]
         self.env.globals.update(
             house=rt.house.name, state_label=state_label,
             verdict_label=VERDICT_LABELS.__getitem__, who=self.who,
