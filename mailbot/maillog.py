@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as clock_time
 from itertools import islice
-from typing import Any, TextIO
+from typing import Any, NamedTuple, TextIO
 from zoneinfo import ZoneInfo
 
 from mailbot.store import DatabaseUnavailable
@@ -27,8 +27,7 @@ OUTBOUND_STATES = ("queued", "sending", "sent", "retrying", "failed", "bounced")
 UNSETTLED = {"received", "queued", "sending", "retrying"}
 
 
-@dataclass(frozen=True)
-class Entry:
+class Entry(NamedTuple):  # a tuple: a page makes hundreds of them
     direction: str  # "in" or "out"
     id: int
     at: datetime
