@@ -115,7 +115,7 @@ def classify(body: Body, vocab: Vocabulary, facts: Facts | Callable[[], Facts]) 
     has_data = has_dates or has_party
     edit = intents["edit"].search(text)
     if edit and (has_data or _strong_edit(text)) and not _corrects_itself(body, text, edit, vocab) \
-            and not _new_wish(body, text):
+            and not _new_wish(body, text, vocab):
         return "edit"
     if body.existing_booking and has_data and not vocab.new_stay.search(text):
         return "edit"
@@ -129,10 +129,13 @@ def classify(body: Body, vocab: Vocabulary, facts: Facts | Callable[[], Facts]) 
     return "unknown"
 
 
-def _new_wish(body: Body, text: str) -> bool:
-    """A new mail that changes nothing it names: "der Hund darf doch mit, oder?" in a fresh
-    request is no edit. A new mail edits only with a strong word or the booking it changes."""
-    return bool(body.subject) and not body.existing_booking and not _CHANGES.search(text)
+def _new_wish(body: Body, text: str, vocab: Vocabulary) -> bool:
+    """A fresh request that changes nothing it names: "der Hund darf doch mit, oder?" in it is
+    no edit. A new mail that wishes to stay edits only with a change word (in its text or
+    subject) or the booking it changes; "Wir sind doch zu fünft." alone still edits."""
+    return bool(body.subject) and not body.existing_booking \
+        and not _CHANGES.search(f"{text}\n{fold(body.subject)}") \
+        and vocab.intents["request"].search(text) is not None
 
 
 _CHANGES = re.compile(r"(?<!\w)(?:(?:unsere|meine|die|der|unserer|meiner)\s+(?:buchung|anfrage|"
