@@ -472,6 +472,11 @@ def _next_weekday(today: date, weekday: int, strictly_after: bool = True) -> dat
     return today + timedelta(days=ahead)
 
 
+def _previous_weekday(day: date, weekday: int) -> date:
+    """The last such weekday strictly before `day`."""
+    return day - timedelta(days=(day.weekday() - weekday) % 7 or 7)
+
+
 # The combinators of the date grammar: each joins typed pieces into days.
 
 def intersect_week(monday: date, first: int, last: int) -> tuple[date, date]:
@@ -720,10 +725,8 @@ def _weekdays_by_holiday(text: str, today: date, pats: _Patterns,
             continue
         first, last = _holiday_days(holiday, None, today)
         weekday = vocab.weekdays[m.group("w")]
-        if m.group("dir") == "nach":
-            day = _next_weekday(last, weekday)
-        else:
-            day = first - timedelta(days=(first.weekday() - weekday) % 7 or 7)
+        day = _next_weekday(last, weekday) if m.group("dir") == "nach" \
+            else _previous_weekday(first, weekday)
         until = pats.until_weekday.match(text, m.end())
         end = until_weekday(day, vocab.weekdays[until.group("w")]) if until else day
         found.append(_Candidate(m.start(), day, end, "named", m.group("lead") or "",
@@ -911,7 +914,7 @@ def _weekend_by_day(masked: str, toks: list[_Token], today: date,
         if m.group("dir") == "nach":
             saturday = _next_weekday(day, 5)
         else:
-            saturday = day - timedelta(days=(day.weekday() - 6) % 7 or 7) - timedelta(days=1)
+            saturday = _previous_weekday(day, 6) - timedelta(days=1)
         return saturday, saturday + timedelta(days=1)
     return None
 

@@ -168,8 +168,7 @@ def decision_inside(body: Body, vocab: Vocabulary) -> tuple[str, bool] | None:
     if not said:
         return None
     kinds = {kind for _, kind in said}
-    at, kind = said[-1]
-    return kind, len(kinds) > 1 or said[0][0] == len(sentences) - 1
+    return said[-1][1], len(kinds) > 1 or said[0][0] == len(sentences) - 1
 
 
 _THAT = re.compile(r"[\s,]*(?:dass|wie)\b")  # "schön, dass …" is joy, not a yes

@@ -96,7 +96,7 @@ def _value(word: str, vocab: Vocabulary) -> int | None:
     return vocab.number_words.get(w)
 
 
-_COUNT_ALONE = re.compile(r"\s*(\d{1,2}|[a-zäöüß]{3,6})\s*[.!]?\s*")
+_COUNT_ALONE = re.compile(r"\s*(\d{1,2}|[a-zäöüß]{3,6})\s*[.!]?\s*")  # a number or a number word
 _GROUP_NOUNS = re.compile("familien|paare|pärchen|haushalte|gruppen|zimmer")
 _CHILD = re.compile(r"^ki$|kind|kinn|kids|jugendlich|teenager|enkel|bab|klein|söhn|töcht|nicht|neff|child")
 _OLD = re.compile(r"(?<!\w)(?:statt|anstatt|anstelle\s+von|nicht\s+mehr|bisher|ursprünglich)"
@@ -462,9 +462,9 @@ def party_size(text: str, vocab: Vocabulary) -> int | None:
     original = text
     text = fold(text)
     alone = _COUNT_ALONE.fullmatch(text)
-    if alone:  # "5" as the whole answer to "Wie viele seid ihr?"
-        n = _value(alone.group(1), vocab)
-        return n if n and 0 < n <= 30 else None
+    bare = _value(alone.group(1), vocab) if alone else None
+    if bare is not None and 0 < bare <= 30:
+        return bare  # "5" as the whole answer to "Wie viele seid ihr?"
     extra = 0
     plus = vocab.plus_one.search(text) or _plus_people(vocab).search(text)
     if plus:  # "plus Baby", "wir zwei + Oma und Opa", "plus ihre Eltern"
