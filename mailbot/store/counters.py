@@ -1,6 +1,7 @@
-"""Mail counters the database keeps itself (`mail_counts`): triggers on the mail tables add
-every change of a message's state, each processing latency and each retry, so `/metrics`
-sums a few dozen rows instead of counting the mail tables. Installed by migration 0007.
+"""Counters the database keeps itself (`mail_counts`): triggers on the mail tables add every
+change of a message's state, each processing latency and each retry (migration 0007), and
+triggers on `bookings` every change of a booking's state (0011), so `/metrics` sums a few
+dozen rows instead of counting the tables.
 
 On SQLite a batch migration that rebuilds `inbox_messages` or `outbox_messages` drops their
 triggers with the old table: such a migration calls `reinstall_sqlite` afterwards (0009)."""
@@ -65,13 +66,17 @@ def install_postgres(execute: Execute) -> None:
             f"WHERE n.attempts > greatest(o.attempts, 1)"),
     }
     for (table, event), deltas in bodies.items():
-        function = f"{table}_counts_{event.lower()}"
-        transition = {"INSERT": "NEW TABLE AS new_rows", "DELETE": "OLD TABLE AS old_rows",
-                      "UPDATE": "OLD TABLE AS old_rows NEW TABLE AS new_rows"}[event]
-        execute(f"CREATE FUNCTION {function}() RETURNS trigger AS $$ BEGIN "
-                   f"{_postgres_count(deltas)} RETURN NULL; END $$ LANGUAGE plpgsql")
-        execute(f"CREATE TRIGGER {function} AFTER {event} ON {table} REFERENCING {transition} "
-                   f"FOR EACH STATEMENT EXECUTE FUNCTION {function}()")
+        _postgres_trigger(execute, table, event, deltas)
+
+
+def _postgres_trigger(execute: Execute, table: str, event: str, deltas: str) -> None:
+    function = f"{table}_counts_{event.lower()}"
+    transition = {"INSERT": "NEW TABLE AS new_rows", "DELETE": "OLD TABLE AS old_rows",
+                  "UPDATE": "OLD TABLE AS old_rows NEW TABLE AS new_rows"}[event]
+    execute(f"CREATE FUNCTION {function}() RETURNS trigger AS $$ BEGIN "
+            f"{_postgres_count(deltas)} RETURN NULL; END $$ LANGUAGE plpgsql")
+    execute(f"CREATE TRIGGER {function} AFTER {event} ON {table} REFERENCING {transition} "
+            f"FOR EACH STATEMENT EXECUTE FUNCTION {function}()")
 
 
 def _sqlite_count(name: str, label: str, delta: str) -> str:
@@ -130,3 +135,42 @@ def count_states(execute: Execute) -> None:
             "SELECT 'inbound', state, 0, count(*) FROM inbox_messages GROUP BY state")
     execute("INSERT INTO mail_counts (name, label, shard, value) "
             "SELECT 'outbound', state, 0, count(*) FROM outbox_messages GROUP BY state")
+
+
+# bookings by state (migration 0011): the same counters, name 'bookings', label the state
+BOOKING_TRIGGERS = ("bookings_counts_insert", "bookings_counts_delete", "bookings_counts_update")
+
+
+def install_booking_counts(execute: Execute, dialect: str) -> None:
+    """Triggers that keep the bookings by state, and the bookings there are now counted once."""
+    if dialect == "postgresql":
+        changed = "old_rows o JOIN new_rows n USING (id) WHERE o.state IS DISTINCT FROM n.state"
+        bodies = {
+            "INSERT": "SELECT 'bookings' AS name, n.state AS label, 1::float8 AS delta FROM new_rows n",
+            "DELETE": "SELECT 'bookings' AS name, o.state AS label, -1::float8 AS delta FROM old_rows o",
+            "UPDATE": (f"SELECT 'bookings' AS name, o.state AS label, -1::float8 AS delta FROM {changed} "
+                       f"UNION ALL SELECT 'bookings', n.state, 1 FROM {changed}"),
+        }
+        for event, deltas in bodies.items():
+            _postgres_trigger(execute, "bookings", event, deltas)
+    else:
+        execute(f"CREATE TRIGGER bookings_counts_insert AFTER INSERT ON bookings BEGIN "
+                f"{_sqlite_count('bookings', 'NEW.state', '1')} END")
+        execute(f"CREATE TRIGGER bookings_counts_delete AFTER DELETE ON bookings BEGIN "
+                f"{_sqlite_count('bookings', 'OLD.state', '-1')} END")
+        execute(f"CREATE TRIGGER bookings_counts_update AFTER UPDATE OF state ON bookings "
+                f"WHEN OLD.state IS NOT NEW.state BEGIN "
+                f"{_sqlite_count('bookings', 'OLD.state', '-1')} "
+                f"{_sqlite_count('bookings', 'NEW.state', '1')} END")
+    execute("INSERT INTO mail_counts (name, label, shard, value) "
+            "SELECT 'bookings', state, 0, count(*) FROM bookings GROUP BY state")
+
+
+def drop_booking_counts(execute: Execute, dialect: str) -> None:
+    for trigger in BOOKING_TRIGGERS:
+        if dialect == "postgresql":
+            execute(f"DROP TRIGGER {trigger} ON bookings")
+            execute(f"DROP FUNCTION {trigger}()")
+        else:
+            execute(f"DROP TRIGGER {trigger}")
+    execute("DELETE FROM mail_counts WHERE name = 'bookings'")

@@ -7,11 +7,12 @@ from sqlalchemy.orm import Session
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
+from mailbot.core.model import State
 from mailbot.maillog import INBOUND_STATES, OUTBOUND_STATES
 from mailbot.runtime import Runtime
 from mailbot.store import DatabaseUnavailable
 from mailbot.store.counters import LATENCY_BUCKETS
-from mailbot.store.tables import MailCount, bookings
+from mailbot.store.tables import MailCount
 from mailbot.web import guard
 from mailbot.web.context import web
 
@@ -43,12 +44,9 @@ def collect(rt: Runtime) -> str:
 
     with rt.store.reading() as session:
         counts = _counts(session)
-        booked = dict.fromkeys(("pending", "confirmed", "denied", "canceled"), 0)
-        for state, n in session.execute(select(bookings.c.state, func.count())
-                                        .group_by(bookings.c.state)):
-            booked[str(state)] = int(n)
     inbound = {s: counts.get(("inbound", s), 0.0) for s in INBOUND_STATES}
     outbound = {s: counts.get(("outbound", s), 0.0) for s in OUTBOUND_STATES}
+    booked = {s.value: counts.get(("bookings", s.value), 0.0) for s in State}
     metric("mailbot_inbound_messages", "gauge", "Inbound messages by state.",
            [(f'{{state="{s}"}}', n) for s, n in sorted(inbound.items())])
     metric("mailbot_outbound_messages", "gauge", "Outbound messages by state.",

@@ -85,10 +85,10 @@ def test_issue18_mail_counter_triggers_survive_every_migration(database_url: str
     with engine.connect() as connection:
         if engine.dialect.name == "sqlite":
             found = set(connection.scalars(text("SELECT name FROM sqlite_master WHERE type = 'trigger'")))
-            wanted = set(counters.SQLITE_TRIGGERS)
+            wanted = set(counters.SQLITE_TRIGGERS) | set(counters.BOOKING_TRIGGERS)
         else:
             found = set(connection.scalars(text("SELECT tgname FROM pg_trigger WHERE NOT tgisinternal")))
             wanted = {f"{table}_counts_{event}" for table in ("inbox_messages", "outbox_messages")
-                      for event in ("insert", "update", "delete")}
+                      for event in ("insert", "update", "delete")} | set(counters.BOOKING_TRIGGERS)
     engine.dispose()
     assert wanted <= found

@@ -65,3 +65,38 @@ def test_metrics_counts_messages_latency_depth_and_retries(rt: Runtime) -> None:
     assert 'mailbot_inbound_processing_seconds_bucket{le="+Inf"} 3' in lines
     assert "mailbot_inbound_processing_seconds_count 3" in lines
     assert "# TYPE mailbot_inbound_processing_seconds histogram" in lines
+
+
+def test_issue18_metrics_bookings_by_state_follow_every_change(rt: Runtime) -> None:
+    """The bookings by state come from counters the database keeps: they follow a request,
+    a confirmation, a denial, a cancellation and a purge exactly as a count would."""
+    from sqlalchemy import delete, func, select
+
+    from mailbot.store.tables import bookings
+    from tests.support import bookings as history
+
+    at = history.berlin(2026, 11, 2, 10)
+    ids = [history.book(rt, name, date(2027, 3, day), date(2027, 3, day + 2), at)
+           for name, day in (("Anna", 1), ("Ben", 5), ("Cleo", 10), ("Dora", 15))]
+    history.confirm(rt, ids[0], at)
+    history.deny(rt, ids[1], rt.house.approvers[0].key, at)
+    history.cancel(rt, ids[2], at)
+    with rt.store.transaction() as session:  # a purge removes rows in one statement
+        session.execute(delete(bookings).where(bookings.c.id == ids[1]))
+
+    def shown() -> dict[str, int]:
+        answer = WebClient(create_app(rt)).get(
+            "/metrics", headers={"Authorization": f"Bearer {rt.settings.admin_token}"})
+        prefix = 'mailbot_bookings{state="'
+        return {line[len(prefix):].split('"')[0]: int(line.split()[-1])
+                for line in answer.text.splitlines() if line.startswith(prefix)}
+
+    def counted() -> dict[str, int]:
+        with rt.store.reading() as session:
+            found = dict.fromkeys(("pending", "confirmed", "denied", "canceled"), 0)
+            query = select(bookings.c.state, func.count()).group_by(bookings.c.state)
+            for state, n in session.execute(query):
+                found[str(state)] = int(n)
+            return found
+
+    assert shown() == counted() == {"pending": 1, "confirmed": 1, "denied": 0, "canceled": 1}
