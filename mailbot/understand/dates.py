@@ -380,6 +380,8 @@ def _context_ok(masked: str, start: int, end: int, vocab: Vocabulary, single: bo
     right = masked[end:end + 30]
     if vocab.instead_left.search(left) and vocab.instead_right.match(masked, end, end + 60):
         return False  # "nicht am 5., sondern am 12."
+    if left.endswith("(") or left.endswith("( "):  # "unser Sommer im Haus (12.–19.7.)"
+        left = left[:left.rindex("(")]  # a day in brackets belongs to the words before them
     left = _CLAUSE_LEFT.split(left)[-1]
     right = _CLAUSE_RIGHT.split(right, maxsplit=1)[0]
     if vocab.exclude_before.search(left):

@@ -113,14 +113,16 @@ def classify(body: Body, vocab: Vocabulary, facts: Facts | Callable[[], Facts]) 
     has_dates, has_party, vague, weak_dates = (data().has_dates, data().has_party, data().vague,
                                                data().weak_dates)
     has_data = has_dates or has_party
+    # asked to decide, a refusal decides, whatever dates or people its reason names ("ich
+    # würde es euch ja gern geben, aber leider nein: zwei Wochen …, da kommen Hauke … nicht rein")
+    if (body.approver_thread or not has_data and not vague) and _REFUSAL.search(text):
+        return "deny"
     edit = intents["edit"].search(text)
     if edit and (has_data or _strong_edit(text)) and not _corrects_itself(body, text, edit, vocab) \
             and not _new_wish(body, text, vocab):
         return "edit"
     if body.existing_booking and has_data and not vocab.new_stay.search(text):
         return "edit"
-    if not has_data and not vague and _REFUSAL.search(text):
-        return "deny"
     strong_data = has_party or vague or (has_dates and not weak_dates)
     if strong_data or has_dates and wish or vocab.request_strong.search(both):
         return "request"
@@ -157,21 +159,25 @@ def decision_inside(body: Body, vocab: Vocabulary) -> tuple[str, bool] | None:
     decides ("Ach wie schön …! Von mir aus gerne, ja. Sagt ihr aber …"): that decision, and
     whether to ask it back first — when it comes only in the last sentence ("Hm, eigentlich
     wollten wir da selbst hin. Aber gut, ja.") or a yes and a no both open one ("Ja klar – ach
-    nee, … Also leider nein.": the last one, asked back)."""
+    nee, … Also leider nein.": the last one, asked back). A decision that says it is about this
+    request is sure ("Felix' Anfrage ist ok. Aber die hier leider nein – …")."""
     if not body.approver_thread:
         return None
     sentences = [x for x in _SENTENCES.split(fold(body.text.strip())) if _WORD.search(x)]
     if len(sentences) < 2:
         return None
-    said = [(k, kind) for k, x in enumerate(sentences) for kind in ("deny", "approve")
+    said = [(k, kind, _THIS_ONE.search(x, 0, m.end()) is not None)
+            for k, x in enumerate(sentences) for kind in ("deny", "approve")
             if (m := vocab.intents_at_start[kind].match(x)) and not _THAT.match(x, m.end())]
     if not said:
         return None
-    kinds = {kind for _, kind in said}
-    return said[-1][1], len(kinds) > 1 or said[0][0] == len(sentences) - 1
+    kinds = {kind for _, kind, _ in said}
+    _, kind, this_one = said[-1]
+    return kind, not this_one and (len(kinds) > 1 or said[0][0] == len(sentences) - 1)
 
 
 _THAT = re.compile(r"[\s,]*(?:dass|wie)\b")  # "schön, dass …" is joy, not a yes
+_THIS_ONE = re.compile(r"(?<!\w)(?:die|diese|das|dieses)(?:\s+(?:anfrage|buchung))?\s+hier\b")
 _SENTENCES = re.compile(r"(?<=[.!?:])\s+")
 
 
