@@ -149,7 +149,7 @@ def _patterns(vocab: Vocabulary) -> _Patterns:
         r"^\s*(?:\((?:[a-zäöü]{2,10})\.?\)\s*)?,?\s*"
         r"(?:-|/|\+|bis(?:\s+(?:einschließlich|einschl\.|inkl\.?|inklusive|und\s+mit))?|und|to|until"
         r"|auf(?:\s+den)?"  # "vom 3. auf den 5.", "Freitag 11. auf Sonntag 13." (the nights)
-        r"|till)"
+        r"|till|bit)"  # Low German "vun'n 17. bit 20. Juni"
         rf"\s*(?:(?:zum|zur|den|dem|am|einschließlich|inkl\.?)\s+)?{weekday_opt}\s*$",
         FLAGS,
     )

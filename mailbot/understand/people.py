@@ -240,6 +240,22 @@ def _joining(text: str, low: str, after: int, vocab: Vocabulary) -> tuple[int, i
 
 
 _WORD = re.compile(r"[\w&+]+")
+_NOT_COMING = re.compile(r"(?<!\w)(?:komme|kommen|kommet|fahre|fahren)\s+(?:(?:ich|i|wir|mir|selber|"
+                         r"selbst|aber|leider|ja)\s+)*(?:nicht|net|ned|nit)\s+mit(?!\w)")
+_FOR = re.compile(r"(?<!\w)für(?!\w)")
+
+
+def _for_others(text: str, vocab: Vocabulary) -> int | None:
+    """The people a request is for when the writer stays at home: "ich frage für meine Tochter
+    Lena und ihren Freund … Ich selber komme nicht mit" = 2."""
+    low = fold(text)
+    for found in _FOR.finditer(low):
+        words = _words_around(text, found.start())
+        k = next(i for i, w in enumerate(words) if w.start() == found.start())
+        listed = _items(text, words, k, +1, vocab, at_item=True)
+        if listed is not None and _known_people(vocab).search(low, found.end(), listed[1]):
+            return listed[0]
+    return None
 
 
 def _words_around(text: str, at: int) -> list[re.Match[str]]:
@@ -252,14 +268,14 @@ def _words_around(text: str, at: int) -> list[re.Match[str]]:
 
 
 def _items(text: str, words: list[re.Match[str]], k: int, step: int,
-           vocab: Vocabulary) -> tuple[int, int, int] | None:
+           vocab: Vocabulary, at_item: bool = False) -> tuple[int, int, int] | None:
     """Count the people listed next to "ich" in one direction: (people, where the list ends,
-    items); None when nothing is listed."""
+    items); None when nothing is listed. `at_item`: the list starts right after word `k`."""
     count = 0
     items = 0
     edge = -1
     j = k + step
-    expect_item = False
+    expect_item = at_item
     by_comma = False
     while 0 <= j < len(words):
         gap = text[min(words[j].end(), words[j - step].end()):
@@ -302,7 +318,8 @@ _LIST_BREAK = re.compile(r"[,.!?;:()\n–-]")
 _DETERMINERS = {"mein", "meine", "meinen", "meinem", "meiner", "mei", "my", "die", "den", "der",
                 "unsere", "unser", "unseren", "unserem", "unserer", "the", "our", "ihr", "ihre",
                 "ihren", "ihrem", "ihrer", "sein", "seine", "seinen", "seinem", "seiner", "deren",
-                "dessen", "his", "her", "their"}
+                "dessen", "his", "her", "their", "de", "onser", "onsre", "onsere", "onsern",
+                "onserem", "onserm", "mien", "sien"}
 
 
 def text_between(words: list[re.Match[str]], a: int, b: int) -> str:
@@ -536,6 +553,7 @@ def party_size(text: str, vocab: Vocabulary) -> int | None:
     summed = pats.summed.search(text) if "+" in text else None
     if summed:  # "wir (Familie Berger, 2+2)"
         return int(summed.group("a")) + int(summed.group("b")) + extra
+    pronoun = pats.we_n.search(text)
     group = _enumeration(original, vocab)
     if counts:
         # "2 Erwachsene und 3 Kinder" add up; "Opa und ich mit den drei Enkeln" too.
@@ -550,7 +568,6 @@ def party_size(text: str, vocab: Vocabulary) -> int | None:
             total += group[0]
             children = [c for c in children if not group[1] <= c[0] < group[2]]
         elif not adults:
-            pronoun = pats.we_n.search(text)
             if pronoun and not any(c[0] == pronoun.start("n") for c in counts):
                 total += _value(pronoun.group("n"), vocab) or 0  # "wir 2 + 3 Kinder"
             elif vocab.couples.search(text):
@@ -559,13 +576,14 @@ def party_size(text: str, vocab: Vocabulary) -> int | None:
                 total += 1
         total += sum(c[2] for c in children[:2])
         return total + extra if total else None
+    said_total = _value(pronoun.group("n"), vocab) if pronoun else None
+    if said_total and said_total > 1:  # "Hauke und ich haben überlegt: …, nur wir vier"
+        return said_total + extra
     if group:
         return group[0] + extra
-    pronoun = pats.we_n.search(text)
-    if pronoun:
-        n = _value(pronoun.group("n"), vocab)
-        if n and n > 1:
-            return n + extra
+    others = _for_others(original, vocab) if _NOT_COMING.search(text) else None
+    if others:  # "für meine Tochter Lena und ihren Freund … Ich selber komme nicht mit"
+        return others + extra
     if vocab.couples.search(text):
         return 2 + extra
     if vocab.single.search(text):
@@ -672,7 +690,9 @@ def closing_name(reply: str, vocab: Vocabulary) -> tuple[str | None, int | None]
             return _looks_like_name_line(" ".join(words[1:]), vocab), i
     # A bare name on the last line after some text ("JA\nInge").
     last = lines[nonempty[-1]].strip()
-    if len(nonempty) >= 2 and len(last.split()) <= 2 and not re.search(r"[.!?:,]$", last) and \
+    # "Frauke (schreibt von Haukes Account)": an aside in brackets is no part of the name line
+    if len(nonempty) >= 2 and len(_ASIDE.sub(" ", last).split()) <= 2 and \
+            not re.search(r"[.!?:,]$", last) and \
             not _FIELD.search(last):  # "Personen: 2" is a form field, not a name
         name = _looks_like_name_line(last, vocab)
         if name and not vocab.intents_at_start["approve"].match(fold(last)) and not \
@@ -681,6 +701,9 @@ def closing_name(reply: str, vocab: Vocabulary) -> tuple[str | None, int | None]
     # A closing that ends the last sentence ("… Wären zu zweit. Grüße Tom"): the name only,
     # the line stays what was said. Thanks are not a closing here ("Danke Inge" thanks her).
     tail = _SENTENCE_END.split(last)[-1]
+    if tail == last and last == last.lower():  # "… mit meiner freundin hoch kann lg max"
+        glued = _GLUED_CLOSING.search(last)
+        tail = last[glued.start():] if glued else tail
     m = vocab.greetings.match(fold(tail))
     if m and tail != last and not _THANKS.match(fold(tail)):
         signed = tail[m.end():].split()
@@ -694,6 +717,7 @@ def closing_name(reply: str, vocab: Vocabulary) -> tuple[str | None, int | None]
 
 _FIELD = re.compile(r":|\d")
 _SHORT_CLOSING = re.compile(r"lg|glg|vg|lgr|gruß|grüße")
+_GLUED_CLOSING = re.compile(r"(?<=\s)(?:lg|glg|vg|lgr)\s+[^\W\d_]+\s*$")
 _ASIDE = re.compile(r"\([^()]*\)")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 _THANKS = re.compile(r"\s*(?:danke|vielen\s+dank|besten\s+dank|herzlichen\s+dank|merci|thank)")
