@@ -40,7 +40,7 @@ class _Candidate:
     pos: int
     start: date | None
     end: date | None
-    kind: str  # "range", "named" (holiday / relative range) or "single"
+    kind: str  # "range", "named" (holiday / relative range), "single" or "unplaced"
     lead: str = ""  # the word before a single date: "ab", "bis", "am", …
     unsure: bool = False  # two readings compete, or a week was read without its days
     weekday: int | None = None  # a weekday word ("am Sonntag") rather than a written date
@@ -190,8 +190,9 @@ def _patterns(vocab: Vocabulary) -> _Patterns:
         r"(?<![\w-])(?P<lead>ab|von|am|bis|schon|gleich)\s+(?P<w>übermorgen|morgen|heute)(?![\w-])",
         FLAGS,
     )
+    # "mindestens eine Woche", "höchstens drei Nächte": a bound, not the length
     duration = re.compile(
-        rf"(?<![\w-])(?<!in\s)(?<!um\s)(?:für\s+|über\s+)?(?:(?P<n>\d{{1,2}})|(?P<w>{numbers}))\s+(?:ganze\s+|volle\s+)?"
+        rf"(?<![\w-])(?<!in\s)(?<!um\s)(?<!mindestens\s)(?<!wenigstens\s)(?<!höchstens\s)(?:für\s+|über\s+)?(?:(?P<n>\d{{1,2}})|(?P<w>{numbers}))\s+(?:ganze\s+|volle\s+)?"
         rf"(?P<unit>{units})(?![\w-])"
         # "einen Tag früher", "zwei Tage dranhängen", "um einen Tag verlängern" move a stay,
         # they are not its length
@@ -399,6 +400,17 @@ def _context_ok(masked: str, start: int, end: int, vocab: Vocabulary, single: bo
     return not (vocab.exclude_near.search(near_left) or vocab.exclude_near.search(right))
 
 
+def _not_stay_after(text: str, end: int, vocab: Vocabulary) -> bool:
+    """The words right after a holiday say it is no stay (elsewhere, past, a deadline), or not
+    the one meant: "…buchung stornieren, Fronleichnam bleibt aber bestehen"."""
+    right = _CLAUSE_RIGHT.split(text[end:end + 30], maxsplit=1)[0]
+    return vocab.exclude_near.search(right) is not None or vocab.past.search(right) is not None \
+        or _KEPT.match(right) is not None
+
+
+_KEPT = re.compile(r"\s*bleibt(?!\w)")
+
+
 def _tokens(text: str, pats: _Patterns, vocab: Vocabulary) -> list[_Token]:
     found: list[_Token] = []
     covered = 0  # the end of a range written month first ("Aug 3-7")
@@ -567,6 +579,7 @@ def _week_anchors(text: str, today: date, pats: _Patterns, vocab: Vocabulary,
 
 
 _SENTENCE_BREAK = re.compile(r"[.!?\n]")
+_FALLBACK = re.compile(r"(?<!\w)(?:oder|sonst|ansonsten|notfalls|alternativ|zur\s+not)(?!\w)")
 
 
 def _ends_stay(holiday: _Candidate, first: _Candidate, masked: str) -> bool:
@@ -584,6 +597,10 @@ def _only_week(anchors: list[_Anchor]) -> list[_Anchor]:
     its own ("Ist das Haus über Ostern frei? Wir würden gern von Samstag bis Montag bleiben.")."""
     named = [a for a in anchors if a.kind in ("holiday", "week_number")]
     return named if len({a.monday for a in named}) == 1 and len(named) == len(anchors) else []
+
+
+def _several_weeks(anchors: list[_Anchor]) -> bool:
+    return len({a.monday for a in anchors if a.kind in ("holiday", "week_number")}) > 1
 
 
 def _sentence(anchors: list[_Anchor], text: str, start: int, end: int) -> list[_Anchor]:
@@ -641,6 +658,8 @@ def _named(text: str, today: date, pats: _Patterns, vocab: Vocabulary,
             continue
         if any(a <= m.start("name") < b for a, b in vague):
             continue  # "zwischen Weihnachten und Neujahr", "die Woche nach Ostern"
+        if _not_stay_after(text, m.end("name"), vocab):
+            continue  # "Heiligabend sind wir bei Vanessas Eltern", "Ostern waren wir da"
         first, last = _holiday_days(holiday, m.group("year"), today)
         until = pats.until_weekday.match(text, m.end())
         if until:
@@ -672,6 +691,10 @@ def _named(text: str, today: date, pats: _Patterns, vocab: Vocabulary,
         w2 = vocab.weekdays[m.group("w2").lower()]
         offset = _week_offset(m.group("rel"), vocab)
         near = _sentence(anchors, text, m.start(), m.end()) or _only_week(anchors)
+        if not near and offset is None and _several_weeks(anchors):
+            # "am liebsten KW 31, sonst KW 32. Samstag bis Samstag": which week? Asked.
+            found.append(_Candidate(m.start(), None, None, "unplaced"))
+            continue
         # "nächste Woche … Himmelfahrt": which week? "in drei Wochen": the week three weeks
         # on (18.–20.12. from Monday 23.11.), or the third weekend (11.–13.12.)? People differ.
         unsure = len({a.monday for a in near}) > 1 or bool(near) and near[0].kind == "offset"
@@ -863,6 +886,8 @@ def find_stay(text: str, today: date, vocab: Vocabulary, *, newest: bool = False
     if "WE" in text:
         text = _WEEKEND_SHORT.sub("Wochenende", text)
     stay = _find_stay(text, today, vocab, newest, partial, around)
+    if around is not None and (stay.start, stay.end) == around:
+        return Stay()  # "also sind wir an Ostern zu acht": the booking named, no new days
     if stay.found and not stay.unsure and _ROUGHLY_HINT.search(fold(text)):
         _, _, _, masked = _prepare(text, today, vocab)
         if _ROUGHLY.search(masked):  # "nach dem 10. Juli", "um den 10. herum", "am 10. oder 11."
@@ -1010,15 +1035,24 @@ def _find_stay(text: str, today: date, vocab: Vocabulary, newest: bool, partial:
     named = _named(masked, today, pats, vocab, [m.span() for m in vagues], numbers)
     spans = [c for c in named if c.kind == "named"]
     if spans and not singles:
-        # "Fronleichnam ist ja frei – wir würden gern von Fronleichnam bis Sonntag kommen"
-        wished = [c for c in spans if c.lead in ("von", "vom", "ab")]
-        pick = spans[-1] if newest else (wished or spans)[0]
+        # "Fronleichnam ist ja frei – wir würden gern von Fronleichnam bis Sonntag kommen": the
+        # days the stay starts from; but "Pfingsten, oder falls das weg ist, von Fronleichnam
+        # bis Sonntag" names a second choice: the first, asked about (as two written ranges are)
+        wished = next((c for c in spans if c.lead in ("von", "vom", "ab")), spans[0])
+        other = _FALLBACK.search(masked, spans[0].pos, wished.pos) is not None
+        pick = spans[-1] if newest else spans[0] if other else wished
         length = _duration_days(masked, pats, vocab)
         if length is not None and pick.start == pick.end and pick.start is not None:
             return Stay(*duration(pick.start, length))  # "ab Ostermontag eine Woche"
-        return Stay(pick.start, pick.end, unsure=pick.unsure)
+        if not (partial and pick.start == pick.end):
+            return Stay(pick.start, pick.end, unsure=pick.unsure or other and not newest)
+        # an edit's one-day holiday is one new end, like a written day ("doch erst am ersten
+        # Weihnachtsfeiertag" → start)
+        singles = [_Candidate(pick.pos, pick.start, pick.start, "single", pick.lead)]
     if not singles:
-        singles = _relative_singles(masked, today, pats, vocab)
+        # the days of a weekday span that no week places are no single days either
+        placed = all(c.kind != "unplaced" for c in named)
+        singles = _relative_singles(masked, today, pats, vocab) if placed else []
         if around is not None:  # "bis Sonntag verlängern": the Sunday next to the booking
             singles = [_near_booking(c, around) for c in singles]
     elif spans:  # a holiday next to a written day: one end of the stay each
@@ -1040,7 +1074,11 @@ def _find_stay(text: str, today: date, vocab: Vocabulary, newest: bool, partial:
         if len(singles) >= 2 and length is None:
             second = singles[1]
             assert second.start is not None
-            span = interval(first.start, second.start)
+            # a weekday before the first day is no end of the stay ("ab Montag …, am Samstag
+            # hat er eine Hochzeit"): weekdays are read within the week, never a year on
+            weekday = first.weekday is not None or second.weekday is not None
+            span = interval(first.start, second.start) \
+                if not weekday or first.start <= second.start else None
             if span is not None:
                 return _unread(masked, Stay(*span), today, pats, vocab, numbers,
                                (c.start for c in singles[2:]))

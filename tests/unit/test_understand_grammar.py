@@ -200,6 +200,13 @@ def test_our_subjects_are_read_directly(subject: str, start: date, end: date) ->
     # a deadline on a weekday is not the stay
     ("Ist die Buchung jetzt bestätigt? Ich muss bis Freitag meinen Urlaub einreichen.", None,
      None),
+    # two weeks and a weekday span in another sentence: no week places it, so it is asked
+    ("Am liebsten KW 31, sonst KW 33. Samstag bis Samstag wie immer.", None, None),
+    # a bound is no length
+    ("Wir würden gern ab dem 1. Mai kommen, mindestens eine Woche.", "2027-05-01", None),
+    ("Wir würden gern ab dem 1. Mai kommen, höchstens drei Nächte.", "2027-05-01", None),
+    # a written day in brackets belongs to the words before them: a stay that was
+    ("Hier die Fotos von unserem Herbst im Haus (3.–6.10.), war schön!", None, None),
 ])
 def test_rule(text: str, start: str | None, end: str | None) -> None:
     assert _stay(text) == (start, end)
@@ -227,6 +234,8 @@ def test_a_week_number_alone_is_asked_about_like_a_vague_time() -> None:
     "Geht nächsten Freitag bis Sonntag? Wir wären zu dritt.",
     # Weißer Sonntag (04.04.2027), or Ostersonntag?
     "Wäre das Haus vom Sonntag nach Ostern bis Mittwoch frei? Wir wären zu zweit.",
+    # a first choice and a fallback: the first, as with two written ranges
+    "Wir würden gern Ostern kommen, oder falls das weg ist, von Pfingstmontag bis Mittwoch.",
 ])
 def test_competing_readings_are_asked_about(text: str) -> None:
     """Two stays, or a week that two words place differently: the best reading is kept and
@@ -268,6 +277,11 @@ def test_an_uncertain_count_is_asked_about() -> None:
     # a bare day is the one next to the booking, not the next 3rd from today
     ("Wir kommen doch erst ab dem 3.", "2027-08-03", None),
     ("Wir bleiben doch bis zum 7.", None, "2027-08-07"),
+    # a weekday before the new day is no end of the stay: weekdays never wrap a year
+    ("Wir kommen doch erst ab Dienstag, am Sonntag spielt Paul noch Fußball.", "2027-08-03",
+     None),
+    ("Wir bleiben nur bis Mittwoch statt Donnerstag, am Donnerstag muss Paul arbeiten.", None,
+     "2027-08-04"),
 ])
 def test_an_edit_reads_weekdays_and_departures_next_to_the_booking(
         text: str, start: str | None, end: str | None) -> None:
@@ -275,6 +289,30 @@ def test_an_edit_reads_weekdays_and_departures_next_to_the_booking(
     after its end, "ab Donnerstag" the Thursday before its start, "abreisen … am 4.8." an end."""
     result = _parse(text, subject="Re: Anfrage erhalten (01.–05.08.2027)")
     assert (result["intent"], result["start"], result["end"]) == ("edit", start, end)
+
+
+@pytest.mark.parametrize(("text", "subject", "start", "end"), [
+    # a one-day holiday is one new end, like a written day; the time spent elsewhere is none
+    ("Wir kommen doch erst am zweiten Weihnachtsfeiertag, Heiligabend sind wir bei Oma. "
+     "Abreise bleibt.", "Re: Anfrage erhalten (23.12.–27.12.2026)", "2026-12-26", None),
+    # the booking named by its holiday changes no day
+    ("Über Ostern sind wir jetzt zu siebt.", "Re: Anfrage erhalten (26.03.–29.03.2027)", None,
+     None),
+])
+def test_an_edit_names_only_the_days_it_changes(
+        text: str, subject: str, start: str | None, end: str | None) -> None:
+    result = _parse(text, subject=subject)
+    assert (result["intent"], result["start"], result["end"]) == ("edit", start, end)
+
+
+@pytest.mark.parametrize(("text", "start", "end"), [
+    ("Bitte die Osterbuchung stornieren, danke!", "2027-03-26", "2027-03-29"),
+    # the holiday that stays booked is not the one canceled
+    ("Bitte die Juli-Buchung stornieren, Pfingsten bleibt aber.", None, None),
+])
+def test_a_cancel_names_the_booking_it_ends(text: str, start: str | None, end: str | None) -> None:
+    result = _parse(text, subject="Stornierung")
+    assert (result["intent"], result["start"], result["end"]) == ("cancel", start, end)
 
 
 def test_a_polish_reply_subject_supplies_no_dates() -> None:
