@@ -196,6 +196,15 @@ def test_a_plain_yes_is_sure(text: str) -> None:
     ("ich muss leider ablehnen, weil die Fenster getauscht werden.\n\nViele Grüße\nAngelika\n\n"
      "Angelika Dörfler\nSteuerfachangestellte\nHofmann & Partner\nBahnhofstraße 7\n"
      "Tel. 09241 98765-12\nFax 09241 98765-99", "weil die Fenster getauscht werden."),
+    ("Von mir aus nicht. Da ist der Schornsteinfeger im Haus.",
+     "Da ist der Schornsteinfeger im Haus."),
+    ("Noi, des goht net – do isch d'Heizung kaputt.", "do isch d'Heizung kaputt."),
+    # a no that names this request is sure, though it comes last after a yes to another
+    ("Die Anfrage von Paul passt mir. Aber die hier leider nein – da streichen wir.",
+     "da streichen wir."),
+    # asked to decide, a refusal decides, whatever people its reason names
+    ("Ich hätte es dir gern gegeben, aber leider nein: im Juli sind Oma, Opa und Tante Gerda "
+     "schon drin.", "im Juli sind Oma, Opa und Tante Gerda schon drin."),
 ])
 def test_deny_phrasings_keep_their_reason(text: str, comment: str) -> None:
     """Issue 17: approver answers that were read as unknown, and their reasons."""
@@ -219,6 +228,9 @@ def test_status_in_a_new_mail_and_in_a_thread(text: str, subject: str) -> None:
     ("bitte storniert unsere Buchung im August", None),
     ("Ich möchte unsere Buchung vom 9. bis 13. August stornieren. Der Urlaub fällt aus, weil "
      "mein Mann operiert wird.", "Der Urlaub fällt aus, weil mein Mann operiert wird."),
+    ("Bitte unsere Buchung über Ostern löschen.", None),
+    ("Hiermit ziehe ich die Anfrage vom 3. bis 6. Mai zurück. Mein Knie macht nicht mit.",
+     "Mein Knie macht nicht mit."),
     ("Silvester fällt aus, bitte stornieren.", None),
     ("Hiermit storniere ich meine Buchung vom 1. bis 5. August.", None),
     ("Wir können leider nicht, mein Mann muss arbeiten.", "mein Mann muss arbeiten."),
@@ -292,6 +304,8 @@ def test_a_change_without_new_figures_is_still_an_edit(text: str) -> None:
     ("Jau, dat passt.", "approve"), ("Bassd scho!", "approve"),  # Platt, Swabian
     ("Nee, dat geht nich, da is Schützenfest.", "deny"),  # Ruhr
     ("Des passt nit, mir sin selber do.", "deny"),
+    ("Ich hab nix dagegen, schön dass ihr kommt!", "approve"),
+    ("Noi, des goht net – do isch d'Heizung kaputt.", "deny"),  # Swabian
 ])
 def test_an_approvers_answer_in_dialect_or_with_the_dates(text: str, intent: str) -> None:
     result = _parse(text + "\n\nInge")
@@ -301,6 +315,7 @@ def test_an_approvers_answer_in_dialect_or_with_the_dates(text: str, intent: str
 @pytest.mark.parametrize("text", [
     "gibt's scho was Neis wega onserer Afrog?",
     "und, watt is jetzt? Is dat schon durch mit unserer Buchung für Pfingsten?",
+    "Isch des jetzt fix mit onserer Buchung?", "Is dat all dörch? Ik heff noch nix höört.",
 ])
 def test_a_status_question_in_dialect_is_status(text: str) -> None:
     assert _parse(text, subject="Pfingsten")["intent"] == "status"
@@ -309,6 +324,8 @@ def test_a_status_question_in_dialect_is_status(text: str) -> None:
 @pytest.mark.parametrize("text", [
     "Danke, dat is top! Otto freut sich auch schon.",
     "Vielen lieben Dank für die schnelle Bestätigung, Jürgen und ich freuen uns sehr!",
+    "Dankschö, mir freuet ons!", "Danke, dat is bannig good! Jens freut sich ook.",
+    "Ach schade, aber trotzdem danke für die Antwort!",
 ])
 def test_thanks_with_who_is_looking_forward_is_thanks(text: str) -> None:
     result = _parse(text + "\n\nKarin", subject="Re: Buchung bestätigt (10.–17.10.2027)")

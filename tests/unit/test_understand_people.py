@@ -128,6 +128,19 @@ def test_first_name_initial_and_dialect_closing(body: str, sender: str, name: st
     ("Wir würden gern ab dem 9. Juli für fünf Nächte kommen, wir 2 + 3 Kinder.", 5),
     # "mit:" and a list names everyone, the writer among them
     ("Vom 24. bis 31. Juli kommen wir mit: Hartmut, Gisela, Jens und Oma Uschi.", 4),
+    # Swabian and Low German
+    ("Mir tätet gern vom 3. bis 6. Juli ins Häusle, dr Opa, i ond onsre zwoi Enkel.", 4),
+    ("Mir dätet gern vom 3. bis 6. Juli komme, zu zwoit.", 2),
+    ("Wi wüllt geern vom 9. bis 16. Oktober in't Huus, mien Fru un ik.", 2),
+    ("Kann ik mit mien Broder un sien Jung vun'n 3. bit 6. Mai in't Huus kommen?", 3),
+    # "wir vier" is a total, the list before it said who considered it
+    ("Tom und ich haben überlegt: vom 3. bis 5. Juli würden wir gern kommen, nur wir vier.", 4),
+    ("Meine Eltern würden gern vom 3. bis 5. Juli kommen, nur die zwei.", 2),
+    # a request for others while the writer stays at home
+    ("Ich frage für meinen Sohn und seine Freundin, sie würden gern vom 3. bis 5. Juli ins Haus. "
+     "Ich selber komme nicht mit.", 2),
+    ("Ich frage für meinen Sohn Max. Er käme gern mit seiner Frau und den zwei Kindern vom 3. "
+     "bis 5. Juli. Ich selber komme nicht mit.", 4),
 ])
 def test_people_counted_as_a_small_grammar(text: str, size: int | None) -> None:
     """Issue 17: family words with their counts, "ich/mich" once, "mit n Freunden" = n + 1."""
@@ -148,6 +161,10 @@ def test_people_counted_as_a_small_grammar(text: str, size: int | None) -> None:
     ("Wir kommen vom 3. bis 5. Juli.\n\nLiebe Grüße von der Küste\nWiebke", "Wiebke"),
     ("Wir kommen vom 3. bis 5. Juli.\n\nMit freundlichem Gruß\nHeinz Hartmann\nEssen-Steele",
      "Heinz"),
+    # an aside after the signed name; a lower-case closing at the end of the only line
+    ("Wir kommen vom 3. bis 5. Juli zu zweit.\n\nMarie (schreibt für Opa)", "Marie"),
+    ("hallo ich wollt fragen ob ich vom 3.7 bis 5.7 mit meiner freundin kommen kann lg tim",
+     "Tim"),
 ])
 def test_closings_of_issue_17(text: str, name: str) -> None:
     assert _parse(text, sender="<x@example.de>")["first_name"] == name
