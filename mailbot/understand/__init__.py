@@ -179,14 +179,14 @@ def interpret(decoded: Decoded, today: date) -> Interpretation:
         kind = "thanks"
     else:
         kind = intent.classify(body, vocab, facts)
-    if kind == "approve" and intent.contradicts(body.text, vocab):
-        kind = "deny"  # the no came last; but the answer said both: ask back
-        ask.append("intent")
-    elif kind in ("unknown", "request", "edit") and \
+    if kind in ("unknown", "request", "edit") and \
             (decided := intent.decision_inside(body, vocab)) is not None:
         kind = decided[0]  # "… Von mir aus gerne, ja. …"; "… Aber gut, ja." is asked back
         if decided[1]:
             ask.append("intent")
+    if kind == "approve" and "intent" not in ask and intent.contradicts(body.text, vocab):
+        kind = "deny"  # the no came last; but the answer said both: ask back
+        ask.append("intent")
     # Dates belong to request, edit, cancel, reopen and status; a party size to request and
     # edit. An approver's "Ja" or a link request never needs the date search.
     stay = dates.Stay()

@@ -113,9 +113,11 @@ def classify(body: Body, vocab: Vocabulary, facts: Facts | Callable[[], Facts]) 
     has_dates, has_party, vague, weak_dates = (data().has_dates, data().has_party, data().vague,
                                                data().weak_dates)
     has_data = has_dates or has_party
-    # asked to decide, a refusal decides, whatever dates or people its reason names ("ich
-    # würde es euch ja gern geben, aber leider nein: zwei Wochen …, da kommen Hauke … nicht rein")
-    if (body.approver_thread or not has_data and not vague) and _REFUSAL.search(text):
+    if not has_data and not vague and _REFUSAL.search(text):
+        return "deny"
+    # asked to decide, an outright refusal decides, whatever dates or people its reason names
+    # ("ich würde es euch ja gern geben, aber leider nein: …, da kommen Hauke … nicht rein")
+    if body.approver_thread and not yes and _OUTRIGHT_REFUSAL.search(text):
         return "deny"
     edit = intents["edit"].search(text)
     if edit and (has_data or _strong_edit(text)) and not _corrects_itself(body, text, edit, vocab) \
@@ -218,6 +220,7 @@ _BOOKING_NAMED = re.compile(
 _REFUSAL = re.compile(
     r"(?<!\w)(?:ablehnen|abgelehnt|lehne\s+\w*\s*ab|muss\s+ich\s+(?:leider\s+)?nein"
     r"|aber\s+(?:leider\s+)?(?:nein|nicht)\b)")  # "ich würde ja gern, aber leider nein: …"
+_OUTRIGHT_REFUSAL = re.compile(r"(?<!\w)(?:ablehnen|lehne\s+\w*\s*ab|aber\s+leider\s+(?:nein|nicht))\b")
 _THUMBS = re.compile(r"[\W_]*(?:👍|✅|✔️?|👌)+[\W_]*")
 _WORD = re.compile(r"\w")
 _ONLY_YES = re.compile(

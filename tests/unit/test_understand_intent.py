@@ -171,6 +171,7 @@ def test_thanks_with_something_else_is_that_something(text: str) -> None:
 @pytest.mark.parametrize("text", [
     "JA? Nein, lieber nicht.", "Ja wohl kaum!",
     "Ja, aber nur wenn ihr danach putzt … eher nein.",
+    "Ja, aber leider nein: am 4. August kommen Paul und Lisa.",  # the no in a later sentence
 ])
 def test_an_answer_that_says_yes_and_no_asks_instead_of_acting(text: str) -> None:
     """Issue 14 (2): a reply that says both is never recorded as an approval."""
@@ -180,7 +181,8 @@ def test_an_answer_that_says_yes_and_no_asks_instead_of_acting(text: str) -> Non
 
 
 @pytest.mark.parametrize("text", ["Ja, passt.", "Ja. An Ostern sind wir eh weg.",
-                                  "Ja, es spricht nichts dagegen."])
+                                  "Ja, es spricht nichts dagegen.",
+                                  "Gern, aber nicht mit dem Hund im Bett."])
 def test_a_plain_yes_is_sure(text: str) -> None:
     assert _parse(text)["intent"] == "approve"
     assert _parse(text)["ask"] == []
