@@ -397,14 +397,15 @@ def _context_ok(masked: str, start: int, end: int, vocab: Vocabulary, single: bo
     if not single:
         near_left = near_left[-16:]
         right = right[:12]
-    return not (vocab.exclude_near.search(near_left) or vocab.exclude_near.search(right))
+    return not (vocab.exclude_near.search(near_left) or vocab.exclude_near.search(right)
+                or vocab.elsewhere.search(right))
 
 
 def _not_stay_after(text: str, end: int, vocab: Vocabulary) -> bool:
-    """The words right after a holiday say it is no stay (elsewhere, past, a deadline), or not
-    the one meant: "…buchung stornieren, Fronleichnam bleibt aber bestehen"."""
+    """The words right after a holiday say it is no stay (spent elsewhere, past), or not the
+    one meant: "…buchung stornieren, Fronleichnam bleibt aber bestehen"."""
     right = _CLAUSE_RIGHT.split(text[end:end + 30], maxsplit=1)[0]
-    return vocab.exclude_near.search(right) is not None or vocab.past.search(right) is not None \
+    return vocab.elsewhere.search(right) is not None or vocab.past.search(right) is not None \
         or _KEPT.match(right) is not None
 
 

@@ -71,6 +71,7 @@ class Vocabulary:
     holiday_alt: str
     vague: re.Pattern[str]
     exclude_near: re.Pattern[str]
+    elsewhere: re.Pattern[str]
     exclude_before: re.Pattern[str]
     past: re.Pattern[str]
     correction: re.Pattern[str]
@@ -164,6 +165,7 @@ def _build(data: dict[str, Any]) -> Vocabulary:
         holiday_alt=_alternation(list(holiday_names)),
         vague=_any(vague, r"(?<![\w-])(?:{})(?![\w-])"),
         exclude_near=_any(data["exclude"]["near"], r"(?<!\w)(?:{})"),
+        elsewhere=_any(data["exclude"]["elsewhere"], r"(?<!\w)(?:{})"),
         past=_any(data["exclude"]["past"], r"(?<!\w)(?:{})(?!\w)"),
         correction=_any(data["exclude"]["correction"], r"(?<!\w)(?:{})(?!\w)"),
         instead_left=re.compile(r"(?<!\w)" + data["exclude"]["instead_left"], FLAGS),
