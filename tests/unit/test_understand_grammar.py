@@ -202,6 +202,8 @@ def test_our_subjects_are_read_directly(subject: str, start: date, end: date) ->
      None),
     # two weeks and a weekday span in another sentence: no week places it, so it is asked
     ("Am liebsten KW 31, sonst KW 33. Samstag bis Samstag wie immer.", None, None),
+    # asking whether a holiday is still free names it
+    ("Ist Ostern schon weg? Sonst würden wir gern kommen.", "2027-03-26", "2027-03-29"),
     # a bound is no length
     ("Wir würden gern ab dem 1. Mai kommen, mindestens eine Woche.", "2027-05-01", None),
     ("Wir würden gern ab dem 1. Mai kommen, höchstens drei Nächte.", "2027-05-01", None),
@@ -295,6 +297,8 @@ def test_an_edit_reads_weekdays_and_departures_next_to_the_booking(
     # a one-day holiday is one new end, like a written day; the time spent elsewhere is none
     ("Wir kommen doch erst am zweiten Weihnachtsfeiertag, Heiligabend sind wir bei Oma. "
      "Abreise bleibt.", "Re: Anfrage erhalten (23.12.–27.12.2026)", "2026-12-26", None),
+    ("Wir kommen doch erst am 25.12., am 24.12. sind wir bei Oma.",
+     "Re: Anfrage erhalten (23.12.–27.12.2026)", "2026-12-25", None),
     # the booking named by its holiday changes no day
     ("Über Ostern sind wir jetzt zu siebt.", "Re: Anfrage erhalten (26.03.–29.03.2027)", None,
      None),
