@@ -192,7 +192,8 @@ def _patterns(vocab: Vocabulary) -> _Patterns:
     )
     # "mindestens eine Woche", "höchstens drei Nächte": a bound, not the length
     duration = re.compile(
-        rf"(?<![\w-])(?<!in\s)(?<!um\s)(?<!mindestens\s)(?<!wenigstens\s)(?<!höchstens\s)(?:für\s+|über\s+)?(?:(?P<n>\d{{1,2}})|(?P<w>{numbers}))\s+(?:ganze\s+|volle\s+)?"
+        r"(?<![\w-])(?<!in\s)(?<!um\s)(?<!mindestens\s)(?<!wenigstens\s)(?<!höchstens\s)"
+        rf"(?:für\s+|über\s+)?(?:(?P<n>\d{{1,2}})|(?P<w>{numbers}))\s+(?:ganze\s+|volle\s+)?"
         rf"(?P<unit>{units})(?![\w-])"
         # "einen Tag früher", "zwei Tage dranhängen", "um einen Tag verlängern" move a stay,
         # they are not its length

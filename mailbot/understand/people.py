@@ -554,8 +554,8 @@ def party_size(text: str, vocab: Vocabulary) -> int | None:
     if summed:  # "wir (Familie Berger, 2+2)"
         return int(summed.group("a")) + int(summed.group("b")) + extra
     pronoun = pats.we_n.search(text)
-    group = _enumeration(original, vocab)
     if counts:
+        group = _enumeration(original, vocab)
         # "2 Erwachsene und 3 Kinder" add up; "Opa und ich mit den drei Enkeln" too.
         adults = [c for c in counts if not _CHILD.search(c[3])]
         children = [c for c in counts if _CHILD.search(c[3])]
@@ -579,6 +579,7 @@ def party_size(text: str, vocab: Vocabulary) -> int | None:
     said_total = _value(pronoun.group("n"), vocab) if pronoun else None
     if said_total and said_total > 1:  # "Hauke und ich haben überlegt: …, nur wir vier"
         return said_total + extra
+    group = _enumeration(original, vocab)
     if group:
         return group[0] + extra
     others = _for_others(original, vocab) if _NOT_COMING.search(text) else None
