@@ -28,7 +28,8 @@ from mailbot.understand.vocabulary import Vocabulary, vocabulary
 
 PROCESSED, REJECTED, IGNORED = "processed", "rejected", "ignored"
 DATE_REJECTIONS = (rj.Conflict, rj.StartInPast, rj.EndBeforeStart, rj.BeyondHorizon)
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-ZÄÖÜ])")
+# a sentence ends at . ! ? before a capital, but not at a day's dot ("vom 3. bis 8. August")
+_SENTENCE_END = re.compile(r"(?<=[.!?])(?<![0-9]\.)\s+(?=[A-ZÄÖÜ])")
 _LINK = re.compile(r"(?:https?://|www\.|mailto:)\S*", re.IGNORECASE)
 
 

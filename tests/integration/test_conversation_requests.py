@@ -189,6 +189,15 @@ def test_br020_links_are_removed_from_the_description(mail: Mailbox) -> None:
     assert "[Link entfernt]" in description
 
 
+def test_the_note_keeps_no_piece_of_a_date(mail: Mailbox) -> None:
+    """A day's dot before a month name ends no sentence: the approvers' note holds neither
+    "August." nor "Juli, oder …" left over from the dates."""
+    row = mail.send(ANNA, "Hallo,\n\nwir würden gern vom 3. bis 8. August 2027 kommen. Wir sind zu viert. "
+                          "Wir bringen den Hund mit.\n\nLG Anna")
+    assert row.reason == "submitted"
+    assert mail.booking(row.booking_id or 0).description == "Wir bringen den Hund mit."
+
+
 def test_br012_eleventh_request_of_the_day_gets_the_rate_limit_answer(mail: Mailbox,
                                                                      rt: Runtime) -> None:
     for day in range(1, 11):
