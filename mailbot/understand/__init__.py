@@ -217,10 +217,12 @@ def interpret(decoded: Decoded, today: date) -> Interpretation:
 
 
 def _without_name(text: str, name: str | None) -> str:
-    """`text` without the signed name, so that "Danke schön!\nHans" is only thanks."""
+    """`text` without the signed name, so that "Danke schön!\nHans" (or "…\nHans & Uta") is
+    only thanks."""
     if not name:
         return text
-    return re.sub(rf"(?<!\w){re.escape(name)}(?!\w)", " ", text)
+    return re.sub(rf"(?<!\w){re.escape(name)}(?:\s*(?:&|und|\+)\s*[A-ZÄÖÜ][a-zäöüß]+)?(?!\w)",
+                  " ", text)
 
 
 def parse_message(raw: bytes, today: date, ours: machine.Ours | None = None,

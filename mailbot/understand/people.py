@@ -689,10 +689,10 @@ def closing_name(reply: str, vocab: Vocabulary) -> tuple[str | None, int | None]
         words = lines[i].strip().split()
         if 2 <= len(words) <= 4 and words[0].lower() in vocab.signers and words[0].lower() != "von":
             return _looks_like_name_line(" ".join(words[1:]), vocab), i
-    # A bare name on the last line after some text ("JA\nInge").
+    # A bare name on the last line after some text ("JA\nInge"), or two ("Anna & Tom").
     last = lines[nonempty[-1]].strip()
     # "Frauke (schreibt von Haukes Account)": an aside in brackets is no part of the name line
-    if len(nonempty) >= 2 and len(_ASIDE.sub(" ", last).split()) <= 2 and \
+    if len(nonempty) >= 2 and (len(_ASIDE.sub(" ", last).split()) <= 2 or _TWO_NAMES.fullmatch(last)) and \
             not re.search(r"[.!?:,]$", last) and \
             not _FIELD.search(last):  # "Personen: 2" is a form field, not a name
         name = _looks_like_name_line(last, vocab)
@@ -717,6 +717,7 @@ def closing_name(reply: str, vocab: Vocabulary) -> tuple[str | None, int | None]
 
 
 _FIELD = re.compile(r":|\d")
+_TWO_NAMES = re.compile(r"[A-ZÄÖÜ][a-zäöüß]+(?:-[A-ZÄÖÜ][a-zäöüß]+)?\s+(?:&|und|\+)\s+[A-ZÄÖÜ][a-zäöüß]+")
 _SHORT_CLOSING = re.compile(r"lg|glg|vg|lgr|gruß|grüße")
 _GLUED_CLOSING = re.compile(r"(?<=\s)(?:lg|glg|vg|lgr)\s+[^\W\d_]+\s*$")
 _ASIDE = re.compile(r"\([^()]*\)")

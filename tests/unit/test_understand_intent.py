@@ -239,6 +239,10 @@ def test_status_in_a_new_mail_and_in_a_thread(text: str, subject: str) -> None:
     ("Leider wird das bei uns nichts mit August – die Kinder haben Prüfungen. Bitte streichen.",
      None),
     ("Wir brauchen das Haus doch nicht, danke trotzdem!", None),
+    # words between "kommen" and "doch nicht"; Bavarian "absagn"
+    ("Wir kommen im Juli leider doch nicht, weil meine Frau operiert wird.",
+     "weil meine Frau operiert wird."),
+    ("Mir miassn leider absagn, da Opa is im Spital.", "da Opa is im Spital."),
 ])
 def test_cancel_reason_is_a_reason_or_nothing(text: str, comment: str | None) -> None:
     """Issue 14 (7): "unsere Buchung im August" names the booking, it is no reason."""
@@ -318,6 +322,8 @@ def test_an_approvers_answer_in_dialect_or_with_the_dates(text: str, intent: str
     "gibt's scho was Neis wega onserer Afrog?",
     "und, watt is jetzt? Is dat schon durch mit unserer Buchung für Pfingsten?",
     "Isch des jetzt fix mit onserer Buchung?", "Is dat all dörch? Ik heff noch nix höört.",
+    "Is des etz fix mit unserer Buchung?", "Mir ham no nix ghört, passt des?",
+    "Hat sich der Paul schon gemeldet?",
 ])
 def test_a_status_question_in_dialect_is_status(text: str) -> None:
     assert _parse(text, subject="Pfingsten")["intent"] == "status"
@@ -328,6 +334,7 @@ def test_a_status_question_in_dialect_is_status(text: str) -> None:
     "Vielen lieben Dank für die schnelle Bestätigung, Jürgen und ich freuen uns sehr!",
     "Dankschö, mir freuet ons!", "Danke, dat is bannig good! Jens freut sich ook.",
     "Ach schade, aber trotzdem danke für die Antwort!",
+    "Danke, mir gfrein uns narrisch!", "Danke euch! Wir freuen uns sehr, und die Enkel erst recht.",
 ])
 def test_thanks_with_who_is_looking_forward_is_thanks(text: str) -> None:
     result = _parse(text + "\n\nKarin", subject="Re: Buchung bestätigt (10.–17.10.2027)")
@@ -343,3 +350,17 @@ def test_a_new_mail_that_corrects_itself_is_a_request() -> None:
     # the same words answering our "Anfrage erhalten" change that booking
     assert _parse("Wir kommen doch erst vom 7. bis 9. Mai.",
                   subject="Re: Anfrage erhalten (05.–09.05.2027)")["intent"] == "edit"
+
+
+@pytest.mark.parametrize("text", [
+    "Schade. Dann machts die Anfrag halt nomoi auf, vielleicht geht's doch.",
+    "Der Dachdecker ist früher fertig, ich schicke die Anfrage deshalb nochmal.",
+])
+def test_a_reopen_with_words_between_its_verb_and_its_particle(text: str) -> None:
+    result = _parse(text + "\nKarl", subject="Re: Angelika hat abgelehnt (03.–06.07.2027)")
+    assert result["intent"] == "reopen"
+
+
+def test_two_signed_names_under_a_thank_you() -> None:
+    result = _parse("Vielen Dank!\n\nAnna & Tom", subject="Re: Buchung bestätigt (03.–06.07.2027)")
+    assert (result["intent"], result["first_name"]) == ("thanks", "Anna")
