@@ -138,8 +138,8 @@ def _patterns(vocab: Vocabulary) -> _Patterns:
     )
     # "Aug 3-7": the month first, then a range of days
     month_first = re.compile(
-        rf"(?P<fm>{month})\.?\s*(?P<fd>\d{{1,2}})(?:st|nd|rd|th)?"
-        rf"(?=\s*(?:-|bis|to|until)\s*(?:(?P<fm2>{month})\.?\s*)?(?P<fd2>\d{{1,2}})(?:st|nd|rd|th|\.)?(?!\d|[.,:]\d)"
+        rf"(?P<fm>{vocab.month_first_alt})\.?\s*(?P<fd>\d{{1,2}})(?:st|nd|rd|th)?"
+        rf"(?=\s*(?:-|bis|to|until)\s*(?:(?P<fm2>{vocab.month_first_alt})\.?\s*)?(?P<fd2>\d{{1,2}})(?:st|nd|rd|th|\.)?(?!\d|[.,:]\d)"
         # not "im Mai 1-2 Wochen", "Sept 3-4 Personen"
         rf"(?!\s*(?:{units}|{vocab.people_alt}|{vocab.not_people_alt})(?![a-zäöüß])))",
         FLAGS,
@@ -670,8 +670,10 @@ def _named(text: str, today: date, pats: _Patterns, vocab: Vocabulary,
             last = first + timedelta(days=(weekday - first.weekday()) % 7)
         lead = pats.lead.search(text, max(0, m.start("name") - 30), m.start("name"))
         if lead and lead.group("lead") == "bis" and found and found[-1].kind == "named" \
-                and found[-1].start is not None and found[-1].start < first:
-            # "am 2. Weihnachtsfeiertag anreisen und bis Neujahr bleiben": one stay
+                and found[-1].start is not None and found[-1].start < first \
+                and "#" not in text[found[-1].pos:m.start()]:
+            # "am 2. Weihnachtsfeiertag anreisen und bis Neujahr bleiben": one stay (not
+            # "über Ostern, ab dem 24. März, bis Ostermontag": the written day starts it)
             found[-1] = _Candidate(found[-1].pos, found[-1].start, last, "named", found[-1].lead)
             continue
         found.append(_Candidate(m.start(), first, last, "named",
@@ -1046,6 +1048,10 @@ def _find_stay(text: str, today: date, vocab: Vocabulary, newest: bool, partial:
         length = _duration_days(masked, pats, vocab)
         if length is not None and pick.start == pick.end and pick.start is not None:
             return Stay(*duration(pick.start, length))  # "ab Ostermontag eine Woche"
+        weekdays = _weekday_span(pick, masked, today, pats, vocab) \
+            if pick.start == pick.end and not partial else None
+        if weekdays is not None:  # "an Fronleichnam anreisen und bis Sonntag bleiben"
+            return Stay(*weekdays, unsure=pick.unsure)
         if not (partial and pick.start == pick.end):
             return Stay(pick.start, pick.end, unsure=pick.unsure or other and not newest)
         # an edit's one-day holiday is one new end, like a written day ("doch erst am ersten

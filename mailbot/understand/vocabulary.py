@@ -63,6 +63,7 @@ class Vocabulary:
     collective: dict[str, int]
     months: dict[str, int]
     month_alt: str
+    month_first_alt: str  # with the names read only before a day ("May 20 to May 24")
     weekdays: dict[str, int]
     weekday_alt: str
     relative: dict[str, frozenset[str]]
@@ -124,6 +125,9 @@ def _build(data: dict[str, Any]) -> Vocabulary:
         for name in names:
             months[name.lower()] = int(number)
     month_alt = _alternation(list(months))
+    for number, names in data["months_before_day"].items():
+        for name in names:
+            months[name.lower()] = int(number)
     weekdays: dict[str, int] = {}
     for number, names in data["weekdays"].items():
         for name in names:
@@ -157,6 +161,7 @@ def _build(data: dict[str, Any]) -> Vocabulary:
         collective={k.lower(): v for k, v in data["numbers"]["collective"].items()},
         months=months,
         month_alt=month_alt,
+        month_first_alt=_alternation(list(months)),
         weekdays=weekdays,
         weekday_alt=_alternation(list(weekdays)),
         relative=relative,

@@ -209,6 +209,17 @@ def test_our_subjects_are_read_directly(subject: str, start: date, end: date) ->
     ("Wir würden gern ab dem 1. Mai kommen, höchstens drei Nächte.", "2027-05-01", None),
     # a written day in brackets belongs to the words before them: a stay that was
     ("Hier die Fotos von unserem Herbst im Haus (3.–6.10.), war schön!", None, None),
+    # a Bavarian correction word; the written day, not the holiday, starts the stay
+    ("Wir kommen am 4. Mai - Schmarrn, am 5. Mai, und fahren am Sonntag, den 9., wieder.",
+     "2027-05-05", "2027-05-09"),
+    ("Wir würden gern über Pfingsten kommen, schon ab Freitag, dem 14. Mai, bis Pfingstmontag.",
+     "2027-05-14", "2027-05-17"),
+    # a one-day holiday and a weekday later in its sentence
+    ("Wir würden an Christi Himmelfahrt anreisen und bis Samstag bleiben.", "2027-05-06",
+     "2027-05-08"),
+    # "May" is a month before a day range only ("we may" is no date)
+    ("Could we stay from May 3 to May 7? Just the two of us.", "2027-05-03", "2027-05-07"),
+    ("We'd love to come May 3-7, if we may.", "2027-05-03", "2027-05-07"),
 ])
 def test_rule(text: str, start: str | None, end: str | None) -> None:
     assert _stay(text) == (start, end)
