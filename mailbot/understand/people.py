@@ -73,7 +73,7 @@ def _patterns(vocab: Vocabulary) -> _Patterns:
         rf"(?![.,]?\s*(?:/|\d|[-–]|bis\b|(?:{vocab.month_alt})(?!\w)))\s*(?:[.!,)\n]|$)", FLAGS)
     companions = re.compile(
         rf"(?<![\w-])mit\s+(?:meinen?\s+)?(?P<n>{number})\s+(?:freunden|freundinnen|kumpels|kumpeln|"
-        r"kollegen|kolleginnen|mädels|jungs|leuten|bekannten)(?![\w])", FLAGS)
+        r"kollegen|kolleginnen|mädels|jungs|leuten|bekannten|spezln|spezis)(?![\w])", FLAGS)
     pairs = re.compile(rf"(?<![\w-])(?P<n>{number})\s+(?:pärchen|paare|paaren|ehepaare|ehepaaren)"
                        r"(?![\w])", FLAGS)
     summed = re.compile(r"\((?:[^()\n]{0,30},\s*)?(?P<a>[1-9])\s*\+\s*(?P<b>[1-9])\s*\)", FLAGS)
@@ -102,10 +102,11 @@ _CHILD = re.compile(r"^ki$|kind|kinn|kids|jugendlich|teenager|enkel|bab|klein|s�
 _OLD = re.compile(r"(?<!\w)(?:statt|anstatt|anstelle\s+von|nicht\s+mehr|bisher|ursprünglich)"
                   r"\W+(?:\w+\W+)?$")
 _TOTAL = re.compile(r"pers|leut|leit|gäste|gaeste|köpf|mensch|people|teilnehm")
-_SELF = re.compile(r"(?<!\w)(?:ich|mir)(?!\w)")
+# "mir" before a plural verb is the dialect "wir" ("mir kemma", "mir san"), else the writer
+_SELF = re.compile(r"(?<!\w)(?:ich|mir(?!\s+[a-zäöüß]+[na](?!\w)))(?!\w)")
 _AGE = re.compile(
     r"(?<=[a-zäöüß])(?<!enkel)(?<!kinder)(?<!kids)(?<!jungs)(?<!mädels)(?<!leute)(?<!freunde)"
-    r"\s*\(\s*\d{1,2}\s*(?:j\.?|jahre)?\s*\)", re.IGNORECASE)
+    r"\s*\(\s*\d{1,2}\s*(?:j\.?|jahre|monate)?\s*(?:,[^()\n]{0,60})?\)", re.IGNORECASE)
 
 
 _ABBREVIATION = re.compile(r"(?<!\w)[A-ZÄÖÜ]{2,4}(?!\w)")
@@ -240,8 +241,10 @@ def _joining(text: str, low: str, after: int, vocab: Vocabulary) -> tuple[int, i
 
 
 _WORD = re.compile(r"[\w&+]+")
-_NOT_COMING = re.compile(r"(?<!\w)(?:komme|kommen|kommet|fahre|fahren)\s+(?:(?:ich|i|wir|mir|selber|"
-                         r"selbst|aber|leider|ja)\s+)*(?:nicht|net|ned|nit)\s+mit(?!\w)")
+_NOT_COMING = re.compile(r"(?<!\w)(?:(?:komme|kommen|kommet|fahre|fahren)\s+(?:(?:ich|i|wir|mir|selber|"
+                         r"selbst|aber|leider|ja)\s+)*(?:nicht|net|ned|nit)\s+mit(?!\w)"
+                         r"|(?:(?:selbst|selber)\s+bleibe|bleibe\s+(?:ich\s+)?(?:selbst|selber))\s+"
+                         r"(?:nicht|net|ned|nit)(?=\s*[.,;!]))")  # "ich selbst bleibe nicht"
 _FOR = re.compile(r"(?<!\w)für(?!\w)")
 
 
@@ -277,6 +280,7 @@ def _items(text: str, words: list[re.Match[str]], k: int, step: int,
     j = k + step
     expect_item = at_item
     by_comma = False
+    uncounted = False  # the last item was a plural without a number ("mit unseren Enkeln")
     while 0 <= j < len(words):
         gap = text[min(words[j].end(), words[j - step].end()):
                    max(words[j].start(), words[j - step].start())]
@@ -303,6 +307,10 @@ def _items(text: str, words: list[re.Match[str]], k: int, step: int,
                 vocab.conjunctions and not _LIST_BREAK.search(
                     text[words[nxt - 1].end():words[nxt].start()]):
             break  # "mein Mann und ich, die Kinder haben keine Lust": a new clause
+        if by_comma and uncounted and size > 1:
+            count, items = count - 1, items - 1  # "mit unseren Enkeln, den Zwillingen": the same
+        uncounted = step > 0 and size == 1 and \
+            _PLURAL_KIN.fullmatch(words[nxt - 1].group(0).lower()) is not None
         count += size
         items += 1
         edge = words[nxt - step].end() if step > 0 else words[nxt - step].start()
@@ -314,8 +322,11 @@ def _items(text: str, words: list[re.Match[str]], k: int, step: int,
 
 
 _LIST_BREAK = re.compile(r"[,.!?;:()\n–-]")
+# plural family words that say no number: an apposition after them counts them
+_PLURAL_KIN = re.compile(r"kinder|kindern|kinner|kender|enkel|enkeln|enkelkinder|enkelkindern|kids|"
+                         r"jungs|mädels|söhne|söhnen|töchter|töchtern")
 
-_DETERMINERS = {"mein", "meine", "meinen", "meinem", "meiner", "mei", "my", "die", "den", "der",
+_DETERMINERS = {"mein", "meine", "meinen", "meinem", "meiner", "mei", "my", "die", "den", "der", "das",
                 "unsere", "unser", "unseren", "unserem", "unserer", "the", "our", "ihr", "ihre",
                 "ihren", "ihrem", "ihrer", "sein", "seine", "seinen", "seinem", "seiner", "deren",
                 "dessen", "his", "her", "their", "de", "onser", "onsre", "onsere", "onsern",
@@ -349,9 +360,10 @@ def _item(words: list[re.Match[str]], j: int, step: int,
             n_words = 2
         if not _person_word(noun, vocab):
             return False, 0, j
-        if n_words == 1 and len(span) >= 2 and span[-2].lower() in vocab.relations and \
+        if n_words == 1 and len(span) >= 2 and (span[-2].lower() in vocab.relations or
+                                                span[-2].lower() in vocab.people_nouns) and \
                 _is_name(noun, vocab) and j > 0 and not text_between(words, j - 1, j).strip():
-            n_words = 2  # "… und Opa Karl"
+            n_words = 2  # "… und Opa Karl", "ihr Mann Gustl und ich"
             if len(span) >= 3 and span[-3].lower() in _DETERMINERS:
                 n_words = 3
         if n_words == 1 and noun.lower() not in vocab.relations and noun.lower() not in \
@@ -380,6 +392,8 @@ def _item(words: list[re.Match[str]], j: int, step: int,
                 and nxt < len(words) and _is_name(words[nxt].group(0), vocab) \
                 and not text_between(words, nxt - 1, nxt).strip():
             size, nxt = 1, nxt + 1  # "Opa Karl" is one person; "die Kinder Max und Emma" two
+        elif span[pos].lower() in vocab.groups:
+            nxt = _members(words, nxt, size, vocab)  # "die Zwillinge Finn und Jonas" are two
         if nxt < len(words) and words[nxt].group(0).isdigit() and _IN_PARENS.match(
                 words[nxt].string, words[nxt - 1].end()):
             size, nxt = int(words[nxt].group(0)), nxt + 1  # "die Enkel (4)"
@@ -388,6 +402,17 @@ def _item(words: list[re.Match[str]], j: int, step: int,
 
 
 _IN_PARENS = re.compile(r"\s*\(\s*\d{1,2}\s*\)")
+
+
+def _members(words: list[re.Match[str]], at: int, size: int, vocab: Vocabulary) -> int:
+    """Where the names of a group's members end ("Zwillinge Finn und Jonas"), or `at` when the
+    names after it are not exactly its members."""
+    k, named = at, 0
+    while k < len(words) and named < size and _is_name(words[k].group(0), vocab):
+        named, k = named + 1, k + 1
+        if named < size and k < len(words) and words[k].group(0).lower() in vocab.conjunctions:
+            k += 1
+    return k if named == size else at
 
 
 _NOT_BEFORE_NAME = {"zum", "zur", "im", "am", "beim", "vom", "ins", "zu", "nach", "von", "den", "dem",

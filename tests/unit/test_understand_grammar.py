@@ -273,10 +273,14 @@ def test_one_clear_reading_asks_nothing(text: str) -> None:
     assert _parse(text)["ask"] == []
 
 
-def test_an_uncertain_count_is_asked_about() -> None:
+@pytest.mark.parametrize("text", [
+    "Wir kommen mit 3 Freunden vom 3. bis 5. Juli.",
+    "Servus, mir kemma mit 3 Spezln vom 3. bis 5. Juli.",  # Bavarian "mir" is "wir" here
+])
+def test_an_uncertain_count_is_asked_about(text: str) -> None:
     """"wir … mit 3 Freunden": how many "wir" are is not said."""
-    result = _parse("Wir kommen mit 3 Freunden vom 3. bis 5. Juli.")
-    assert result["ask"] == ["party_size"]
+    result = _parse(text)
+    assert (result["party_size"], result["ask"]) == (3, ["party_size"])
 
 
 @pytest.mark.parametrize(("text", "start", "end"), [

@@ -141,6 +141,18 @@ def test_first_name_initial_and_dialect_closing(body: str, sender: str, name: st
      "Ich selber komme nicht mit.", 2),
     ("Ich frage für meinen Sohn Max. Er käme gern mit seiner Frau und den zwei Kindern vom 3. "
      "bis 5. Juli. Ich selber komme nicht mit.", 4),
+    ("Ich frage für meine Schwiegereltern: sie würden gern vom 3. bis 5. Juli ins Haus, ich "
+     "selbst bleibe nicht.", 2),
+    # a relative or person word before a name; asides in brackets after a person
+    ("Meine Tochter Anna, ihr Mann Ben und ich würden gern vom 3. bis 5. Juli kommen.", 3),
+    ("Meine Mutter (84, aber noch fit) und ich würden gern vom 3. bis 5. Juli kommen.", 2),
+    ("Mein Sohn, das Baby (6 Monate) und ich würden gern vom 3. bis 5. Juli kommen.", 3),
+    # a group's members named after it; an apposition names the same people again
+    ("Die Zwillinge Max und Moritz und ich würden gern vom 3. bis 5. Juli kommen.", 3),
+    ("Opa und ich kommen vom 3. bis 5. Juli mit unseren Enkeln, den Zwillingen Max und Moritz.",
+     4),
+    # Bavarian "mir kemma" is "wir": how many are they? (asked, test_grammar)
+    ("Servus, ich komm mit 2 Spezln vom 3. bis 5. Juli.", 3),
 ])
 def test_people_counted_as_a_small_grammar(text: str, size: int | None) -> None:
     """Issue 17: family words with their counts, "ich/mich" once, "mit n Freunden" = n + 1."""
