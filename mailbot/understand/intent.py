@@ -104,8 +104,8 @@ def classify(body: Body, vocab: Vocabulary, facts: Facts | Callable[[], Facts]) 
     if cancel:
         # "leider muss ich absagen" answering "Neue Buchungsanfrage" is an approver's no
         return "deny" if body.approver_thread and _SAY_NO.match(cancel.group(0)) else "cancel"
-    if intents["reopen"].search(both):
-        return "reopen"
+    if intents["reopen"].search(both) and not (body.subject and data().has_dates):
+        return "reopen"  # "Neuer Versuch: … vom 17. bis 21. Juli" in a new mail is a request
     if vocab.intents_at_start["deny"].match(text):
         return "deny"
     if yes and not (data().has_dates or data().has_party):
@@ -143,7 +143,7 @@ def _new_wish(body: Body, text: str, vocab: Vocabulary) -> bool:
 
 
 _CHANGES = re.compile(r"(?<!\w)(?:(?:unsere|meine|die|der|unserer|meiner)\s+(?:buchung|anfrage|"
-                      r"reservierung)|änder|verschieb|verleg|verlänger|verkürz|umbuch|korrigier|"
+                      r"reservierung)|(?<!muss\ssich\s)(?<!soll\ssich\s)änder|verschieb|verleg|verlänger|verkürz|umbuch|korrigier|"
                       r"statt\b|anstatt)")
 
 
@@ -171,6 +171,10 @@ def decision_inside(body: Body, vocab: Vocabulary) -> tuple[str, bool] | None:
     said = [(k, kind, _THIS_ONE.search(x, 0, m.end()) is not None)
             for k, x in enumerate(sentences) for kind in ("deny", "approve")
             if (m := vocab.intents_at_start[kind].match(x)) and not _THAT.match(x, m.end())]
+    # "Ja, eigentlich warum nicht … ach nee, lieber doch nicht.": a yes, then a no after it
+    said += [(k, "deny", this_one) for k, kind, this_one in said
+             if kind == "approve" and contradicts(sentences[k], vocab)]
+    said.sort(key=lambda entry: entry[0])
     if not said:
         return None
     kinds = {kind for _, kind, _ in said}
@@ -210,7 +214,7 @@ _DATES_ONLY = re.compile(r"[ \t]*(?:\d{1,2}\.(?:\d{1,2}\.)?\s*[–-]\s*)?"
                          r"\d{1,2}\.\d{1,2}\.(?:\d{2,4})?[ \t!.]*(?:\n|$)")
 _EXPLAINS = re.compile(r"(?<!\w)(?:da|dann)\s+sind\s+wir\b")
 _LABEL = re.compile(r"^(?:grund|begründung|weil)\s*:\s*", re.IGNORECASE)
-_STRONG_CANCEL = re.compile(r"stornier|storno|absag|abgesagt|cancel|zurück|lösch|sage")
+_STRONG_CANCEL = re.compile(r"stornier|storno|absag|cancel|zurück|lösch|sage")
 _MONTHS = "(?:Jan|Feb|Mär|Apr|Mai|Jun|Jul|Aug|Sep|Okt|Nov|Dez)"
 # a date's dot goes on ("vom 1. bis 5. August"); one before a capital starts a new sentence
 _BOOKING_NAMED = re.compile(
@@ -220,7 +224,8 @@ _BOOKING_NAMED = re.compile(
 _REFUSAL = re.compile(
     r"(?<!\w)(?:ablehnen|abgelehnt|lehne\s+\w*\s*ab|muss\s+ich\s+(?:leider\s+)?nein"
     r"|aber\s+(?:leider\s+)?(?:nein|nicht)\b)")  # "ich würde ja gern, aber leider nein: …"
-_OUTRIGHT_REFUSAL = re.compile(r"(?<!\w)(?:ablehnen|lehne\s+\w*\s*ab|aber\s+leider\s+(?:nein|nicht))\b")
+_OUTRIGHT_REFUSAL = re.compile(r"(?<!\w)(?:ablehnen|lehne\s+\w*\s*ab|aber\s+leider\s+(?:nein|nicht)"
+                                r"|muss\s+ich\s+(?:leider\s+)?nein\s+sagen)\b")
 _THUMBS = re.compile(r"[\W_]*(?:👍|✅|✔️?|👌)+[\W_]*")
 _WORD = re.compile(r"\w")
 _ONLY_YES = re.compile(

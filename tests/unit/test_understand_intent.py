@@ -243,6 +243,11 @@ def test_status_in_a_new_mail_and_in_a_thread(text: str, subject: str) -> None:
     ("Wir kommen im Juli leider doch nicht, weil meine Frau operiert wird.",
      "weil meine Frau operiert wird."),
     ("Mir miassn leider absagn, da Opa is im Spital.", "da Opa is im Spital."),
+    # "zieh ich … zurück"; news that something else was called off is part of the reason
+    ("Dann zieh ich meine Anfrage zurück, wir fahren stattdessen an den Gardasee.",
+     "wir fahren stattdessen an den Gardasee."),
+    ("Wir müssen das leider canceln. Das Konzert wurde abgesagt, schade.",
+     "Das Konzert wurde abgesagt, schade."),
 ])
 def test_cancel_reason_is_a_reason_or_nothing(text: str, comment: str | None) -> None:
     """Issue 14 (7): "unsere Buchung im August" names the booking, it is no reason."""
@@ -335,6 +340,9 @@ def test_a_status_question_in_dialect_is_status(text: str) -> None:
     "Dankschö, mir freuet ons!", "Danke, dat is bannig good! Jens freut sich ook.",
     "Ach schade, aber trotzdem danke für die Antwort!",
     "Danke, mir gfrein uns narrisch!", "Danke euch! Wir freuen uns sehr, und die Enkel erst recht.",
+    "Dat es jo prima! Merci vielmols, die Pänz sin janz jeck.",  # Kölsch
+    "Super, danke euch beiden!! Wir freuen uns riesig.",
+    "Oh wie schön, danke! Paul und wir freuen uns schon.",
 ])
 def test_thanks_with_who_is_looking_forward_is_thanks(text: str) -> None:
     result = _parse(text + "\n\nKarin", subject="Re: Buchung bestätigt (10.–17.10.2027)")
@@ -364,3 +372,37 @@ def test_a_reopen_with_words_between_its_verb_and_its_particle(text: str) -> Non
 def test_two_signed_names_under_a_thank_you() -> None:
     result = _parse("Vielen Dank!\n\nAnna & Tom", subject="Re: Buchung bestätigt (03.–06.07.2027)")
     assert (result["intent"], result["first_name"]) == ("thanks", "Anna")
+
+
+def test_someone_elses_cancellation_is_no_cancel() -> None:
+    result = _parse("Wir sind jetzt doch nur zu fünft, einer hat abgesagt.",
+                    subject="Re: Anfrage erhalten (03.–06.07.2027)")
+    assert (result["intent"], result["party_size"]) == ("edit", 5)
+
+
+@pytest.mark.parametrize(("text", "subject", "intent"), [
+    # a person's own mailbox is no spam hint
+    ("Ich hab mein Postfach aufgeräumt und die Mail mit dem Link gelöscht, könnt ihr ihn "
+     "nochmal schicken?", "Link", "recover_link"),
+    ("Has everyone agreed yet?", "Re: Ingeborg hat zugestimmt (03.–06.07.2027)", "status"),
+    # a new mail that asks again with its own dates is a new request, not a reopen
+    ("Wir würden gern vom 3. bis 5. Juli kommen, zu zweit.", "Neuer Versuch", "request"),
+    # "das muss sich ändern" changes no booking
+    ("Wir waren lange nicht mehr da, das muss sich ändern! Wir würden gern vom 3. bis 5. Juli "
+     "kommen.", "Juli", "request"),
+])
+def test_intents_of_the_ninth_batch(text: str, subject: str, intent: str) -> None:
+    assert _parse(text, subject=subject)["intent"] == intent
+
+
+def test_asked_to_decide_a_no_said_outright_keeps_its_reason() -> None:
+    result = _parse("Das klingt schön, aber diesmal muss ich leider nein sagen, weil am 3. Juli "
+                    "die Fenster getauscht werden.")
+    assert (result["intent"], result["start"], result["comment"]) == (
+        "deny", None, "weil am 3. Juli die Fenster getauscht werden.")
+
+
+def test_a_yes_taken_back_in_its_own_sentence_is_asked_back() -> None:
+    result = _parse("Hm, Studenten allein im Haus. Ja, warum eigentlich nicht … ach nein, lieber "
+                    "doch nicht.")
+    assert (result["intent"], result["ask"]) == ("deny", ["intent"])
