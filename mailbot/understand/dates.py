@@ -176,7 +176,7 @@ def _patterns(vocab: Vocabulary) -> _Patterns:
     )
     week = re.compile(rf"(?<![\w-])(?P<rel>{after}|{nxt}|{this})\s+woche(?![\w-])", FLAGS)
     weekend = re.compile(
-        rf"(?<![\w-])(?:(?P<rel>{after}|{nxt}|{this})|(?P<am>am|übers|über\s+das|das))\s+"
+        rf"(?<![\w-])(?:(?P<rel>{after}|{nxt}|{this})|(?P<am>am|übers|über\s+das))\s+"
         r"wochenende(?![\w-])",
         FLAGS,
     )
@@ -722,6 +722,7 @@ def _named(text: str, today: date, pats: _Patterns, vocab: Vocabulary,
         found.append(_Candidate(m.start(), start, end, "named", unsure=unsure))
     if used:  # a holiday that only placed a weekday span is not a stay of its own
         found = [c for c in found if c.pos not in used]
+    found.sort(key=lambda c: c.pos)  # in the order written: the span placed by a holiday first
     weekends = pats.weekend.finditer(text) if "wochenende" in text else ()
     for m in weekends:
         offset = _week_offset(m.group("rel"), vocab)
@@ -780,7 +781,7 @@ def _relative_singles(text: str, today: date, pats: _Patterns,
             day = _next_weekday(today, w1)
             if offset == 2:
                 day += timedelta(days=7)
-        lead = rel if rel in ("ab", "bis", "am") else ""
+        lead = "bis" if _departs(text, m.end()) else rel if rel in ("ab", "bis", "am") else ""
         found.append(_Candidate(m.start(), day, day, "single", lead, weekday=w1))
     day_words = pats.day_word.finditer(text) if "morgen" in text or "heute" in text else ()
     for m in day_words:
@@ -842,6 +843,12 @@ def subject_stay(subject: str, today: date, vocab: Vocabulary) -> Stay:
 
 
 _DEPART = re.compile(r"abreis|abfahr|heimfahr|heimreis|zurückfahr|fahren\s+wieder|wieder\s+fahren")
+
+
+def _departs(text: str, end: int) -> bool:
+    """A departure verb after a day in its clause ("erst am Dienstag abreisen statt am Montag"):
+    the day is the last of the stay."""
+    return _DEPART.search(_CLAUSE_RIGHT.split(text[end:end + 30], maxsplit=1)[0]) is not None
 
 
 def _near_booking(single: _Candidate, around: tuple[date, date]) -> _Candidate:
@@ -992,6 +999,7 @@ def _find_stay(text: str, today: date, vocab: Vocabulary, newest: bool, partial:
             continue
         lead_match = pats.lead.search(clean[max(0, t.pos - 30):t.pos])
         lead = lead_match.group("lead").lower() if lead_match else ""
+        lead = "bis" if _departs(clean, t.end_pos) else lead  # "erst am 24.8. abreisen"
         before = toks[k - 1] if k else None
         if t.month is None and lead in ("bis", "zum") and before is not None and \
                 before.month is not None and k - 1 not in used:
@@ -1029,8 +1037,10 @@ def _find_stay(text: str, today: date, vocab: Vocabulary, newest: bool, partial:
             # a request naming several different stays ("3.–5. oder 10.–12. Juli"): which?
             if not newest and len({(c.start, c.end) for c in ranges}) > 1:
                 return Stay(pick.start, pick.end, unsure=True)
+        # days told before "Deshalb dachten wir an …" are what the range weighed, not unread
         return _unread(masked, Stay(pick.start, pick.end), today, pats, vocab, numbers,
-                       (c.start for c in candidates if c.kind == "single"))
+                       (c.start for c in candidates if c.kind == "single"
+                        and not vocab.correction.search(masked, c.pos, pick.pos)))
     weekend = _weekend_by_day(masked, toks, today, pats) if "wochenende" in masked else None
     if weekend is not None:
         return Stay(*weekend)
@@ -1067,9 +1077,10 @@ def _find_stay(text: str, today: date, vocab: Vocabulary, newest: bool, partial:
         first = min(singles, key=lambda c: c.pos)
         singles += [_Candidate(c.pos, c.end, c.end, "single", "bis") for c in spans
                     if _ends_stay(c, first, masked)]
-        singles += [_Candidate(c.pos, c.start, c.start, "single", "am") for c in spans
-                    if c.lead != "bis" and c.pos < first.pos and first.lead == "bis"]
-        # "am 1. Weihnachtsfeiertag anreisen und bis zum 28. Dezember bleiben"
+        starts = [c for c in spans if c.lead != "bis" and c.pos < first.pos and first.lead == "bis"]
+        # "(über Weihnachten:) am 1. Weihnachtsfeiertag anreisen und bis zum 28. Dezember
+        # bleiben": the holiday nearest before that day starts the stay
+        singles += [_Candidate(c.pos, c.start, c.start, "single", "am") for c in starts[-1:]]
     singles.sort(key=lambda c: c.pos)
     corrected = {k for k in range(len(singles) - 1)
                  if vocab.correction.search(masked, singles[k].pos, singles[k + 1].pos)}

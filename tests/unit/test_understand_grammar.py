@@ -220,6 +220,9 @@ def test_our_subjects_are_read_directly(subject: str, start: date, end: date) ->
     # "May" is a month before a day range only ("we may" is no date)
     ("Could we stay from May 3 to May 7? Just the two of us.", "2027-05-03", "2027-05-07"),
     ("We'd love to come May 3-7, if we may.", "2027-05-03", "2027-05-07"),
+    # the holiday nearest before "bis" starts the stay; a holiday spent elsewhere is none
+    ("Wir würden gern über Weihnachten kommen: am 1. Weihnachtsfeiertag anreisen und bis zum 28. "
+     "Dezember bleiben. Heiligabend feiern wir noch bei Oma.", "2026-12-25", "2026-12-28"),
 ])
 def test_rule(text: str, start: str | None, end: str | None) -> None:
     assert _stay(text) == (start, end)
@@ -268,6 +271,10 @@ def test_competing_readings_are_asked_about(text: str) -> None:
     "Geht kommenden Freitag bis Sonntag? Wir wären zu dritt.",  # "kommenden": the one ahead
     "Wir kommen vom 3. bis 7. Juli, am 5. Juli hat Anna Geburtstag.",  # a day inside the stay
     "Geht das Wochenende nach dem 3. Juni? Wir wären zu zweit.",
+    # a holiday that does not happen; days told before "Deshalb dachten wir an …"
+    "Nachdem das mit Ostern ja nix wird, würden wir gern vom 3. bis 5. Juli kommen, zu zweit.",
+    "Meine Frau hat erst ab dem 2.8. Urlaub, und am 14.8. fängt die Schule an. Deshalb dachten "
+    "wir an 3.8. bis 10.8.",
 ])
 def test_one_clear_reading_asks_nothing(text: str) -> None:
     assert _parse(text)["ask"] == []
@@ -285,6 +292,9 @@ def test_an_uncertain_count_is_asked_about(text: str) -> None:
 
 @pytest.mark.parametrize(("text", "start", "end"), [
     ("Können wir bis Sonntag verlängern?", None, "2027-08-08"),
+    # a day before "abreisen" is the new end
+    ("Wir würden gern erst am Freitag abreisen statt am Donnerstag.", None, "2027-08-06"),
+    ("Wir würden gern erst am 6.8. abreisen.", None, "2027-08-06"),
     ("Wir kommen doch schon ab Donnerstag.", "2027-07-29", None),
     ("Wir müssen leider einen Tag früher abreisen, also am 4.8.", None, "2027-08-04"),
     ("Wir möchten gerne um einen Tag verlängern, also bis 6.8.27.", None, "2027-08-06"),
@@ -339,3 +349,20 @@ def test_a_polish_reply_subject_supplies_no_dates() -> None:
     result = _parse("ich muss leider absagen. Meine Mutter ist krank.",
                     subject="Odp: Anfrage erhalten (01.–04.05.2027)")
     assert (result["intent"], result["start"], result["end"]) == ("cancel", None, None)
+
+
+def test_a_holiday_in_the_subject_does_not_outweigh_the_span_it_places() -> None:
+    assert _stay("Wir würden gern über Himmelfahrt kommen (Do bis So).",
+                 subject="Himmelfahrt 2027") == ("2027-05-06", "2027-05-09")
+
+
+@pytest.mark.parametrize(("text", "start", "end"), [
+    # a wedding day in the reason is no stay: the holiday cancelled is
+    ("Wir müssen Ostern leider absagen – meine Cousine heiratet am 27.3. in Wien.", "2027-03-26",
+     "2027-03-29"),
+    # "das Wochenende" refers to the booking, not to the coming one
+    ("Wir sagen das Wochenende leider ab, die Kinder sind krank.", None, None),
+])
+def test_a_cancel_names_what_it_calls_off(text: str, start: str | None, end: str | None) -> None:
+    result = _parse(text, subject="Re: Anfrage erhalten (26.–29.03.2027)")
+    assert (result["intent"], result["start"], result["end"]) == ("cancel", start, end)
