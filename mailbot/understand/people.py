@@ -101,6 +101,7 @@ _GROUP_NOUNS = re.compile("familien|paare|pärchen|haushalte|gruppen|zimmer")
 _CHILD = re.compile(r"^ki$|kind|kinn|kids|jugendlich|teenager|enkel|bab|klein|söhn|töcht|nicht|neff|child")
 _OLD = re.compile(r"(?<!\w)(?:statt|anstatt|anstelle\s+von|nicht\s+mehr|bisher|ursprünglich)"
                   r"\W+(?:\w+\W+)?$")
+_OF = re.compile(r"\s+von\s")
 _TOTAL = re.compile(r"pers|leut|leit|gäste|gaeste|köpf|mensch|people|teilnehm")
 # "mir" before a plural verb is the dialect "wir" ("mir kemma", "mir san"), else the writer
 _SELF = re.compile(r"(?<!\w)(?:ich|mir(?!\s+[a-zäöüß]+[na](?!\w)))(?!\w)")
@@ -163,6 +164,9 @@ def _enumeration(text: str, vocab: Vocabulary) -> tuple[int, int, int] | None:
                 continue
         left = _items(text, words, k, -1, vocab)
         right = _items(text, words, k, +1, vocab)
+        if (left or right) and not _joins(vocab).search(
+                low, left[1] if left else w.start(), right[1] if right else w.end()):
+            left = right = None  # "Ach Mist, ich hab mich vertan": a comma alone lists no one
         count = 1 + (left[0] if left else 0) + (right[0] if right else 0)
         first = left[1] if left else w.start()
         last = right[1] if right else w.end()
@@ -332,6 +336,10 @@ _DETERMINERS = {"mein", "meine", "meinen", "meinem", "meiner", "mei", "my", "die
                 "dessen", "his", "her", "their", "de", "onser", "onsre", "onsere", "onsern",
                 "onserem", "onserm", "mien", "sien"}
 
+_ARTICLES = {"ein", "eine", "einen", "einem", "einer"}
+_ADJECTIVE = re.compile(r"(?:klein|groß|gross|best|lieb|befreundet|nett|jung|erwachsen|weiter|"
+                        r"ander|neu|eigen|süß)(?:e|en|er|em|es)?")
+
 
 def text_between(words: list[re.Match[str]], a: int, b: int) -> str:
     string = words[a].string
@@ -379,12 +387,15 @@ def _item(words: list[re.Match[str]], j: int, step: int,
     first = span[0]
     low = first.lower()
     pos = 0
-    if low in _DETERMINERS:
+    if low in _DETERMINERS or low in _ARTICLES:
         pos = 1
+    if pos + 1 < len(span) and span[pos].islower() and _ADJECTIVE.fullmatch(span[pos]):
+        pos += 1  # "die kleine Mila", "einem befreundeten Pärchen"
     if pos < len(span) and (_value(span[pos], vocab) or 0) > 1:
         size = _value(span[pos], vocab) or 1
         if pos + 1 < len(span) and _person_word(span[pos + 1], vocab):
-            return True, size, j + (pos + 2)
+            # "zwei Pärchen" are four
+            return True, size * vocab.groups.get(span[pos + 1].lower(), 1), j + (pos + 2)
         return False, 0, j
     if pos < len(span) and _person_word(span[pos], vocab):
         size, nxt = vocab.groups.get(span[pos].lower(), 1), j + pos + 1
@@ -460,6 +471,12 @@ def _is_name(word: str, vocab: Vocabulary) -> bool:
             low not in vocab.people_nouns and low not in vocab.not_names and
             low not in vocab.number_words and low not in vocab.conjunctions and
             low not in vocab.titles)
+
+
+@cache
+def _joins(vocab: Vocabulary) -> re.Pattern[str]:
+    """The words that join a list: "und", "sowie", "&"."""
+    return re.compile(rf"(?<![\w])(?:{_alternation_of(vocab.conjunctions)})(?![\w])", FLAGS)
 
 
 @cache
@@ -539,8 +556,8 @@ def party_size(text: str, vocab: Vocabulary) -> int | None:
     counts: list[tuple[int, int, int, str]] = []  # (start, end, n, noun)
     for m in pats.counted.finditer(text):
         n = _value(m.group("n"), vocab)
-        if n is None or n == 0:
-            continue
+        if n is None or n == 0 or m.group("n") in _ARTICLES and _OF.match(text, m.end()):
+            continue  # "ich bin Kevin, ein Kumpel von Niklas": who someone is, no count
         before = text[max(0, m.start() - 25):m.start()]
         if _OLD.search(before):
             swap = pats.swap.search(before)
@@ -571,6 +588,8 @@ def party_size(text: str, vocab: Vocabulary) -> int | None:
         if n:
             return 2 * n + extra
     said = pats.we_are.search(text)
+    if said and plus and plus.group(0).startswith("mit") and not text[said.end():plus.start()].strip():
+        extra = 0  # "wir sind 5 mit Baby": the baby is one of the five
     if said:
         n = _value(said.group("n"), vocab)
         if n and 1 < n <= 30 or said.group("n").isdigit():

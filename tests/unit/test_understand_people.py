@@ -153,6 +153,16 @@ def test_first_name_initial_and_dialect_closing(body: str, sender: str, name: st
      4),
     # Bavarian "mir kemma" is "wir": how many are they? (asked, test_grammar)
     ("Servus, ich komm mit 2 Spezln vom 3. bis 5. Juli.", 3),
+    # an article or an adjective before a person; a couple is two
+    ("Ich würde gern mit meiner Schwester und einem befreundeten Pärchen vom 3. bis 5. Juli "
+     "kommen.", 4),
+    ("Anna, ich und die kleine Frida würden gern vom 3. bis 5. Juli kommen.", 3),
+    ("Wir (2 Pärchen + 1 Baby) würden gern vom 3. bis 5. Juli kommen.", 5),
+    ("Vom 3. bis 5. Juli. Wir sind 4 mit Baby.", 4),  # the baby is one of the four
+    # who the writer is is no count; a comma alone lists no one
+    ("Ich bin Jan, ein Kumpel von Paul. Meine Frau und ich würden gern vom 3. bis 5. Juli "
+     "kommen.", 2),
+    ("Ach Mensch, ich hab mich verschrieben: wir meinen den 4. Juli.", None),
 ])
 def test_people_counted_as_a_small_grammar(text: str, size: int | None) -> None:
     """Issue 17: family words with their counts, "ich/mich" once, "mit n Freunden" = n + 1."""
