@@ -199,7 +199,7 @@ def interpret(decoded: Decoded, today: date) -> Interpretation:
         ask += ["start", "end"]
     size = size_() if kind in ("request", "edit") else None
     writer = closing_name or people.name_from_display(decoded.from_name, vocab)
-    if size is not None and people.count_unsure(date_text, vocab, writer):
+    if size is not None and people.count_unsure(date_text, vocab, writer, size):
         ask.append("party_size")
     first_name = writer if kind != "unknown" else None
     return Interpretation(

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 
 from .vocabulary import FLAGS, Vocabulary, fold
 
@@ -133,6 +134,7 @@ _WE_WITH_LIST = re.compile(r"(?<!\w)(?:wir|mir)\s+(?:kommen|sind|reisen)\s+mit\s
 _WITH = re.compile(r"(?<!\w)mit(?!\w)(?!\s*:)")  # "mit: A, B, C" lists everyone
 
 
+@lru_cache(maxsize=4)  # party_size and `inferred` read the same text
 def _enumeration(text: str, vocab: Vocabulary) -> tuple[int, int, int] | None:
     """People listed around "ich": "Paul, Lea und ich", "mein Mann, ich und die Zwillinge",
     "ich und meine zwei Kinder" → (count, start, end)."""
@@ -491,10 +493,15 @@ def _not_people(vocab: Vocabulary) -> re.Pattern[str]:
     return re.compile(f"(?:{vocab.not_people_alt})$", FLAGS)
 
 
-def count_unsure(text: str, vocab: Vocabulary, writer: str | None = None) -> bool:
+def count_unsure(text: str, vocab: Vocabulary, writer: str | None = None,
+                 size: int | None = None) -> bool:
     """"wir kommen mit 3 Freunden": how many are "wir"? The count is asked about; so is a
-    list after "wir kommen mit:" that does not name the writer (is the writer one more?)."""
+    list after "wir kommen mit:" that does not name the writer (is the writer one more?), and
+    a `size` that the text does not say as a count but that was counted from the people it
+    names (`inferred`)."""
     low = fold(text)
+    if size is not None and inferred(text, size, vocab):
+        return True
     if ("-" in low or "bis" in low) and _patterns(vocab).between.search(low):
         return True  # "so 6-8 Leute"
     listed = _WE_WITH_LIST.search(low) if ":" in low and writer else None
@@ -508,6 +515,161 @@ def count_unsure(text: str, vocab: Vocabulary, writer: str | None = None) -> boo
         return False
     before = low[max(0, m.start() - 40):m.start()]
     return bool(_WE.search(before)) and not _SELF.search(before)
+
+
+# "nur die zwei", "just the two of us", "als Paar": two, said as such
+_TWO = re.compile(r"(?<!\w)(?:(?:just\s+)?the\s+two\s+of\s+us|nur\s+(?:wir\s+|die\s+)?(?:beide|beiden|zwei)"
+                  r"|als\s+paar)(?!\w)")
+
+
+def stated(text: str, vocab: Vocabulary) -> set[int]:
+    """The head counts `text` says as numbers: "4 Personen", "zu viert", "wir sind fünf",
+    "wir vier", "also 4", "Personen: 6", "vierköpfige Familie", "ich komme allein", "wir
+    beide", "2 Pärchen", "zwei Familien à 4 Personen", "(2+2)"; counted people added up ("2
+    Erwachsene und 3 Kinder", "wir 2 + 3 Kinder", "wir wären 4 Mädels"), but not children
+    alone ("mit unseren 3 Kindern") or people someone comes with ("mit 3 Freunden", "ich und 3
+    Kumpels"); with "plus Oma" each one more ("wir zwei plus Oma": 3, not 2). "Wir sind 5 mit
+    Baby" says no count for sure: is the baby one of the five?"""
+    low = fold(text)
+    extra = _added(low, vocab)
+    return set() if extra is None else {n + extra for n in _said(low, vocab)}
+
+
+def _added(low: str, vocab: Vocabulary) -> int | None:
+    """The people "plus Oma und Opa" adds to a count (0 without), None for "mit Baby"."""
+    plus = vocab.plus_one.search(low) or (
+        _plus_people(vocab).search(low) if "plus" in low or "+" in low else None)
+    if plus is None:
+        return 0
+    if plus.group(0).startswith("mit"):
+        return None  # "wir sind 5 mit Baby": one of the five, or one more?
+    extra, at = vocab.groups.get(plus.group(0).split()[-1], 1), plus.end()
+    while (more := _more_relations(vocab).match(low, at)) is not None:
+        extra, at = extra + vocab.groups.get(more.group("w"), 1), more.end()
+    return extra
+
+
+def _said(low: str, vocab: Vocabulary) -> Iterator[int]:
+    """The counts of `stated` before "plus …", the most common ways first (a caller that
+    looks for one count stops early)."""
+    pats = _patterns(vocab)
+    found: list[int] = []  # the counts said outright, for "wir 2 + 3 Kinder"
+    alone = _COUNT_ALONE.fullmatch(low)
+    if alone and (n := _value(alone.group(1), vocab)):
+        found.append(n)
+        yield n
+    for m in pats.collective.finditer(low) if "zu" in low else ():
+        if not _OLD.search(low[max(0, m.start() - 25):m.start()]):
+            found.append(vocab.collective.get(m.group("n")) or _value(m.group("n"), vocab) or 0)
+            yield found[-1]
+    for pattern, hints in ((pats.we_are, ("",)), (pats.we_n, ("",)), (pats.labelled, (":",)),
+                           (pats.restated, ("also", "macht")), (pats.heads, ("köpfig",))):
+        for m in pattern.finditer(low) if any(h in low for h in hints) else ():
+            if n := _value(m.group("n"), vocab):
+                found.append(n)
+                yield n
+    counted, whole = 0, False  # people counted, and whether they are all who come
+    for m in pats.counted.finditer(low):
+        before = low[max(0, m.start() - 25):m.start()]
+        swap = pats.swap.search(before) if _OLD.search(before) else None
+        n = _value(swap.group("n") if swap else m.group("n"), vocab)  # "6 statt 5 Personen"
+        if not n or _OLD.search(before) and not swap or \
+                m.group("n") in _ARTICLES and _OF.match(low, m.end()):
+            continue  # "ein Kumpel von Niklas" says who someone is
+        if _TOTAL.match(m.group("noun")):
+            yield n
+            continue
+        counted += n
+        whole = whole or _COUNTS_WRITER.match(m.group("noun")) is not None or \
+            not (_CHILD.search(m.group("noun")) or _COMPANIONS.search(before))
+    if counted:
+        yield from [n + counted for n in found] + ([counted] if whole else [])
+    if vocab.single.search(low):
+        yield 1
+    if _TWO.search(low):
+        yield 2
+    for m in pats.times.finditer(low) if _GROUP_NOUNS.search(low) else ():
+        if _TOTAL.match(low, m.end() + 1):  # "zwei Familien à 4 Personen", not "… je einem Kind"
+            yield (_value(m.group("a"), vocab) or 0) * (_value(m.group("b"), vocab) or 0)
+    for m in pats.pairs.finditer(low) if "paar" in low or "pärchen" in low else ():
+        yield 2 * (_value(m.group("n"), vocab) or 0)
+    for m in pats.summed.finditer(low) if "+" in low else ():
+        yield int(m.group("a")) + int(m.group("b"))
+
+
+_COMPANIONS = re.compile(r"(?<!\w)(?:mit|und|&|\+)\s+(?:(?:meinen|meine|unseren|unsere|den|die)\s+)?$")
+
+
+def inferred(text: str, size: int, vocab: Vocabulary) -> bool:
+    """`size` was counted from the people the text names, not said as a count (`stated`):
+    "meine Eltern, mein Bruder und ich" (4), "Opa und ich mit den Enkeln Paul und Lina" (4).
+    Sure only when the writer and one other make it ("meine Frau und ich", "Helmut und ich",
+    "ich und 3 Kumpels", "ich komme mit meinen Eltern") or names alone ("Anna, Ben und ich"),
+    and nobody else is named in their sentence or after a "mit" ("Dieter und ich … mit
+    unseren Zwillingen", "mit einem befreundeten Pärchen"). "nur" before them says nobody
+    else comes ("Nur mein Mann und ich, die Kinder haben keine Lust")."""
+    low = fold(text)
+    extra = _added(low, vocab)
+    if extra is not None and size - extra in _said(low, vocab):
+        return False
+    span = _writer_and_one(text, low, size, vocab)
+    if span is None:
+        return True
+    first, last = span
+    named = [m for m in _people_words(vocab).finditer(low) if not _says_who(text, low, m)]
+    inside = [m for m in named if first <= m.start() < last]
+    if len(inside) > 1 or inside and len(_SEPARATORS.findall(low, first, last)) > 1:
+        return True  # a list of names only ("Anna, Ben, Clara und ich") counts one each
+    if _ONLY.search(low, max(0, first - 12), first):
+        return False
+    stop = _SENTENCE_STOP.search(low, last)
+    sentence = (low.rfind("\n", 0, first) + 1, stop.start() if stop else len(low))
+    return any(sentence[0] <= m.start() < sentence[1]
+               or _WITH_BEFORE.search(low, max(0, m.start() - 30), m.start()) is not None
+               for m in named if not first <= m.start() < last)
+
+
+_SEPARATORS = re.compile(r"[,&+]|(?<!\w)(?:und|and|ond|un|sowie|mit)(?!\w)")
+_ONLY = re.compile(r"(?<!\w)nur\s+(?:noch\s+)?(?:wir\s+)?$")
+_WITH_BEFORE = re.compile(r"(?<!\w)mit\s+(?:\w+\s+){0,2}$")
+# who someone is, not who comes: "die Enkelin von Inge", "ein Kollege von Niklas", "Frau Hofmann"
+_OF_NAME = re.compile(r"\s+von\s+[A-ZÄÖÜ]")
+_OWNED = re.compile(r"(?<!\w)(?:mein|dein|sein|ihr|unser|euer|die|der|den|dem|ein)\w*\s+$")
+
+
+def _says_who(text: str, low: str, m: re.Match[str]) -> bool:
+    """A people word that says who someone is rather than who comes along."""
+    if _OF_NAME.match(text, m.end()):
+        return True
+    if m.group("w") in ("frau", "herr"):  # a title before a surname
+        return text[m.end():m.end() + 3].lstrip()[:1].isupper() and \
+            _OWNED.search(low, max(0, m.start() - 12), m.start()) is None
+    return False
+
+
+def _writer_and_one(text: str, low: str, size: int, vocab: Vocabulary) -> tuple[int, int] | None:
+    """Where the writer and one other are named that make `size`: "meine Frau und ich",
+    "mit meiner Frau", "Helmut und ich", "ich und 3 Kumpels", "ich … mit 2 Kumpels"."""
+    companions = _patterns(vocab).companions.search(low) if "mit" in low else None
+    if companions:
+        before = _sentence_before(low, companions.start())
+        if not _WE.search(before) and _value(companions.group("n"), vocab) == size - 1:
+            return companions.span()  # "(ich) würd gern mit 2 Kumpels": the writer and them
+    couple = vocab.couples.search(low) if size == 2 else None
+    if couple:
+        return couple.span()
+    group = _enumeration(text, vocab)
+    return (group[1], group[2]) if group is not None and group[0] == size else None
+
+
+@cache
+def _people_words(vocab: Vocabulary) -> re.Pattern[str]:
+    """A person named by a family word or a people noun, counted or not: "Eltern", "mein
+    Mann", "3 Kumpels"."""
+    words = _alternation_of(frozenset(vocab.relations) | frozenset(vocab.groups)
+                            | frozenset(vocab.people_nouns))
+    words_n = "|".join(sorted(vocab.number_words, key=len, reverse=True))
+    return re.compile(rf"(?<![\w])(?:(?:\d{{1,2}}|{words_n})\s+)?(?P<w>{words})(?![\w])", FLAGS)
 
 
 def _sentence_before(text: str, at: int) -> str:
