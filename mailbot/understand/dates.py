@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from functools import cache
 
@@ -84,6 +84,7 @@ class _Patterns:
     weekday_range: re.Pattern[str]
     weekday_by_holiday: re.Pattern[str]
     weekday_single: re.Pattern[str]
+    weekday_word: re.Pattern[str]
     week: re.Pattern[str]
     weekend: re.Pattern[str]
     weekend_by_day: re.Pattern[str]
@@ -174,6 +175,7 @@ def _patterns(vocab: Vocabulary) -> _Patterns:
         rf"(?<![\w-])(?P<rel>{after}|{nxt}|{this}|am|ab|diesen|bis)\s+(?P<w1>{full_wd})(?![\w-])",
         FLAGS,
     )
+    weekday_word = re.compile(rf"(?<![\w-])(?P<w>{full_wd})(?![\w-])", FLAGS)
     week = re.compile(rf"(?<![\w-])(?P<rel>{after}|{nxt}|{this})\s+woche(?![\w-])", FLAGS)
     weekend = re.compile(
         rf"(?<![\w-])(?:(?P<rel>{after}|{nxt}|{this})|(?P<am>am|übers|über\s+das))\s+"
@@ -248,8 +250,9 @@ def _patterns(vocab: Vocabulary) -> _Patterns:
     we_are = "|".join(w for w in vocab.we_are_alt.split("|") if r"\s+" in w)
     count = re.compile(rf"(?<![\w-])(?:{we_are})\s+$", FLAGS)
     return _Patterns(tokens, month_first, labelled, web, separator, holiday, weekday_range,
-                     weekday_by_holiday, weekday_single, week, weekend, weekend_by_day, day_word,
-                     duration, lead, noise, until_weekday, ordinal, month_word, whole_month,
+                     weekday_by_holiday, weekday_single, weekday_word, week, weekend,
+                     weekend_by_day, day_word, duration, lead, noise, until_weekday, ordinal,
+                     month_word, whole_month,
                      _stems(vocab.holiday_names), _stems(vocab.ordinals),
                      week_number, in_weeks, month_offset, count)
 
@@ -627,26 +630,70 @@ def _holiday_days(holiday: Holiday, year: str | None, today: date) -> tuple[date
 
 
 def _unread(masked: str, stay: Stay, today: date, pats: _Patterns, vocab: Vocabulary,
-            numbers: list[_Anchor], others: Iterable[date | None] = ()) -> Stay:
-    """`stay`, marked unsure when the text also names a week, a holiday or another written
-    day that lies outside it ("KW 23 … vom 3. bis 5. Juli", "am 28.6. … vom 3. bis 5. Juli"):
-    a time word the reading left unread."""
+            numbers: list[_Anchor], others: Iterable[_Candidate] = ()) -> Stay:
+    """`stay`, marked unsure when the text names a time the reading left unread: a week, a
+    holiday, a month, a weekday or another written day that lies outside it ("KW 23 … vom 3.
+    bis 5. Juli", "über Ostern … vom 3. bis 5. Juli", "am 28.6. … vom 3. bis 5. Juli", "im
+    August … vom 3. bis 5. Juli", "von Fronleichnam bis Sonntag" read as the Thursday), or
+    another first or last day ("ab dem 1. Oktober bin ich Rentner … eine Woche ab Montag, dem
+    4. Oktober")."""
     if stay.start is None or stay.end is None or stay.unsure:
         return stay
     near = (stay.start - timedelta(days=1), stay.end + timedelta(days=1))
     weeks = [(a.monday, a.monday + timedelta(days=6)) for a in numbers]
-    weeks += [(d, d) for d in others if d is not None]
+    for c in others:
+        if c.start is None:
+            continue
+        weeks.append((c.start, c.start))
+        if c.lead in _FIRST_LEADS and c.start != stay.start or \
+                c.lead in _LAST_LEADS and c.start != stay.end:
+            return _doubted(stay)  # two first days, or two last days
+    vague: list[tuple[int, int]] = []  # found when first needed
+
+    def read(m: re.Match[str], name: str) -> bool:
+        """The time word is no stay: in a vague phrase ("nach Ostern"), a past clause
+        ("Ostern waren wir schon da"), someone's deadline ("bis Freitag einreichen")."""
+        if not vague:
+            vague.extend([m.span() for m in vocab.vague.finditer(masked)] or [(-1, -1)])
+        return any(a <= m.start(name) < b for a, b in vague) or \
+            not _context_ok(masked, m.start(name), m.end(name), vocab, single=True)
+
     if pats.holiday_stems.search(masked):
-        vague = [m.span() for m in vocab.vague.finditer(masked)]
         for m in pats.holiday.finditer(masked):
             holiday = vocab.holiday_names.get(re.sub(r"\s+", " ", m.group("name")))
-            if holiday is None or any(a <= m.start("name") < b for a, b in vague) or \
-                    not _context_ok(masked, m.start("name"), m.end("name"), vocab, single=True):
-                continue  # "nach Ostern", "Ostern waren wir schon da"
-            weeks.append(_holiday_days(holiday, m.group("year"), today))
+            if holiday is not None and not read(m, "name"):
+                weeks.append(_holiday_days(holiday, m.group("year"), today))
     if any(last < near[0] or first > near[1] for first, last in weeks):
-        return Stay(stay.start, stay.end, stay.vague, stay.single, unsure=True)
+        return _doubted(stay)
+    days = [near[0] + timedelta(days=k) for k in range((near[1] - near[0]).days + 1)]
+    months = {d.month for d in days} if len(days) < 40 else set(range(1, 13))
+    for m in pats.month_word.finditer(masked) if len(months) < 12 else ():
+        if vocab.months[m.group("m")] not in months and not read(m, "m"):
+            return _doubted(stay)  # "im August … vom 3. bis 5. Juli"
+    weekdays = {d.weekday() for d in days} if len(days) < 9 else set(range(7))
+    for m in pats.weekday_word.finditer(masked) if len(weekdays) < 7 else ():
+        if vocab.weekdays[m.group("w")] not in weekdays and not read(m, "w"):
+            return _doubted(stay)  # "von Fronleichnam bis Sonntag" read as the Thursday
+    spans = len(weekdays) < 7 and ("-" in masked or "bis" in masked)
+    for m in pats.weekday_range.finditer(masked) if spans else ():
+        if {vocab.weekdays[m.group("w1")], vocab.weekdays[m.group("w2")]} - weekdays and \
+                not read(m, "w1"):
+            return _doubted(stay)  # "über Himmelfahrt (Do bis So)" read as the Thursday
     return stay
+
+
+_FIRST_LEADS = ("ab", "von", "vom", "anreise", "ankunft")
+_LAST_LEADS = ("bis", "abreise", "abfahrt")
+
+
+def _doubted(stay: Stay) -> Stay:
+    return Stay(stay.start, stay.end, stay.vague, stay.single, unsure=True)
+
+
+def _guessed(guess: bool, stay: Stay) -> Stay:
+    """`stay`, unsure when one of its days was written without a month that anything in the
+    text gives ("ab dem 5." in a new mail: this month's 5th, or the next?)."""
+    return _doubted(stay) if guess and stay.found else stay
 
 
 def _named(text: str, today: date, pats: _Patterns, vocab: Vocabulary,
@@ -863,10 +910,12 @@ def _near_booking(single: _Candidate, around: tuple[date, date]) -> _Candidate:
 
 
 def _weekday_span(first: _Candidate, masked: str, today: date, pats: _Patterns,
-                  vocab: Vocabulary) -> tuple[date, date] | None:
+                  vocab: Vocabulary) -> Stay | None:
     """A stay given as a written day and a weekday in its sentence: "am Freitag, den 4.6., und
     fahren am Sonntag wieder" (interval to the weekday), "über den 1. Mai, also Samstag bis
-    Montag", "das Wochenende um den 3. Oktober (Fr–So)" (the span in the day's week)."""
+    Montag", "das Wochenende um den 3. Oktober (Fr–So)" (the span in the day's week). A
+    weekday that no "bis" and no coming or going in its clause makes the last day is asked
+    about ("am 3. Januar, Claudia muss am Samstag noch arbeiten")."""
     assert first.start is not None
     stop = _SENTENCE_BREAK.search(masked, first.pos)
     end = stop.start() if stop else len(masked)
@@ -876,14 +925,23 @@ def _weekday_span(first: _Candidate, masked: str, today: date, pats: _Patterns,
             continue
         span = intersect_week(_monday(first.start), w1, w2)
         if w1 == first.start.weekday():
-            return span
+            return Stay(*span)
         if span[0] <= first.start <= span[1]:
-            return span
+            return Stay(*span)
     for c in _relative_singles(masked[:end], today, pats, vocab):
         if c.pos > first.pos and c.weekday is not None and c.lead in ("am", "bis") and \
                 c.weekday != first.start.weekday():
-            return first.start, until_weekday(first.start, c.weekday)
+            left = max((m.end() for m in _CLAUSE.finditer(masked, 0, c.pos)), default=0)
+            right = _CLAUSE.search(masked, c.pos)
+            clause = masked[left:right.start() if right else len(masked)]
+            return Stay(first.start, until_weekday(first.start, c.weekday),
+                        unsure=c.lead != "bis" and _STAYS.search(clause) is None)
     return None
+
+
+# a clause: up to a comma, a dash or a sentence end; words that say someone comes or goes
+_CLAUSE = re.compile(r"[,;.!?\n]|\s[-–]\s")
+_STAYS = re.compile(r"(?<!\w)(?:\w*(?:fahr|reis|komm|kemm|kumm|bleib)\w*|heim|zurück|wieder|da)(?!\w)")
 
 
 def find_stay(text: str, today: date, vocab: Vocabulary, *, newest: bool = False,
@@ -980,6 +1038,7 @@ def _find_stay(text: str, today: date, vocab: Vocabulary, newest: bool, partial:
 
     candidates: list[_Candidate] = []
     used: set[int] = set()
+    set_aside = 0  # ranges the words around them say are no stay (past, "statt", a birthday)
     i = 0
     while i < len(toks) - 1:
         a, b = toks[i], toks[i + 1]
@@ -992,6 +1051,7 @@ def _find_stay(text: str, today: date, vocab: Vocabulary, newest: bool, partial:
                 used.update((i, i + 1))
                 i += 2
                 continue
+            set_aside += pair is not None
         i += 1
     has_month = any(t.month is not None for t in toks)
     for k, t in enumerate(toks):
@@ -1011,6 +1071,8 @@ def _find_stay(text: str, today: date, vocab: Vocabulary, newest: bool, partial:
             continue
         if not _context_ok(masked, t.pos, t.end_pos, vocab, single=True):
             continue
+        # a day without a month that no booking places is this month's or the next: a guess
+        guessed = t.month is None and around is None
         if t.month is None and around is not None:  # an edit's "doch erst ab dem 5."
             t.month, t.year = _month_near(t.day, around)
         day = _resolve_single(t, today)
@@ -1019,9 +1081,9 @@ def _find_stay(text: str, today: date, vocab: Vocabulary, newest: bool, partial:
         until = pats.until_weekday.match(clean, t.end_pos) if lead != "bis" else None
         if until:  # "ab Samstag, dem 12. Juni, bis Dienstag"
             last = until_weekday(day, vocab.weekdays[until.group("w")])
-            candidates.append(_Candidate(t.pos, day, last, "range"))
+            candidates.append(_Candidate(t.pos, day, last, "range", unsure=guessed))
         else:
-            candidates.append(_Candidate(t.pos, day, day, "single", lead))
+            candidates.append(_Candidate(t.pos, day, day, "single", lead, unsure=guessed))
 
     ranges = [c for c in candidates if c.kind == "range"]
     # a range that holds another is their frame ("die Ferien gehen vom 2.8. bis 13.9. …, am
@@ -1035,11 +1097,11 @@ def _find_stay(text: str, today: date, vocab: Vocabulary, newest: bool, partial:
                 break
         else:
             # a request naming several different stays ("3.–5. oder 10.–12. Juli"): which?
-            if not newest and len({(c.start, c.end) for c in ranges}) > 1:
+            if not newest and (len({(c.start, c.end) for c in ranges}) > 1 or set_aside):
                 return Stay(pick.start, pick.end, unsure=True)
         # days told before "Deshalb dachten wir an …" are what the range weighed, not unread
         return _unread(masked, Stay(pick.start, pick.end), today, pats, vocab, numbers,
-                       (c.start for c in candidates if c.kind == "single"
+                       (c for c in candidates if c.kind == "single"
                         and not vocab.correction.search(masked, c.pos, pick.pos)))
     weekend = _weekend_by_day(masked, toks, today, pats) if "wochenende" in masked else None
     if weekend is not None:
@@ -1061,9 +1123,11 @@ def _find_stay(text: str, today: date, vocab: Vocabulary, newest: bool, partial:
         weekdays = _weekday_span(pick, masked, today, pats, vocab) \
             if pick.start == pick.end and not partial else None
         if weekdays is not None:  # "an Fronleichnam anreisen und bis Sonntag bleiben"
-            return Stay(*weekdays, unsure=pick.unsure)
+            return Stay(weekdays.start, weekdays.end, unsure=pick.unsure or weekdays.unsure)
         if not (partial and pick.start == pick.end):
-            return Stay(pick.start, pick.end, unsure=pick.unsure or other and not newest)
+            return _unread(masked, Stay(pick.start, pick.end,
+                                        unsure=pick.unsure or other and not newest),
+                           today, pats, vocab, numbers)
         # an edit's one-day holiday is one new end, like a written day ("doch erst am ersten
         # Weihnachtsfeiertag" → start)
         singles = [_Candidate(pick.pos, pick.start, pick.start, "single", pick.lead)]
@@ -1073,6 +1137,9 @@ def _find_stay(text: str, today: date, vocab: Vocabulary, newest: bool, partial:
         singles = _relative_singles(masked, today, pats, vocab) if placed else []
         if around is not None:  # "bis Sonntag verlängern": the Sunday next to the booking
             singles = [_near_booking(c, around) for c in singles]
+        elif len(singles) == 1 and singles[0].lead not in ("ab", "bis"):
+            # "am Samstag" alone: which Saturday, and is it the stay?
+            singles = [replace(singles[0], unsure=True)]
     elif spans:  # a holiday next to a written day: one end of the stay each
         first = min(singles, key=lambda c: c.pos)
         singles += [_Candidate(c.pos, c.end, c.end, "single", "bis") for c in spans
@@ -1090,6 +1157,7 @@ def _find_stay(text: str, today: date, vocab: Vocabulary, newest: bool, partial:
     if singles:
         first = singles[0]
         assert first.start is not None
+        doubt = any(c.unsure for c in singles[:2])
         if len(singles) >= 2 and length is None:
             second = singles[1]
             assert second.start is not None
@@ -1099,27 +1167,28 @@ def _find_stay(text: str, today: date, vocab: Vocabulary, newest: bool, partial:
             span = interval(first.start, second.start) \
                 if not weekday or first.start <= second.start else None
             if span is not None:
-                return _unread(masked, Stay(*span), today, pats, vocab, numbers,
-                               (c.start for c in singles[2:]))
+                return _guessed(doubt, _unread(masked, Stay(*span), today, pats, vocab,
+                                               numbers, singles[2:]))
         if length is not None:
-            return _unread(masked, Stay(*duration(first.start, length)), today, pats, vocab,
-                           numbers, (c.start for c in singles[1:]))
+            return _guessed(doubt, _unread(masked, Stay(*duration(first.start, length)),
+                                           today, pats, vocab, numbers, singles[1:]))
         weekdays = _weekday_span(first, masked, today, pats, vocab) if first.weekday is None \
             and first.lead != "bis" and len(singles) == 1 else None
         if weekdays is not None:  # "am Freitag, den 4.6., … am Sonntag wieder", "1. Mai, Sa–Mo"
-            return Stay(*weekdays)
+            return _guessed(doubt, weekdays)
         sentence = max((m.end() for m in _SENTENCE_BREAK.finditer(masked, 0, first.pos)),
                        default=0)
         if first.lead in ("bis", "abreise", "abfahrt") or _DEPART.search(masked, sentence,
                                                                         first.pos):
-            return Stay(None, first.start, single=True)
+            return _guessed(doubt, Stay(None, first.start, single=True))
         if first.lead in ("ab", "anreise", "ankunft", "von", "vom") or partial:
-            return Stay(first.start, None, single=True)
-        return Stay(first.start, first.start, single=True)
+            return _guessed(doubt, Stay(first.start, None, single=True))
+        return _guessed(doubt, Stay(first.start, first.start, single=True))
     weekends = [c for c in named if c.kind == "weekend"]
     if spans or weekends:
         pick = (spans or weekends)[0]
-        return Stay(pick.start, pick.end, unsure=pick.unsure)
+        return _unread(masked, Stay(pick.start, pick.end, unsure=pick.unsure), today, pats,
+                       vocab, numbers)
     if numbers:  # "in KW 32" without days: a week to ask about, like "Mitte Juli"
         m = pats.week_number.match(fold(text), numbers[0].pos)
         if m:
