@@ -187,6 +187,8 @@ def interpret(decoded: Decoded, today: date) -> Interpretation:
     if kind == "approve" and "intent" not in ask and intent.contradicts(body.text, vocab):
         kind = "deny"  # the no came last; but the answer said both: ask back
         ask.append("intent")
+    if "intent" not in ask and intent.out_of_place(kind, body, vocab):
+        ask.append("intent")
     # Dates belong to request, edit, cancel, reopen and status; a party size to request and
     # edit. An approver's "Ja" or a link request never needs the date search.
     stay = dates.Stay()

@@ -156,6 +156,19 @@ def _corrects_itself(body: Body, text: str, edit: re.Match[str], vocab: Vocabula
     return wish is not None and vocab.correction.search(text, wish.end(), edit.start()) is not None
 
 
+def out_of_place(kind: str, body: Body, vocab: Vocabulary) -> bool:
+    """An intent that the thread does not ask for, read from a cue that may mean something
+    else: a request, change or reopen in reply to a mail that asks an approver to decide
+    ("Lieber nicht, da im Juni das Dach neu gedeckt wird." read as a wish to stay; an
+    outright "stornieren" there stays a cancel), or a yes that also thanks outside such a
+    reply ("Super, danke euch!" to "Buchung bestätigt"). The best reading stands; the service
+    asks before acting on it."""
+    if body.approver_thread:
+        return kind in ("request", "edit", "reopen")
+    return kind == "approve" and bool(body.existing_booking or not body.subject) \
+        and vocab.thanks_word.search(fold(body.text)) is not None
+
+
 def decision_inside(body: Body, vocab: Vocabulary) -> tuple[str, bool] | None:
     """An approver's answer whose yes or no opens a later sentence, the way a chatty reply
     decides ("Ach wie schön …! Von mir aus gerne, ja. Sagt ihr aber …"): that decision, and
