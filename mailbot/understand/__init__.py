@@ -204,6 +204,9 @@ def interpret(decoded: Decoded, today: date) -> Interpretation:
     if size is not None and people.count_unsure(date_text, vocab, writer, size):
         ask.append("party_size")
     first_name = writer if kind != "unknown" else None
+    if kind == "request" and first_name is not None and first_name == closing_name and \
+            people.unlike_display(first_name, decoded.from_name, vocab):  # the booking's name
+        ask.append("first_name")
     return Interpretation(
         intent=kind,
         start=stay.start,

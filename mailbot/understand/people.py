@@ -832,6 +832,19 @@ def name_from_display(display: str | None, vocab: Vocabulary) -> str | None:
     return _first_word_name(words, vocab)
 
 
+def unlike_display(name: str, display: str | None, vocab: Vocabulary) -> bool:
+    """The closing's name has nothing of the From display name: neither its first letter
+    nor two letters in a row of it ("Da" for "Michael Huber" from "da Michi", "Küste" for
+    "Wiebke Jensen"). A short form shares them ("Geli"/"Angelika", "Uschi"/"Ursula"), and a
+    name that is in the display name is that name ("Elsbeth"/"Fritz und Elsbeth Kühnle")."""
+    first = name_from_display(display, vocab)
+    if first is None or display is None:
+        return False
+    low, whole = fold(name), fold(display)
+    pairs = {low[k:k + 2] for k in range(len(low) - 1)}
+    return low[:1] != fold(first)[:1] and not any(pair in whole for pair in pairs)
+
+
 def _looks_like_name_line(line: str, vocab: Vocabulary) -> str | None:
     words = _ASIDE.sub(" ", line).split()  # "Hans (der Bruder von Inge)"
     if words and words[0].lower() in ("die", "familie", "fam.", "fam", "family", "the"):
