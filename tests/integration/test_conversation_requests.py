@@ -97,6 +97,41 @@ def test_an_answer_that_adds_nothing_is_asked_again_once_a_day(mail: Mailbox) ->
     assert len(mail.outbox(ANNA, "question_missing")) == 2
 
 
+INFERRED = ("Hallo,\nwir würden gern vom 3. bis 7. März 2027 kommen: meine Eltern, mein Bruder "
+            "und ich.\n\nLG Anna")
+
+
+def test_a_party_size_counted_from_the_people_named_is_asked_and_ja_submits_it(
+        mail: Mailbox) -> None:
+    """When the parser asks: "meine Eltern, mein Bruder und ich" is counted (4), not said."""
+    row = mail.send(ANNA, INFERRED)
+    assert (row.state, row.reason) == ("processed", "asked_check")
+    assert row.interpretation is not None and row.interpretation["ask"] == ["party_size"]
+    question = mail.last(ANNA, "question_check")
+    assert question.subject == "Stimmt das so? (03.–07.03.2027)"
+    assert "Wie viele: 4 Personen  ← richtig?" in question.text_body
+    assert "Wann:      03.–07.03.2027  ← richtig?" not in question.text_body
+    assert [m.kind for m in mail.new()] == ["question_check"]  # the approvers wait
+
+    answer = mail.reply(ANNA, question, "Ja")
+    assert (answer.state, answer.reason) == ("processed", "submitted")
+    booking = mail.booking(answer.booking_id or 0)
+    assert (booking.start, booking.end, booking.party_size, booking.first_name) == (
+        date(2027, 3, 3), date(2027, 3, 7), 4, "Anna")
+    assert {m.kind for m in mail.new()} == {"request_received", "request_submitted"}
+
+
+def test_a_party_size_counted_from_the_people_named_is_asked_and_a_correction_replaces_it(
+        mail: Mailbox) -> None:
+    mail.send(ANNA, INFERRED)
+    answer = mail.reply(ANNA, mail.last(ANNA, "question_check"),
+                        "Nicht ganz: meine Schwägerin kommt auch mit, wir sind zu fünft.")
+    assert (answer.state, answer.reason) == ("processed", "submitted")
+    booking = mail.booking(answer.booking_id or 0)
+    assert (booking.start, booking.end, booking.party_size) == (
+        date(2027, 3, 3), date(2027, 3, 7), 5)
+
+
 def test_br027_long_stay_is_asked_first_and_submitted_after_ja(mail: Mailbox) -> None:
     row = mail.send(BERND, "Hallo, wir möchten vom 1. bis 20. März 2027 mit 4 Personen kommen.\n\n"
                            "Gruß\nBernd")
