@@ -39,7 +39,7 @@ START = datetime(2027, 3, 1, 8, 0, tzinfo=UTC)  # a Monday, 09:00 in Betzenstein
 
 ANNA, BERND, CARLA, DORA = ("anna@example.org", "bernd@example.org", "carla@example.org",
                             "dora@example.org")
-FRIEDA = "frieda@example.org"
+FRIEDA, GUSTAV = "frieda@example.org", "gustav@example.org"
 INGE, CONNY, GELI = "ingeborg@example.org", "cornelia@example.org", "angelika@example.org"
 _TOKEN = re.compile(r"(/(?:p|a|kalender)/)[a-z2-7]+\.[a-z2-7]+")
 
@@ -157,6 +157,11 @@ def conversation(s: Script, clock: Clock) -> None:
     run_job(s.rt, "digest", clock.now)
     for row in s.rows(after=before):
         s.notes[row.id] = "Die wöchentliche Erinnerung (Sonntag, 09:00)"
+    # Gustav changes his days with a weekday the service is not sure of; his JA makes it so
+    s.send(GUSTAV, "Wir möchten vom 10. bis 14. Mai zu zweit kommen.\n\nGustav")
+    s.send(GUSTAV, "Wir kommen erst am 11. Mai, am Freitag muss Paul noch arbeiten.",
+           s.last(GUSTAV, "request_received"))
+    s.send(GUSTAV, "JA", s.last(GUSTAV, "question_check"))
 
 
 def unreachable(rt: Runtime) -> None:

@@ -104,7 +104,7 @@ def _ask_check(turn: Turn, draft: dict[str, Any], conversation: Conversation | N
     conversation = conversation or turn.draft_thread()
     conversation.draft, conversation.awaiting = dict(draft), "check"
     turn.say("question_check", _greeting({
-        "start": day(draft.get("start")), "end": day(draft.get("end")),
+        "change": None, "start": day(draft.get("start")), "end": day(draft.get("end")),
         "party_size": draft.get("party_size"), "first_name": draft.get("first_name"),
         "doubtful": draft["check"]}, draft), conversation=conversation)
     turn.finish(PROCESSED, "asked_check", f"read with doubt: {', '.join(draft['check'])}")

@@ -8,7 +8,7 @@ from dataclasses import replace
 from typing import Any
 
 from mailbot import actions
-from mailbot.conversation import questions
+from mailbot.conversation import check, questions
 from mailbot.conversation.turn import PROCESSED, Turn, day, iso
 from mailbot.core import events as ev
 from mailbot.core import rejections as rj
@@ -24,6 +24,10 @@ def edit(turn: Turn, conversation: Conversation, booking: Booking,
         conversation.awaiting, conversation.draft = "edit", None
         turn.say("question_edit", conversation=conversation, booking_id=booking.id)
         turn.finish(PROCESSED, "asked_edit", "edit without new dates or party size")
+        return
+    doubtful = check.doubtful(turn)
+    if doubtful:  # read with doubt: the requester says JA or the right values first
+        check.ask(turn, conversation, booking, "edit", doubtful)
         return
     old = (booking.start, booking.end, booking.party_size)
     try:

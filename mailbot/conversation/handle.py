@@ -21,6 +21,7 @@ from mailbot.conversation import (
     answers,
     approve,
     cancel,
+    check,
     deny,
     drafts,
     edit,
@@ -70,6 +71,8 @@ AWAITING: dict[str, tuple[str, Answer]] = {
     "cancel_confirm": (REQUESTER, partial(questions.answer_confirm, cancel.cancel)),
     "edit": (REQUESTER, edit.answer_edit),
     "edit_long_stay": (REQUESTER, edit.answer_long_stay),
+    "edit_check": (REQUESTER, partial(check.answer, edit.edit, "edit")),
+    "reopen_check": (REQUESTER, partial(check.answer, reopen.reopen, "reopen")),
 }
 # A reply in a booking's thread: intent → (who may, handler).
 IN_BOOKING: dict[str, tuple[str, InThread]] = {
@@ -155,8 +158,8 @@ def read_booking(turn: Turn, conversation: Conversation) -> Booking | None:
     action (BR-024). A message that may change dates takes the date lock first (BR-029):
     dates, then booking, always in that order, so two writers never wait on each other."""
     assert conversation.booking_id is not None
-    if turn.it.intent in ("edit", "reopen", "request") or conversation.awaiting in ("edit",
-                                                                                   "edit_long_stay"):
+    if turn.it.intent in ("edit", "reopen", "request") or conversation.awaiting in (
+            "edit", "edit_long_stay", "edit_check", "reopen_check"):
         turn.rt.store.lock_dates(turn.session)
     return queries.booking(turn.session, conversation.booking_id, lock=True)
 

@@ -5,7 +5,7 @@ words; the requester hears it from `booking_reopened` too."""
 from __future__ import annotations
 
 from mailbot import actions
-from mailbot.conversation import questions
+from mailbot.conversation import check, questions
 from mailbot.conversation.turn import Turn
 from mailbot.core import rejections as rj
 from mailbot.core.model import Booking
@@ -16,6 +16,10 @@ def reopen(turn: Turn, conversation: Conversation, booking: Booking) -> None:
     assert booking.id is not None
     it = turn.it
     start, end = (it.start, it.end) if it.start and it.end else (None, None)
+    doubtful = check.doubtful(turn, ("start", "end")) if start else []
+    if doubtful:  # new dates read with doubt: the requester says JA or the right ones first
+        check.ask(turn, conversation, booking, "reopen", doubtful)
+        return
     try:
         actions.reopen(turn.rt, turn.session, booking.id, turn.sender, turn.cause, start, end,
                        note=turn.description() or None)

@@ -198,6 +198,54 @@ def test_party_size_change_is_confirmed_to_the_requester(mail: Mailbox) -> None:
     assert "5 Personen" in mail.last(ANNA, "edit_done").text_body
 
 
+DOUBTFUL_EDIT = "Wir kommen erst am 4. März, am Samstag muss Paul noch arbeiten."
+
+
+def test_an_edit_read_with_doubt_is_asked_first_and_ja_makes_it(mail: Mailbox) -> None:
+    """When the parser asks: "am Samstag" in a clause about someone's work is no sure end."""
+    booking_id = request(mail)
+    row = mail.reply(ANNA, mail.last(ANNA, "request_received"), DOUBTFUL_EDIT)
+    assert (row.state, row.reason) == ("processed", "asked_check"), row.detail
+    question = mail.last(ANNA, "question_check")
+    assert question.subject == "Stimmt das so? (03.–07.03.2027)"
+    assert "Bevor ich deine Buchung ändere" in question.text_body
+    assert "Wann:      Do–Sa, 04.–06.03.2027  ← richtig?" in question.text_body
+    assert "Wer:" not in question.text_body
+    booking = mail.booking(booking_id)
+    assert (booking.start, booking.end) == (date(2027, 3, 3), date(2027, 3, 7))  # unchanged
+
+    answer = mail.reply(ANNA, question, "JA")
+    assert answer.reason == "edited", answer.detail
+    booking = mail.booking(booking_id)
+    assert (booking.start, booking.end) == (date(2027, 3, 4), date(2027, 3, 6))
+
+
+def test_an_edit_read_with_doubt_is_corrected_by_the_answer(mail: Mailbox) -> None:
+    booking_id = request(mail)
+    mail.reply(ANNA, mail.last(ANNA, "request_received"), DOUBTFUL_EDIT)
+    answer = mail.reply(ANNA, mail.last(ANNA, "question_check"),
+                        "Nein, wir kommen am 4.3. und bleiben bis zum 7.3.")
+    assert answer.reason == "edited", answer.detail
+    booking = mail.booking(booking_id)
+    assert (booking.start, booking.end) == (date(2027, 3, 4), date(2027, 3, 7))
+
+
+def test_a_reopen_with_new_dates_read_with_doubt_is_asked_first(mail: Mailbox) -> None:
+    booking_id = request(mail)
+    mail.reply(CONNY, mail.last(CONNY, "request_submitted"), "NEIN, weil wir selbst da sind.")
+    row = mail.reply(ANNA, mail.last(ANNA, "booking_denied"),
+                     "Bitte wieder öffnen, diesmal vom 10. bis 12. März. Am Sonntag ist "
+                     "der Kaminkehrer da.")
+    assert (row.state, row.reason) == ("processed", "asked_check"), row.detail
+    assert "Bevor ich deine Anfrage wieder öffne" in mail.last(ANNA, "question_check").text_body
+    assert mail.booking(booking_id).state == State.DENIED
+    answer = mail.reply(ANNA, mail.last(ANNA, "question_check"), "Ja, genau.")
+    assert answer.reason == "reopened", answer.detail
+    booking = mail.booking(booking_id)
+    assert (booking.state, booking.start, booking.end) == (
+        State.PENDING, date(2027, 3, 10), date(2027, 3, 12))
+
+
 def test_edit_of_a_confirmed_booking_is_not_allowed_now(mail: Mailbox) -> None:
     booking_id = request(mail)
     approve_all(mail)
