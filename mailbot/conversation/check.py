@@ -5,19 +5,35 @@ question is `Conversation.awaiting` (`edit_check`, `reopen_check`)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
+from mailbot.conversation import questions
 from mailbot.conversation.turn import PROCESSED, Turn, day, iso
 from mailbot.core.model import Booking
 from mailbot.store.tables import Conversation
 from mailbot.understand import dates, people
-from mailbot.understand.vocabulary import vocabulary
+from mailbot.understand.vocabulary import fold, vocabulary
 
 CHANGES = ("start", "end", "party_size")
 
 Act = Callable[[Turn, Conversation, Booking], None]
+# "Stimmt das so?" is answered with its own words too: "Stimmt!", "Richtig.", "Stimmt nicht."
+_CONFIRMS = re.compile(r"\W*(?:ja|jawohl|stimmt|richtig|genau|korrekt|passt)\b"
+                       r"(?![^.!?\n]*\b(?:nicht|falsch)\b)")
+_DENIES = re.compile(r"\W*(?:nein|nee|stimmt\s+(?:so\s+)?nicht|nicht\s+(?:ganz|richtig|so)|falsch)\b")
+
+
+def confirms(turn: Turn) -> bool:
+    """The answer to "Stimmt das so?" says yes: "JA", "Stimmt!", "Richtig."."""
+    return turn.it.intent == "approve" or _CONFIRMS.match(fold(turn.spoken())) is not None
+
+
+def denies(turn: Turn) -> bool:
+    """The answer to "Stimmt das so?" says no: "Nein", "Stimmt nicht.", "Nicht ganz."."""
+    return turn.it.intent == "deny" or _DENIES.match(fold(turn.spoken())) is not None
 
 
 def doubtful(turn: Turn, fields: tuple[str, ...] = CHANGES) -> list[str]:
@@ -46,9 +62,9 @@ def answer(act: Act, action: str, turn: Turn, conversation: Conversation, bookin
            draft: dict[str, Any]) -> bool:
     """"JA" makes the waiting reading sure; new dates or a party size are the change itself
     ("Nein, wir kommen am 4.3. und bleiben bis zum 7.3."; asked about again if read with
-    doubt); anything else is read as what it says."""
+    doubt); a "Nein" without them changes nothing; anything else is read as what it says."""
     it = turn.it
-    if it.intent == "approve" and not (it.start or it.end or it.party_size):
+    if confirms(turn) and not (it.start or it.end or it.party_size):
         turn.it = replace(it, intent=action, start=day(draft.get("start")),
                           end=day(draft.get("end")), party_size=draft.get("party_size"), ask=())
         turn.story.append("the change read with doubt confirmed")
@@ -60,7 +76,10 @@ def answer(act: Act, action: str, turn: Turn, conversation: Conversation, bookin
                                around=(booking.start, booking.end))
         size = people.party_size(text, vocab)
         if not (stay.found or size):
-            return False
+            if not denies(turn):
+                return False
+            questions.drop(turn, conversation, booking)  # "Nein": nothing changes
+            return True
         turn.it = replace(it, intent=action, start=stay.start, end=stay.end, party_size=size,
                           ask=("start", "end") if stay.unsure else ())
     turn.story.append("new values for the change read with doubt")

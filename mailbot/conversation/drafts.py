@@ -13,7 +13,7 @@ from datetime import date
 from typing import Any
 
 from mailbot import actions
-from mailbot.conversation import answers, wait
+from mailbot.conversation import answers, check, wait
 from mailbot.conversation.turn import DATE_REJECTIONS, IGNORED, PROCESSED, REJECTED, Turn, day, iso
 from mailbot.core import booking as rules
 from mailbot.core import rejections as rj
@@ -203,11 +203,17 @@ def answer(turn: Turn, conversation: Conversation) -> None:
         _answer_long_stay(turn, conversation, draft)
         return
     if awaiting == "check":
-        # "JA" confirms the reading; anything else corrects it
+        # "JA" confirms the reading; anything else corrects it, but a "Nein" that says
+        # nothing new says only that the reading is wrong: the question stands
         asked = draft.pop("check", [])
-        if it.intent != "approve":
-            merge(turn, draft, ",".join(
-                ["dates", "party_size"] + (["first_name"] if "first_name" in asked else [])))
+        fields = ["dates", "party_size"] + (["first_name"] if "first_name" in asked else [])
+        learned = it.intent != "approve" and merge(turn, draft, ",".join(fields))
+        if not learned and not check.confirms(turn) and check.denies(turn):
+            if not turn.repeat_allowed(conversation):
+                turn.finish(IGNORED, "unclear_answer", "nothing new; check already repeated today")
+                return
+            _ask_check(turn, {**draft, "check": asked}, conversation)
+            return
         advance(turn, draft, conversation, learned=True)
         return
     if wait.asked(turn, draft):

@@ -230,6 +230,20 @@ def test_an_edit_read_with_doubt_is_corrected_by_the_answer(mail: Mailbox) -> No
     assert (booking.start, booking.end) == (date(2027, 3, 4), date(2027, 3, 7))
 
 
+def test_an_edit_read_with_doubt_answered_in_its_own_words(mail: Mailbox) -> None:
+    booking_id = request(mail)
+    mail.reply(ANNA, mail.last(ANNA, "request_received"), DOUBTFUL_EDIT)
+    no = mail.reply(ANNA, mail.last(ANNA, "question_check"), "Stimmt so nicht.")
+    assert no.reason == "confirmation_declined", no.detail
+    assert "ich habe nichts geändert" in mail.last(ANNA, "nothing_changed").text_body
+    assert (mail.booking(booking_id).start, mail.booking(booking_id).end) == (
+        date(2027, 3, 3), date(2027, 3, 7))
+    mail.reply(ANNA, mail.last(ANNA, "request_received"), DOUBTFUL_EDIT)
+    yes = mail.reply(ANNA, mail.last(ANNA, "question_check"), "Richtig!")
+    assert yes.reason == "edited", yes.detail
+    assert mail.booking(booking_id).end == date(2027, 3, 6)
+
+
 def test_a_reopen_with_new_dates_read_with_doubt_is_asked_first(mail: Mailbox) -> None:
     booking_id = request(mail)
     mail.reply(CONNY, mail.last(CONNY, "request_submitted"), "NEIN, weil wir selbst da sind.")

@@ -132,6 +132,15 @@ def test_a_party_size_counted_from_the_people_named_is_asked_and_a_correction_re
         date(2027, 3, 3), date(2027, 3, 7), 5)
 
 
+def test_a_no_without_the_right_values_leaves_the_question_standing(mail: Mailbox) -> None:
+    mail.send(ANNA, INFERRED)
+    again = mail.reply(ANNA, mail.last(ANNA, "question_check"), "Nein.")
+    assert (again.state, again.reason, again.booking_id) == ("processed", "asked_check", None)
+    answer = mail.reply(ANNA, mail.last(ANNA, "question_check"), "Stimmt doch, sorry!")
+    assert answer.reason == "submitted", answer.detail
+    assert mail.booking(answer.booking_id or 0).party_size == 4
+
+
 def test_br027_long_stay_is_asked_first_and_submitted_after_ja(mail: Mailbox) -> None:
     row = mail.send(BERND, "Hallo, wir möchten vom 1. bis 20. März 2027 mit 4 Personen kommen.\n\n"
                            "Gruß\nBernd")
