@@ -88,7 +88,7 @@ def classify(body: Body, vocab: Vocabulary, facts: Facts | Callable[[], Facts]) 
     if yes and _only_yes(text, yes.end()):
         return "approve"
     if yes and body.approver_thread and _DATES_ONLY.match(text, yes.end()):
-        return "approve"  # "JA 08.–10.01.2027": the yes names the dates it was asked about
+        return "approve"  # "JA (für) 08.–10.01.2027": the yes names the dates it was asked about
     wish = intents["request"].search(both)
     if _AWAY.search(text) and not vocab.request_strong.search(both):
         return "unknown"  # "wir sind vom 3. bis 5. Juli im Urlaub und nicht erreichbar"
@@ -223,7 +223,7 @@ _SAY_NO = re.compile(r"absag|sage")  # "absagen", "ich sage ab": a no from an ap
 _APOLOGY = re.compile(
     r"^(?:sorry|tut\s+mir\s+(?:echt\s+|wirklich\s+|sehr\s+)?leid|entschuldigung)\s*[.,!:;–-]+\s*",
     re.IGNORECASE)
-_DATES_ONLY = re.compile(r"[ \t]*(?:\d{1,2}\.(?:\d{1,2}\.)?\s*[–-]\s*)?"
+_DATES_ONLY = re.compile(r"[ \t]*(?:(?:für|vom|am)\s+(?:den\s+)?)?(?:\d{1,2}\.(?:\d{1,2}\.)?\s*[–-]\s*)?"
                          r"\d{1,2}\.\d{1,2}\.(?:\d{2,4})?[ \t!.]*(?:\n|$)")
 _EXPLAINS = re.compile(r"(?<!\w)(?:da|dann)\s+sind\s+wir\b")
 _LABEL = re.compile(r"^(?:grund|begründung|weil)\s*:\s*", re.IGNORECASE)

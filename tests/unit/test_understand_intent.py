@@ -310,6 +310,7 @@ def test_a_change_without_new_figures_is_still_an_edit(text: str) -> None:
 
 @pytest.mark.parametrize(("text", "intent"), [
     ("JA 08.–10.01.2027", "approve"),  # the yes repeats the dates it was asked about
+    ("JA für 08.–10.01.2027", "approve"),  # also "für" them (a reply to the weekly digest)
     ("Nu klar, machd das!", "approve"),  # Saxon
     ("Noi, leider net.", "deny"),  # Swabian
     ("Jau, dat passt.", "approve"), ("Bassd scho!", "approve"),  # Platt, Swabian
