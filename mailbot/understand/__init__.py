@@ -10,6 +10,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cache
 
 from . import dates, intent, machine, mime, people, quotes
 from .vocabulary import fold, vocabulary
@@ -247,6 +248,7 @@ def parse_message(raw: bytes, today: date, ours: machine.Ours | None = None,
     return interpret(decoded, today)
 
 
+@cache  # the default settings are constants (frozen): built once, not per message
 def _defaults() -> machine.Ours:
     from mailbot.config import Settings
 
