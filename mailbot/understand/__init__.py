@@ -123,6 +123,8 @@ MAX_LINE_CHARS = 4_000
 def first_text(text: str) -> str:
     """The part of `text` that understanding reads: lines cut at `MAX_LINE_CHARS`, in all at
     most `MAX_TEXT_CHARS`. Looks at no more of `text` than it keeps (but for long lines)."""
+    if len(text) <= MAX_LINE_CHARS:  # a person's mail: no line to cut, nothing over the limit
+        return text
     lines: list[str] = []
     size = at = 0
     while at <= len(text) and size < MAX_TEXT_CHARS:
