@@ -15,6 +15,7 @@ from email.message import Message
 from email.parser import HeaderParser
 from typing import TYPE_CHECKING, Protocol
 
+from .mime import header_block
 from .vocabulary import vocabulary
 
 if TYPE_CHECKING:
@@ -142,7 +143,6 @@ class _Mail:
 
 _REPORT_TYPE = re.compile(r"""report-type\s*=\s*(?:"([^"]*)"|([^\s;]+))""")
 _RECEIVED = re.compile(rb"^received:", re.I | re.M)
-_HEAD_END = re.compile(rb"\r?\n\r?\n")
 
 
 def classify(ours: Ours, raw: bytes, decoded: Decoded, known_own_id: bool = False,
@@ -175,8 +175,9 @@ def _own(ours: Ours, mail: _Mail, known_own_id: bool) -> MachineMail | None:
 
 
 def _loop(mail: _Mail) -> MachineMail | None:
-    end = _HEAD_END.search(mail.raw)
-    hops = len(_RECEIVED.findall(mail.raw, 0, end.start() if end else len(mail.raw)))
+    head = header_block(mail.raw)
+    # each Received header starts a line: a header of fewer lines holds too few of them
+    hops = len(_RECEIVED.findall(head)) if head.count(b"\n") >= MAX_RECEIVED else 0
     if hops > MAX_RECEIVED:
         return MachineMail(LOOP, f"{hops} Received headers (more than {MAX_RECEIVED}): "
                                  "the message is looping between mail systems")
