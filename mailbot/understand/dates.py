@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from functools import cache
 
-from .vocabulary import FLAGS, Holiday, Vocabulary, fold
+from .vocabulary import FLAGS, Holiday, Vocabulary, alternation, fold
 
 
 @dataclass(frozen=True)
@@ -108,13 +108,13 @@ class _Patterns:
 def _patterns(vocab: Vocabulary) -> _Patterns:
     month = vocab.month_alt
     wd = vocab.weekday_alt
-    full_wd = "|".join(sorted((w for w in vocab.weekdays if len(w) > 2), key=len, reverse=True))
+    full_wd = alternation(w for w in vocab.weekdays if len(w) > 2)
     rel = vocab.relative
-    nxt = "|".join(sorted(rel["next"], key=len, reverse=True))
-    after = "|".join(sorted(rel["after_next"], key=len, reverse=True))
-    this = "|".join(sorted(rel["this"], key=len, reverse=True))
-    numbers = "|".join(sorted(vocab.number_words, key=len, reverse=True))
-    units = "|".join(sorted(vocab.duration_units, key=len, reverse=True))
+    nxt = alternation(rel["next"])
+    after = alternation(rel["after_next"])
+    this = alternation(rel["this"])
+    numbers = alternation(vocab.number_words)
+    units = alternation(vocab.duration_units)
     # A written date starts with its first digit `f` (consumed first, so that the regex engine
     # can skip straight to digits); the groups hold the digits after it.
     # holiday names that start with a day ("2. Weihnachtsfeiertag"): that day is no date
@@ -227,13 +227,12 @@ def _patterns(vocab: Vocabulary) -> _Patterns:
     web = re.compile(r"https?://\S+|www\.\S+|[\w.+-]+@[\w-]+(?:\.[\w-]+)+", FLAGS)
     until_weekday = re.compile(
         rf"\s*,?\s*(?:-|bis)\s*(?:(?:zum|einschließlich|inklusive)\s+)?(?P<w>{full_wd})(?![\w-])", FLAGS)
-    ordinals = "|".join(sorted(vocab.ordinals, key=len, reverse=True))
+    ordinals = alternation(vocab.ordinals)
     month_end = rf"(?:{month})(?![a-zäöüß])"
     ordinal = re.compile(
         rf"(?<![\w])(?P<o>{ordinals})(?=\s+{month_end}|\s*(?:-|bis)\s*(?:zum\s+)?"
         rf"(?:{ordinals}|\d{{1,2}}\.?)\s+{month_end})", FLAGS)
-    spoken_months = "|".join(sorted((m for m in vocab.months if len(m) >= 4 or m == "mai"),
-                                    key=len, reverse=True))
+    spoken_months = alternation(m for m in vocab.months if len(m) >= 4 or m == "mai")
     month_word = re.compile(rf"(?<![\w#])(?P<m>{spoken_months})(?![\w#])", FLAGS)
     whole_month = re.compile(
         rf"(?<![\w-])(?:(?:den|im|einen)\s+(?:ganzen|kompletten|gesamten)\s+(?P<m1>{month})"
@@ -247,7 +246,7 @@ def _patterns(vocab: Vocabulary) -> _Patterns:
     # "nächsten Monat", "übernächsten Monat", "diesen Monat": the month of days without one
     month_offset = re.compile(rf"(?<![\w-])(?P<rel>{after}|{nxt}|{this})\s+monat(?![\w-])", FLAGS)
     # "wir wären", "sind wir": the number after them is the party, not a bare day ("wir wären 4.")
-    we_are = "|".join(w for w in vocab.we_are_alt.split("|") if r"\s+" in w)
+    we_are = alternation(w for w in vocab.we_are if " " in w)
     count = re.compile(rf"(?<![\w-])(?:{we_are})\s+$", FLAGS)
     return _Patterns(tokens, month_first, labelled, web, separator, holiday, weekday_range,
                      weekday_by_holiday, weekday_single, weekday_word, week, weekend,

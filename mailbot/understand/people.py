@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache, lru_cache
 
-from .vocabulary import FLAGS, Vocabulary, fold
+from .vocabulary import FLAGS, Vocabulary, alternation, fold
 
 
 @dataclass(frozen=True)
@@ -32,7 +32,7 @@ class _Patterns:
 
 @cache
 def _patterns(vocab: Vocabulary) -> _Patterns:
-    words = "|".join(sorted(vocab.number_words, key=len, reverse=True))
+    words = alternation(vocab.number_words)
     number = rf"(?:\d{{1,2}}|{words})"
     adjectives = r"(?:(?:kleine|kleinen|große|großen|erwachsene|weitere|liebe|nette|junge|" \
                  r"jugendliche|meiner|meine|unsere|unserer)\s+)?"
@@ -42,7 +42,7 @@ def _patterns(vocab: Vocabulary) -> _Patterns:
         FLAGS,
     )
     collective = re.compile(
-        r"(?<![\w-])zu\s+(?P<n>" + "|".join(sorted(vocab.collective, key=len, reverse=True))
+        r"(?<![\w-])zu\s+(?P<n>" + alternation(vocab.collective)
         + r"|\d{1,2})(?![\w-])",
         FLAGS,
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import re
 import tomllib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -29,10 +30,20 @@ def fold(text: str) -> str:
     return "".join(c.lower() if len(c.lower()) == 1 else c for c in text)
 
 
-def _alternation(words: list[str]) -> str:
-    """Literal words as one regex alternation, longest first so "juni" beats "jun"."""
+def alternation(words: Iterable[str]) -> str:
+    """Literal words as one regex alternation, longest first so "juni" beats "jun", grouped by
+    first letter ("j(?:uni|uli|un|ul)|m(?:ärz|ai)"): where it stands, the regex engine tries
+    the words of one group instead of all. A group keeps their order, so the same word wins."""
     unique = sorted({w.lower() for w in words}, key=len, reverse=True)
-    return "|".join(re.escape(w).replace(r"\ ", r"\s+") for w in unique)
+    groups: dict[str, list[str]] = {}
+    for word in unique:
+        groups.setdefault(word[:1], []).append(word[1:])
+    return "|".join(f"{_literal(first)}(?:{'|'.join(_literal(rest) for rest in rests)})"
+                    for first, rests in groups.items())
+
+
+def _literal(word: str) -> str:
+    return re.escape(word).replace(r"\ ", r"\s+")
 
 
 def _any(patterns: list[str], template: str = "{}") -> re.Pattern[str]:
@@ -89,6 +100,7 @@ class Vocabulary:
     signers: frozenset[str]
     titles: frozenset[str]
     relations: frozenset[str]
+    we_are: frozenset[str]  # "wir sind", "sind wir", …
     we_are_alt: str
     we_alt: str
     self_words: frozenset[str]
@@ -124,7 +136,7 @@ def _build(data: dict[str, Any]) -> Vocabulary:
     for number, names in data["months"].items():
         for name in names:
             months[name.lower()] = int(number)
-    month_alt = _alternation(list(months))
+    month_alt = alternation(list(months))
     for number, names in data["months_before_day"].items():
         for name in names:
             months[name.lower()] = int(number)
@@ -161,13 +173,13 @@ def _build(data: dict[str, Any]) -> Vocabulary:
         collective={k.lower(): v for k, v in data["numbers"]["collective"].items()},
         months=months,
         month_alt=month_alt,
-        month_first_alt=_alternation(list(months)),
+        month_first_alt=alternation(list(months)),
         weekdays=weekdays,
-        weekday_alt=_alternation(list(weekdays)),
+        weekday_alt=alternation(list(weekdays)),
         relative=relative,
         duration_units=units,
         holiday_names=holiday_names,
-        holiday_alt=_alternation(list(holiday_names)),
+        holiday_alt=alternation(list(holiday_names)),
         vague=_any(vague, r"(?<![\w-])(?:{})(?![\w-])"),
         exclude_near=_any(data["exclude"]["near"], r"(?<!\w)(?:{})"),
         elsewhere=_any(data["exclude"]["elsewhere"], r"(?<!\w)(?:{})"),
@@ -179,9 +191,9 @@ def _build(data: dict[str, Any]) -> Vocabulary:
                             r"(?<!\w)(?:{})\W+(?:(?:zum|dem|den|der|am|vom|wie|geplant|"
                             r"gebucht|angefragt|ja|erst|noch)\W+){{0,3}}$"),
         people_nouns=frozenset(p.lower() for p in party["people"]),
-        people_alt=_alternation(party["people"]),
-        not_people_alt=_alternation(party["not_people"]),
-        each_alt=_alternation(party["each"]),
+        people_alt=alternation(party["people"]),
+        not_people_alt=alternation(party["not_people"]),
+        each_alt=alternation(party["each"]),
         couples=_any(party["couples"], r"(?<!\w)(?:{})(?!\w)"),
         single=_any(party["single"], r"(?<!\w)(?:{})(?!\w)"),
         plus_one=_any(party["plus_one"], r"(?<!\w)(?:{})(?!\w)"),
@@ -189,8 +201,9 @@ def _build(data: dict[str, Any]) -> Vocabulary:
         signers=frozenset(w.lower() for w in closing["signers"]),
         titles=frozenset(w.lower() for w in closing["titles"]),
         relations=frozenset(w.lower() for w in closing["relations"]),
-        we_are_alt=_alternation(party["we_are"]),
-        we_alt=_alternation(party["we"]),
+        we_are=frozenset(w.lower() for w in party["we_are"]),
+        we_are_alt=alternation(party["we_are"]),
+        we_alt=alternation(party["we"]),
         self_words=frozenset(w.lower() for w in party["self"]),
         conjunctions=frozenset(w.lower() for w in party["conjunctions"]),
         groups={k.lower(): v for k, v in party["groups"].items()},
@@ -203,7 +216,7 @@ def _build(data: dict[str, Any]) -> Vocabulary:
                             if h.endswith(_ENDS_IN_COLON + _MAYBE_COLON)]),
         quote_rules=_any([h for h in quotes["headers"] if not h.endswith(_ENDS_IN_COLON)]),
         block_field=re.compile(
-            r"^\s*\*?(?:" + _alternation(quotes["block_fields"]) + r")\*?\s*:", FLAGS),
+            r"^\s*\*?(?:" + alternation(quotes["block_fields"]) + r")\*?\s*:", FLAGS),
         signature=_any(quotes["signature"] + quotes["company_footer"]),
         company_footer=_any(quotes["company_footer"]),
         intents={k: _any(intent[k], r"(?<!\w)(?:{})") for k in intent_keys},
