@@ -259,8 +259,7 @@ def _patterns(vocab: Vocabulary) -> _Patterns:
 def _stems(names: Iterable[str]) -> re.Pattern[str]:
     """Five-letter beginnings of the longest word of each name: one must occur in a text
     before any of the names can. Plain literals, so the regex engine scans for them fast."""
-    stems = sorted({max(re.split(r"[\s/]+", n), key=len)[:5] for n in names})
-    return re.compile("|".join(re.escape(s) for s in stems))
+    return re.compile(alternation({max(re.split(r"[\s/]+", n), key=len)[:5] for n in names}))
 
 
 def _spaces(m: re.Match[str]) -> str:

@@ -30,20 +30,21 @@ def fold(text: str) -> str:
     return "".join(c.lower() if len(c.lower()) == 1 else c for c in text)
 
 
-def alternation(words: Iterable[str]) -> str:
+def alternation(words: Iterable[str], blank: str = r"\s+") -> str:
     """Literal words as one regex alternation, longest first so "juni" beats "jun", grouped by
     first letter ("j(?:uni|uli|un|ul)|m(?:ärz|ai)"): where it stands, the regex engine tries
-    the words of one group instead of all. A group keeps their order, so the same word wins."""
+    the words of one group instead of all. A group keeps their order, so the same word wins.
+    A blank in a word matches `blank`."""
     unique = sorted({w.lower() for w in words}, key=len, reverse=True)
     groups: dict[str, list[str]] = {}
     for word in unique:
         groups.setdefault(word[:1], []).append(word[1:])
-    return "|".join(f"{_literal(first)}(?:{'|'.join(_literal(rest) for rest in rests)})"
+
+    def literal(word: str) -> str:
+        return re.escape(word).replace(r"\ ", blank)
+
+    return "|".join(f"{literal(first)}(?:{'|'.join(literal(rest) for rest in rests)})"
                     for first, rests in groups.items())
-
-
-def _literal(word: str) -> str:
-    return re.escape(word).replace(r"\ ", r"\s+")
 
 
 def _any(patterns: list[str], template: str = "{}") -> re.Pattern[str]:
@@ -209,7 +210,7 @@ def _build(data: dict[str, Any]) -> Vocabulary:
         groups={k.lower(): v for k, v in party["groups"].items()},
         quoted_end=_any(quotes["quoted_end"]),
         header_hints=tuple(h.lower() for h in quotes["header_hints"]),
-        header_hint=re.compile("|".join(re.escape(h.lower()) for h in quotes["header_hints"])),
+        header_hint=re.compile(alternation(quotes["header_hints"], blank=" ")),
         not_names=frozenset(w.lower() for w in closing["not_names"]),
         opening=_any(data["greeting"]["patterns"], r"^\s*(?:{})"),
         quote_headers=_any([h for h in quotes["headers"]
