@@ -44,13 +44,20 @@ class Facts:
 
 def is_thanks(text: str, vocab: Vocabulary) -> bool:
     """The text only thanks ("Super, danke dir!", "Danke schön! Wir freuen uns riesig.")."""
-    low = fold(_ADDRESSEE.sub(r"\1", text.strip()))  # "Danke, Inge!" thanks Inge
+    text = text.strip()
+    lowered = text.lower()
+    if any(stem in lowered for stem in _THANKS_STEMS):
+        text = _ADDRESSEE.sub(r"\1", text)  # "Danke, Inge!" thanks Inge
+    low = fold(text)
     return (0 < len(low) <= 300 and vocab.thanks_word.search(low) is not None
             and vocab.thanks_only.fullmatch(low) is not None)
 
 
 _ADDRESSEE = re.compile(r"((?i:danke|dank|merci|thx|thanks)(?:\s+(?i:dir|euch))?)[,\s]+"
                         r"[A-ZÄÖÜ][a-zäöüß]+(?:\s+und\s+[A-ZÄÖÜ][a-zäöüß]+)?(?=\W|$)")
+# one of them is in any text _ADDRESSEE matches (a case-insensitive pattern is tried at every
+# character); stems without "i" and "s", which the regex engine also reads in "ı", "İ", "ſ"
+_THANKS_STEMS = ("dank", "merc", "thx", "thank")
 
 
 def contradicts(text: str, vocab: Vocabulary) -> bool:
