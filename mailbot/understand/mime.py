@@ -147,10 +147,11 @@ def header_text(value: object) -> str:
     if value is None:
         return ""
     raw = str(value)
-    if _SURROGATE.search(raw):
-        raw = _raw_8bit(raw)
-    if "\ufffd" in raw:
-        raw = raw.replace("\ufffd", "")
+    if not raw.isascii():  # (a constant-time test: most headers are ASCII)
+        if _SURROGATE.search(raw):
+            raw = _raw_8bit(raw)
+        if "\ufffd" in raw:
+            raw = raw.replace("\ufffd", "")
     if "=?" not in raw:
         return _unfold(raw) if ("\n" in raw or "\r" in raw) else raw.strip()
     fast = _encoded_words(_unfold(raw))
