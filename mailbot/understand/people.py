@@ -109,6 +109,7 @@ _SELF = re.compile(r"(?<!\w)(?:ich|mir(?!\s+[a-zäöüß]+[na](?!\w)))(?!\w)")
 _AGE = re.compile(
     r"(?<=[a-zäöüß])(?<!enkel)(?<!kinder)(?<!kids)(?<!jungs)(?<!mädels)(?<!leute)(?<!freunde)"
     r"\s*\(\s*\d{1,2}\s*(?:j\.?|jahre|monate)?\s*(?:,[^()\n]{0,60})?\)", re.IGNORECASE)
+_NUMBER_IN_PARENS = re.compile(r"\(\s*\d")  # in every age; looked for first (a literal is fast)
 
 
 _ABBREVIATION = re.compile(r"(?<!\w)[A-ZÄÖÜ]{2,4}(?!\w)")
@@ -139,8 +140,8 @@ def _enumeration(text: str, vocab: Vocabulary) -> tuple[int, int, int] | None:
     """People listed around "ich": "Paul, Lea und ich", "mein Mann, ich und die Zwillinge",
     "ich und meine zwei Kinder" → (count, start, end)."""
     pats = _patterns(vocab)
-    if "(" in text:  # "meine Tochter (8) und ich": an age, not a count
-        text = _AGE.sub(_spaces, text)
+    if "(" in text and _NUMBER_IN_PARENS.search(text):  # "meine Tochter (8) und ich": an age,
+        text = _AGE.sub(_spaces, text)  # not a count
     low = fold(text)
     if text != low:  # otherwise every line is lower case
         lines = text.split("\n")
@@ -687,7 +688,8 @@ def party_size(text: str, vocab: Vocabulary) -> int | None:
     if bare is not None and 0 < bare <= 30:
         return bare  # "5" as the whole answer to "Wie viele seid ihr?"
     extra = 0
-    plus = vocab.plus_one.search(text) or _plus_people(vocab).search(text)
+    plus = vocab.plus_one.search(text) or (
+        _plus_people(vocab).search(text) if "plus" in text or "+" in text else None)
     if plus:  # "plus Baby", "wir zwei + Oma und Opa", "plus ihre Eltern"
         extra = vocab.groups.get(plus.group(0).split()[-1], 1)
         at = plus.end()
@@ -731,7 +733,7 @@ def party_size(text: str, vocab: Vocabulary) -> int | None:
     totals = [c for c in counts if _TOTAL.match(c[3])]
     if totals:
         return totals[0][2] + extra
-    labelled = pats.labelled.search(text)
+    labelled = pats.labelled.search(text) if ":" in text else None
     if labelled:  # "Personenzahl: 6"
         n = _value(labelled.group("n"), vocab)
         if n:
