@@ -48,8 +48,57 @@ def alternation(words: Iterable[str], blank: str = r"\s+") -> str:
 
 
 def _any(patterns: list[str], template: str = "{}") -> re.Pattern[str]:
-    body = "|".join(f"(?:{p})" for p in patterns)
-    return re.compile(template.format(body), FLAGS | re.MULTILINE)
+    return re.compile(template.format(_grouped(patterns)), FLAGS | re.MULTILINE)
+
+
+def _grouped(patterns: list[str]) -> str:
+    """`patterns` as one alternation, in their order; patterns in a row that start with a plain
+    letter are grouped by it ("w(?:(?:ann…)|(?:ie…))|s(?:…)"), as `alternation` groups words.
+    Only patterns with one first letter can match at one place, so the same one wins."""
+    parts: list[str] = []
+    run: dict[str, list[str]] = {}  # the row so far, by first letter
+
+    def end_run() -> None:
+        parts.extend(f"{letter}(?:{'|'.join(f'(?:{rest})' for rest in rests)})"
+                     for letter, rests in run.items())
+        run.clear()
+
+    for pattern in patterns:
+        letter = _first_letter(pattern)
+        if letter is None:
+            end_run()
+            parts.append(f"(?:{pattern})")
+        else:
+            run.setdefault(letter, []).append(pattern[1:])
+    end_run()
+    return "|".join(parts)
+
+
+def _first_letter(pattern: str) -> str | None:
+    """The letter that every match of `pattern` starts with, when it plainly starts with one:
+    a letter, no repetition of it, no "|" outside brackets."""
+    if not pattern[:1].isalpha() or pattern[1:2] in ("?", "*", "+", "{"):
+        return None
+    depth = 0
+    opened = -1  # where the character class we are in began ("[")
+    escaped = False
+    for i, c in enumerate(pattern):
+        if escaped:
+            escaped = False
+        elif c == "\\":
+            escaped = True
+        elif opened >= 0:  # a "]" first in the class ("[]…]", "[^]…]") is one of its characters
+            if c == "]" and i - opened > 1 + (pattern[opened + 1] == "^"):
+                opened = -1
+        elif c == "[":
+            opened = i
+        elif c == "(":
+            depth += 1
+        elif c == ")":
+            depth -= 1
+        elif c == "|" and depth == 0:
+            return None
+    return pattern[0]
 
 
 # a header pattern that ends in a colon is tried on lines that end in one, a pattern without
