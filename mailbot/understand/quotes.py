@@ -23,11 +23,14 @@ def _header_at(lines: list[str], lows: list[str], hinted: list[bool | None], i: 
     if not line.strip() or _QUOTED.match(line):
         return 0
     # a header holds a hint word ("schrieb", "wrote", " am ") in its first three lines; each
-    # line is looked at once, when the scan first reaches it
+    # line is looked at once, when the scan first needs it; the first hinted line will do
     for j in range(i, min(i + 3, len(lows))):
-        if hinted[j] is None:
-            hinted[j] = bool(vocab.header_hint.search(f" {lows[j]} "))
-    if not any(hinted[i:i + 3]):
+        hint = hinted[j]
+        if hint is None:
+            hint = hinted[j] = vocab.header_hint.search(f" {lows[j]} ") is not None
+        if hint:
+            break
+    else:
         return 0
     joined = line
     strong = bool(_STRONG_START.match(line))
