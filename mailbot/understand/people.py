@@ -106,13 +106,16 @@ _OF = re.compile(r"\s+von\s")
 _TOTAL = re.compile(r"pers|leut|leit|gäste|gaeste|köpf|mensch|people|teilnehm")
 # "mir" before a plural verb is the dialect "wir" ("mir kemma", "mir san"), else the writer
 _SELF = re.compile(r"(?<!\w)(?:ich|mir(?!\s+[a-zäöüß]+[na](?!\w)))(?!\w)")
+# (the bracket is looked for first: the words before it are looked back at only there)
 _AGE = re.compile(
-    r"(?<=[a-zäöüß])(?<!enkel)(?<!kinder)(?<!kids)(?<!jungs)(?<!mädels)(?<!leute)(?<!freunde)"
-    r"\s*\(\s*\d{1,2}\s*(?:j\.?|jahre|monate)?\s*(?:,[^()\n]{0,60})?\)", re.IGNORECASE)
+    r"(?=\s*\()(?<=[a-zäöüß])(?<!enkel)(?<!kinder)(?<!kids)(?<!jungs)(?<!mädels)(?<!leute)"
+    r"(?<!freunde)\s*\(\s*\d{1,2}\s*(?:j\.?|jahre|monate)?\s*(?:,[^()\n]{0,60})?\)", re.IGNORECASE)
 _NUMBER_IN_PARENS = re.compile(r"\(\s*\d")  # in every age; looked for first (a literal is fast)
 
 
-_ABBREVIATION = re.compile(r"(?<!\w)[A-ZÄÖÜ]{2,4}(?!\w)")
+# two to four capitals standing alone ("WE", "LG"); the first one is matched before looking
+# back at what precedes it, so that the regex engine skips straight to capitals
+_ABBREVIATION = re.compile(r"[A-ZÄÖÜ](?<!\w.)[A-ZÄÖÜ]{1,3}(?!\w)")
 
 
 def _spaces(m: re.Match[str]) -> str:
