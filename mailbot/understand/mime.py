@@ -331,7 +331,9 @@ def split_part(raw: bytes) -> Part:
 def _content_type(part: Part) -> tuple[str, str]:
     # unfolded (RFC 5322: the line break goes, the blank after it stays), so a parameter
     # folded inside its quotes ("boundary=\"abc\n def\"") reads as sent
-    value = _LINE_FOLD.sub("", part.get("content-type", "text/plain"))
+    value = part.get("content-type", "text/plain")
+    if "\n" in value:
+        value = _LINE_FOLD.sub("", value)
     # the type ends at ";" or at a blank ("text/plain\n   charset=…" without the ";")
     found = _TYPE.match(value.strip())
     return (found.group(0).lower() if found else "text/plain"), value
