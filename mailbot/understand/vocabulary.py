@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import re
 import tomllib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -48,36 +48,86 @@ def alternation(words: Iterable[str], blank: str = r"\s+") -> str:
 
 
 def _any(patterns: list[str], template: str = "{}") -> re.Pattern[str]:
-    return re.compile(template.format(_grouped(patterns)), FLAGS | re.MULTILINE)
+    """The rule fragments `patterns` as one pattern in `template`. The regex engine passes
+    over a fragment quickly only by its first character, and skips along the text quickly
+    only to the first characters of a pattern that starts with them: to that end the
+    fragments are spelled out and grouped by first character, each matching what it did."""
+    fragments = [out for pattern in patterns for out in _spelled_out(pattern)]
+    at_word = _AT_WORD.match(template)
+    if at_word:  # "(?<!\w)(?:{})…": no word character before the fragment
+        firsts = [_first_char(fragment, at_word=True) for fragment in fragments]
+        if all(firsts):
+            # the look back follows the first character: the engine skips to first characters
+            behind = f"(?<!{at_word.group(1)}.)"
+            body = _grouped([first for first in firsts if first], behind)
+            return re.compile(f"(?:{body}){template[at_word.end():].format()}",
+                              FLAGS | re.MULTILINE)
+    return re.compile(template.format(_grouped(fragments)), FLAGS | re.MULTILINE)
 
 
-def _grouped(patterns: list[str]) -> str:
+_AT_WORD = re.compile(r"\(\?<!(\\w|\[\\w-\])\)\(\?:\{\}\)")
+
+# a fragment that starts with a choice of words ("(?:ist|sind)\s+…", "(?:plus|\+)\s+…"), an
+# optional one ("(?:schon\s+)?was…") or a choice of letters ("[gj]eht…")
+_WORD = r"(?:[^\W\d_]+|\\[^\w\s])"
+_WORDS = rf"{_WORD}(?:\\s[*+](?:{_WORD})?)*"
+_LEADING_CHOICE = re.compile(rf"\(\?:({_WORDS}(?:\|{_WORDS})*)\)(\??)(?![?*+{{])")
+_LEADING_LETTERS = re.compile(r"\[([^\W\d_]+)\](?![?*+{])")
+
+
+def _spelled_out(pattern: str, depth: int = 0) -> list[str]:
+    r"""`pattern` as fragments that each start with one word of its leading choice, in its
+    order ("ist\s+…|sind\s+…"; "schon\s+was…|was…"): they match the same, in the same order."""
+    m = _LEADING_CHOICE.match(pattern)
+    letters = _LEADING_LETTERS.match(pattern) if m is None else None
+    if m is None and letters is None or depth > 3 or re.compile(pattern).groups:
+        return [pattern]
+    if letters is not None:
+        choices, rest = list(letters.group(1)), pattern[letters.end():]
+    else:
+        assert m is not None
+        choices, rest = m.group(1).split("|") + ([""] if m.group(2) else []), pattern[m.end():]
+    return [out for word in choices for out in _spelled_out(word + rest, depth + 1)]
+
+
+def _grouped(patterns: Sequence[str | tuple[str, str]], behind: str = "") -> str:
     """`patterns` as one alternation, in their order; patterns in a row that start with a plain
-    letter are grouped by it ("w(?:(?:ann…)|(?:ie…))|s(?:…)"), as `alternation` groups words.
-    Only patterns with one first letter can match at one place, so the same one wins."""
+    character are grouped by it ("w(?:(?:ann…)|(?:ie…))|s(?:…)"), as `alternation` groups
+    words, `behind` after the character. Only patterns with one first character can match at
+    one place, so the same one wins. A pattern may come split already: (character, rest)."""
     parts: list[str] = []
-    run: dict[str, list[str]] = {}  # the row so far, by first letter
+    run: dict[str, list[str]] = {}  # the row so far, by first character
 
     def end_run() -> None:
-        parts.extend(f"{letter}(?:{'|'.join(f'(?:{rest})' for rest in rests)})"
-                     for letter, rests in run.items())
+        parts.extend(f"{first}{behind}(?:{'|'.join(f'(?:{rest})' for rest in rests)})"
+                     for first, rests in run.items())
         run.clear()
 
     for pattern in patterns:
-        letter = _first_letter(pattern)
-        if letter is None:
+        first = pattern if isinstance(pattern, tuple) else _first_char(pattern)
+        if first is None:
             end_run()
             parts.append(f"(?:{pattern})")
         else:
-            run.setdefault(letter, []).append(pattern[1:])
+            run.setdefault(first[0], []).append(first[1])
     end_run()
     return "|".join(parts)
 
 
-def _first_letter(pattern: str) -> str | None:
-    """The letter that every match of `pattern` starts with, when it plainly starts with one:
-    a letter, no repetition of it, no "|" outside brackets."""
-    if not pattern[:1].isalpha() or pattern[1:2] in ("?", "*", "+", "{"):
+def _first_char(pattern: str, at_word: bool = False) -> tuple[str, str] | None:
+    r"""The character that every match of `pattern` starts with (as written: "a", "\+"), and
+    the rest of it, when it plainly starts with one: no repetition of it, no "|" outside
+    brackets. At the start of a word a "\b" before a letter says nothing more: left out."""
+    if at_word and pattern.startswith("\\b") and pattern[2:3].isalpha():
+        pattern = pattern[2:]
+    if pattern[:1] == "\\" and pattern[1:2] and not pattern[1].isalnum() and \
+            not pattern[1].isspace():
+        first = pattern[:2]  # an escaped punctuation mark
+    elif pattern[:1] and pattern[0] not in ".^$*+?{}[]|()\\\n":
+        first = pattern[0]
+    else:
+        return None
+    if pattern[len(first):len(first) + 1] in ("?", "*", "+", "{"):
         return None
     depth = 0
     opened = -1  # where the character class we are in began ("[")
@@ -98,7 +148,7 @@ def _first_letter(pattern: str) -> str | None:
             depth -= 1
         elif c == "|" and depth == 0:
             return None
-    return pattern[0]
+    return first, pattern[len(first):]
 
 
 # a header pattern that ends in a colon is tried on lines that end in one, a pattern without
