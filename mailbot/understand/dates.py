@@ -102,6 +102,7 @@ class _Patterns:
     in_weeks: re.Pattern[str]
     month_offset: re.Pattern[str]
     count: re.Pattern[str]
+    unit: re.Pattern[str]  # in every duration: looked for first
 
 
 @cache
@@ -253,7 +254,8 @@ def _patterns(vocab: Vocabulary) -> _Patterns:
                      weekend_by_day, day_word, duration, lead, noise, until_weekday, ordinal,
                      month_word, whole_month,
                      _stems(vocab.holiday_names), _stems(vocab.ordinals),
-                     week_number, in_weeks, month_offset, count)
+                     week_number, in_weeks, month_offset, count,
+                     re.compile(rf"(?:{units})(?![\w-])", FLAGS))
 
 
 def _stems(names: Iterable[str]) -> re.Pattern[str]:
@@ -844,6 +846,8 @@ def _relative_singles(text: str, today: date, pats: _Patterns,
 
 
 def _duration_days(text: str, pats: _Patterns, vocab: Vocabulary) -> int | None:
+    if not pats.unit.search(text):  # (the duration pattern looks back six ways everywhere)
+        return None
     for m in pats.duration.finditer(text):
         count = int(m.group("n")) if m.group("n") else vocab.number_words.get(
             m.group("w").lower(), 0)
