@@ -73,21 +73,34 @@ _WORD = r"(?:[^\W\d_]+|\\[^\w\s])"
 _WORDS = rf"{_WORD}(?:\\s[*+](?:{_WORD})?)*"
 _LEADING_CHOICE = re.compile(rf"\(\?:({_WORDS}(?:\|{_WORDS})*)\)(\??)(?![?*+{{])")
 _LEADING_LETTERS = re.compile(r"\[([^\W\d_]+)\](?![?*+{])")
+_NAMES_A_GROUP = re.compile(r"\(\?P|\\[1-9]")  # a named group or a back reference: kept whole
 
 
 def _spelled_out(pattern: str, depth: int = 0) -> list[str]:
-    r"""`pattern` as fragments that each start with one word of its leading choice, in its
-    order ("ist\s+…|sind\s+…"; "schon\s+was…|was…"): they match the same, in the same order."""
+    r"""`pattern` as fragments that each start with the words of its leading choice that share a
+    first character, in its order ("ist\s+…|sind\s+…"; "n(?:och\s*mal|ochmals)\s+…|erneut\s+…";
+    "schon\s+was…|was…"): they match the same, in the same order."""
     m = _LEADING_CHOICE.match(pattern)
     letters = _LEADING_LETTERS.match(pattern) if m is None else None
-    if m is None and letters is None or depth > 3 or re.compile(pattern).groups:
+    if m is None and letters is None or depth > 3 or _NAMES_A_GROUP.search(pattern):
         return [pattern]
     if letters is not None:
         choices, rest = list(letters.group(1)), pattern[letters.end():]
     else:
         assert m is not None
-        choices, rest = m.group(1).split("|") + ([""] if m.group(2) else []), pattern[m.end():]
-    return [out for word in choices for out in _spelled_out(word + rest, depth + 1)]
+        choices, rest = m.group(1).split("|"), pattern[m.end():]
+    by_first: dict[str, list[str]] = {}
+    for word in choices:
+        by_first.setdefault(word[:2] if word.startswith("\\") else word[:1], []).append(word)
+    out: list[str] = []
+    for first, words in by_first.items():
+        if len(words) == 1:
+            out += _spelled_out(words[0] + rest, depth + 1)
+        else:
+            out.append(f"{first}(?:{'|'.join(word[len(first):] for word in words)}){rest}")
+    if m is not None and m.group(2):  # the choice was optional: what follows it alone
+        out += _spelled_out(rest, depth + 1)
+    return out
 
 
 def _grouped(patterns: Sequence[str | tuple[str, str]], behind: str = "") -> str:
