@@ -9,6 +9,7 @@ import pytest
 
 from mailbot.core.model import State, Verdict
 from mailbot.runtime import Runtime
+from mailbot.store.tables import InboxMessage
 from tests.support.conversation import Mailbox
 
 ANNA = "anna@example.net"
@@ -201,10 +202,15 @@ def test_party_size_change_is_confirmed_to_the_requester(mail: Mailbox) -> None:
 DOUBTFUL_EDIT = "Wir kommen erst am 4. März, am Samstag muss Paul noch arbeiten."
 
 
+def doubtful_edit(mail: Mailbox) -> tuple[int, InboxMessage]:
+    """Anna's booking 03.–07.03.2027 and her edit read with doubt: (booking id, the edit's row)."""
+    booking_id = request(mail)
+    return booking_id, mail.reply(ANNA, mail.last(ANNA, "request_received"), DOUBTFUL_EDIT)
+
+
 def test_an_edit_read_with_doubt_is_asked_first_and_ja_makes_it(mail: Mailbox) -> None:
     """When the parser asks: "am Samstag" in a clause about someone's work is no sure end."""
-    booking_id = request(mail)
-    row = mail.reply(ANNA, mail.last(ANNA, "request_received"), DOUBTFUL_EDIT)
+    booking_id, row = doubtful_edit(mail)
     assert (row.state, row.reason) == ("processed", "asked_check"), row.detail
     question = mail.last(ANNA, "question_check")
     assert question.subject == "Stimmt das so? (03.–07.03.2027)"
@@ -221,8 +227,7 @@ def test_an_edit_read_with_doubt_is_asked_first_and_ja_makes_it(mail: Mailbox) -
 
 
 def test_an_edit_read_with_doubt_is_corrected_by_the_answer(mail: Mailbox) -> None:
-    booking_id = request(mail)
-    mail.reply(ANNA, mail.last(ANNA, "request_received"), DOUBTFUL_EDIT)
+    booking_id, _ = doubtful_edit(mail)
     answer = mail.reply(ANNA, mail.last(ANNA, "question_check"),
                         "Nein, wir kommen am 4.3. und bleiben bis zum 7.3.")
     assert answer.reason == "edited", answer.detail
@@ -231,8 +236,7 @@ def test_an_edit_read_with_doubt_is_corrected_by_the_answer(mail: Mailbox) -> No
 
 
 def test_an_edit_read_with_doubt_answered_in_its_own_words(mail: Mailbox) -> None:
-    booking_id = request(mail)
-    mail.reply(ANNA, mail.last(ANNA, "request_received"), DOUBTFUL_EDIT)
+    booking_id, _ = doubtful_edit(mail)
     no = mail.reply(ANNA, mail.last(ANNA, "question_check"), "Stimmt so nicht.")
     assert no.reason == "confirmation_declined", no.detail
     assert "ich habe nichts geändert" in mail.last(ANNA, "nothing_changed").text_body
