@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from functools import cache
 
-from . import dates, intent, machine, mime, people, quotes
+from . import dates, intent, machine, mime, party, people, quotes
 from .vocabulary import fold, vocabulary
 
 __all__ = ["Decoded", "Interpretation", "decode", "interpret", "parse_message"]
@@ -206,6 +206,10 @@ def interpret(decoded: Decoded, today: date) -> Interpretation:
     writer = closing_name or people.name_from_display(decoded.from_name, vocab)
     if size is not None and people.count_unsure(date_text, vocab, writer, size):
         ask.append("party_size")
+    if kind in ("request", "edit") and (other := party.second_reading(date_text, size, vocab)):
+        size = other.size if size is None else size  # the people named, added up: asked
+        if "party_size" not in ask:
+            ask.append("party_size")
     first_name = writer if kind != "unknown" else None
     if kind == "request" and first_name is not None and first_name == closing_name and \
             people.unlike_display(first_name, decoded.from_name, vocab):  # the booking's name
