@@ -180,6 +180,10 @@ def interpret(decoded: Decoded, today: date) -> Interpretation:
     ask: list[str] = []
     if intent.is_thanks(said if said.strip() else _without_name(spoken, closing_name), vocab):
         kind = "thanks"
+        # asked to decide, "Super, danke!" is a yes or only thanks: the yes, asked back
+        if body.approver_thread and vocab.intents_at_start["approve"].match(fold(body.text)):
+            kind = "approve"
+            ask.append("intent")
     else:
         kind = intent.classify(body, vocab, facts)
     if kind in ("unknown", "request", "edit") and \

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 
 from .vocabulary import Vocabulary, fold
 
@@ -43,14 +44,43 @@ class Facts:
 
 
 def is_thanks(text: str, vocab: Vocabulary) -> bool:
-    """The text only thanks ("Super, danke dir!", "Danke schön! Wir freuen uns riesig.")."""
-    text = text.strip()
+    """The text only thanks ("Super, danke dir!", "Danke schön! Wir freuen uns riesig."), up
+    to a closing line (above a company signature, say); clauses of joy about the stay may go
+    with the thanks ("Danke schön! Heinz freut sich wie ein Schneekönig.")."""
+    text = _above_closing(text.strip(), vocab)
     lowered = text.lower()
     if any(stem in lowered for stem in _THANKS_STEMS):
         text = _ADDRESSEE.sub(r"\1", text)  # "Danke, Inge!" thanks Inge
     low = fold(text)
-    return (0 < len(low) <= 300 and vocab.thanks_word.search(low) is not None
-            and vocab.thanks_only.fullmatch(low) is not None)
+    if not 0 < len(low) <= 300 or vocab.thanks_word.search(low) is None:
+        return False
+    if vocab.thanks_only.fullmatch(low) is not None:
+        return True
+    if "?" in low or _DIGIT.search(low):
+        return False
+    clauses = [c for c in _CLAUSES.split(low) if _WORD.search(c)]
+    joyful = [c for c in clauses if vocab.thanks_only.fullmatch(c) is None]
+    return len(joyful) < len(clauses) and all(
+        len(c.split()) <= 12 and vocab.joy.search(c) and not vocab.not_joy.search(c)
+        and not any(vocab.intents[k].search(c) for k in _NOT_IN_JOY) for c in joyful)
+
+
+def _above_closing(text: str, vocab: Vocabulary) -> str:
+    """`text` up to its first closing line after the first line ("Super, danke euch!\n\nGruß
+    Stefan\n\nStefan Hofmann\nTeamleiter …" is "Super, danke euch!")."""
+    lines = text.split("\n")
+    for k, line in enumerate(lines[1:], start=1):
+        low = fold(line)
+        if len(line.split()) <= 4 and vocab.greetings.match(low):
+            # a closing that thanks ("Danke & LG") is kept: it is part of the thanks
+            return "\n".join(lines[:k + 1 if vocab.thanks_word.search(low) else k]).strip()
+    return text
+
+
+_DIGIT = re.compile(r"\d")
+_CLAUSES = re.compile(r"[.!;,:–—]+|\n|\s-\s")
+# joy that changes, calls off or asks something is that, not thanks
+_NOT_IN_JOY = ("edit", "cancel", "status", "reopen", "recover_link", "deny", "unknown")
 
 
 _ADDRESSEE = re.compile(r"((?i:danke|dank|merci|thx|thanks)(?:\s+(?i:dir|euch))?)[,\s]+"
@@ -96,6 +126,8 @@ def classify(body: Body, vocab: Vocabulary, facts: Facts | Callable[[], Facts]) 
         return "approve"
     if yes and body.approver_thread and _DATES_ONLY.match(text, yes.end()):
         return "approve"  # "JA (für) 08.–10.01.2027": the yes names the dates it was asked about
+    if body.approver_thread and not yes and "?" in text and vocab.asks_back.search(text):
+        return "unknown"  # "Bevor ich zusage, eine Frage: … wo sollen die alle sitzen?"
     wish = intents["request"].search(both)
     if _AWAY.search(text) and not vocab.request_strong.search(both):
         return "unknown"  # "wir sind vom 3. bis 5. Juli im Urlaub und nicht erreichbar"
@@ -257,6 +289,24 @@ _STRONG_EDIT = re.compile(
     r"länger|früher|später|mehr|weniger|dranh|noch\s+mit|nicht\s+mit)")
 
 
+@cache
+def _stay_time(vocab: Vocabulary) -> re.Pattern[str]:
+    """A time phrase that opens what follows a cancel word: "im Januar", "am Wochenende",
+    "über Ostern", "vom 3. bis 5. August", "nächste Woche", with the punctuation after it."""
+    day = rf"\d{{1,2}}\.(?:\s*\d{{1,2}}\.(?:\d{{2,4}})?|\s*(?:{vocab.month_alt})(?:\s+\d{{4}})?)?"
+    when = (rf"(?:{vocab.month_alt})(?:\s+\d{{4}})?|{vocab.weekday_alt}|{vocab.holiday_alt}"
+            rf"|wochenende|woche|ferien|feiertage|{day}")
+    lead = r"(?:im|am|an|über|zu|zum|vom|von|ab|für|in|um|nächste[nsm]?|kommende[nsm]?|diese[nsm]?)"
+    return re.compile(rf"[ \t]*(?:{lead}\s+)+(?:(?:den|dem|der|die|das)\s+)?(?:{when})(?!\w)"
+                      rf"(?:\s*(?:bis|[–-])\s*(?:zum\s+)?(?:{when})(?!\w))?(?![\s,.;:!–-]*{_VERB})"
+                      r"[\s,.;:!–-]*", re.UNICODE)
+
+
+# a verb right after the time says it opens the reason ("absagen am Wochenende ist die Beerdigung")
+_VERB = (r"(?:ist|sind|war|waren|hat|haben|hatte|hatten|muss|müssen|musste|wird|werden|kann|"
+         r"können|kommt|geht|fährt|feiert|liegt|steht|gibt|bin|habe|hab)\b")
+
+
 def _strong_edit(text: str) -> bool:
     return bool(_STRONG_EDIT.search(text))
 
@@ -288,6 +338,11 @@ def reason(body: Body, intent: str, vocab: Vocabulary) -> str | None:
             while (again := vocab.intents_at_start["deny"].match(low[end:])) is not None \
                     and again.end() and not _EXPLAINS.search(again.group(0)):
                 end += again.end()
+    if intent == "cancel":
+        # "wir kommen doch nicht im januar die schwiegermutter ist krank": the time right after
+        # the cancel words says which stay is called off, not why
+        named = _stay_time(vocab).match(low, end)
+        end = named.end() if named else end
     rest = text[end:]
     closing = vocab.greetings.search(fold(rest))  # a closing above a long signature
     if closing and closing.start() > 0:

@@ -851,6 +851,7 @@ def unlike_display(name: str, display: str | None, vocab: Vocabulary) -> bool:
 
 
 def _looks_like_name_line(line: str, vocab: Vocabulary) -> str | None:
+    line = _DIALECT_ARTICLE.sub("", line.strip())  # "da Michi", "d'Resi": the name after it
     words = _ASIDE.sub(" ", line).split()  # "Hans (der Bruder von Inge)"
     if words and words[0].lower() in ("die", "familie", "fam.", "fam", "family", "the"):
         return None  # "LG die Kellers": a family, not a first name
@@ -923,6 +924,8 @@ def closing_name(reply: str, vocab: Vocabulary) -> tuple[str | None, int | None]
         if name and not vocab.intents_at_start["approve"].match(fold(last)) and not \
                 vocab.intents_at_start["deny"].match(fold(last)):
             return name, nonempty[-1]
+    if len(nonempty) >= 2 and _role_only(last, vocab):
+        return None, nonempty[-1]  # "Mama", "Eure Oma": signed with a role, not a name
     # A closing that ends the last sentence ("… Wären zu zweit. Grüße Tom"): the name only,
     # the line stays what was said. Thanks are not a closing here ("Danke Inge" thanks her).
     tail = _SENTENCE_END.split(last)[-1]
@@ -940,7 +943,18 @@ def closing_name(reply: str, vocab: Vocabulary) -> tuple[str | None, int | None]
     return None, None
 
 
+def _role_only(line: str, vocab: Vocabulary) -> bool:
+    """A line that is only a family role, maybe with "Eure" ("Mama", "Eure Oma", "Oma & Opa")."""
+    words = [w.strip(",;-–") for w in line.split()]
+    return 0 < len(words) <= 3 and not re.search(r"[.!?:]$", line) and any(
+        w.lower() in vocab.relations for w in words) and all(
+        w.lower() in vocab.relations or w.lower() in vocab.signers or w in ("&", "+", "und", "")
+        for w in words)
+
+
 _FIELD = re.compile(r":|\d")
+# a Bavarian or Alemannic article before a signed name: "da Michi", "d'Resi", "s'Vreni", "et Marie"
+_DIALECT_ARTICLE = re.compile(r"^(?:(?:da|Da|et|Et)\s+|[dDsS]\s?[’'](?:\s+)?)(?=[A-ZÄÖÜ][a-zäöüß])")
 _TWO_NAMES = re.compile(r"[A-ZÄÖÜ][a-zäöüß]+(?:-[A-ZÄÖÜ][a-zäöüß]+)?\s+(?:&|und|\+)\s+[A-ZÄÖÜ][a-zäöüß]+")
 _SHORT_CLOSING = re.compile(r"lg|glg|vg|lgr|gruß|grüße")
 _GLUED_CLOSING = re.compile(r"(?<=\s)(?:lg|glg|vg|lgr)\s+[^\W\d_]+\s*$")

@@ -240,6 +240,9 @@ class Vocabulary:
     reply_prefix: re.Pattern[str]
     thanks_only: re.Pattern[str]  # the whole text is a thank-you
     thanks_word: re.Pattern[str]
+    joy: re.Pattern[str]  # "Heinz freut sich", "die Vorfreude ist riesig"
+    not_joy: re.Pattern[str]  # "wir würden uns freuen, wenn …": a wish, not joy
+    asks_back: re.Pattern[str]  # "Bevor ich zusage, eine Frage: …"
     contrary: re.Pattern[str]  # a no after a yes
     wait_for_free: re.Pattern[str]  # "Sag Bescheid, wenn frei wird"
 
@@ -350,6 +353,9 @@ def _build(data: dict[str, Any]) -> Vocabulary:
                                            + closing["greetings"])
             + r")(?!\w)[\W_]*)+", FLAGS),
         thanks_word=_any(intent["thanks"], r"(?<!\w)(?:{})(?!\w)"),
+        joy=_any(intent["joy"], r"(?<!\w)(?:{})"),
+        not_joy=_any(intent["not_joy"], r"(?<!\w)(?:{})"),
+        asks_back=_any(intent["asks_back"], r"(?<!\w)(?:{})"),
         contrary=_any(intent["contrary"], r"(?<!\w)(?:{})"),
         wait_for_free=_any(intent["wait_for_free"], r"(?<!\w)(?:{})"),
     )

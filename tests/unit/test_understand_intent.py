@@ -264,6 +264,10 @@ def test_an_answer_that_decides_only_at_its_end_is_asked_back() -> None:
     "Hallo Inge, ist bei meiner Anfrage für August schon was rausgekommen?",
     "Hallo, habt ihr meine Anfrage bekommen? Ich hab noch keine Bestätigung.",
     "Wann weiß ich denn Bescheid?",
+    # in dialect
+    "Servus, wia schaut's aus mit unserer Afrog? Hod se scho wer gmeldt?\nMichi",
+    "Wie schaugt's aus, hot sich scho oiner gmeldet?\nSepp",
+    "Hallo, wie siehts aus mit unserer Anfrage?\nKai",
 ])
 def test_more_status_questions(text: str) -> None:
     assert _parse(text, subject="Frage")["intent"] == "status"
@@ -407,3 +411,81 @@ def test_a_yes_taken_back_in_its_own_sentence_is_asked_back() -> None:
     result = _parse("Hm, Studenten allein im Haus. Ja, warum eigentlich nicht … ach nein, lieber "
                     "doch nicht.")
     assert (result["intent"], result["ask"]) == ("deny", ["intent"])
+
+
+CONFIRMED = "Re: Buchung bestätigt (11.–13.12.2026)"
+
+
+@pytest.mark.parametrize("text", [
+    "Danke schön! Heinz freut sich wie ein Schneekönig.\n\nPetra",
+    "Danke schön! Wir freuen uns schon sehr aufs Plätzchenbacken.\n\nMonika",
+    "Vielen Dank an alle drei! Meine Eltern freuen sich riesig.\n\nViele Grüße\nBernd\n\n"
+    "Haller Elektrotechnik GmbH & Co. KG\nBernd Haller, Geschäftsführer\nTel. 09241 4408-0",
+    "Super, danke euch!\n\nGruß Stefan\n\nStefan Hofmann\nTeamleiter Vertrieb Süd\n"
+    "Krämer Anlagenbau GmbH\nTel. +49 9131 7741-230",
+    "Herzlichen Dank! Die Enkel freuen sich schon aufs Schlittenfahren.\n\nOma Gerda",
+    "Vielen Dank euch! Die Vorfreude ist riesig.\nLG Tina",
+    "Tausend Dank, wir können es kaum erwarten!\nJan",
+    "Danke vielmals, Oma freut sich wie verrückt.\nSusi",
+    "Merci! D'Kinder freun sich narrisch.\nResi",
+])
+def test_thanks_with_joy_about_the_stay_is_thanks(text: str) -> None:
+    assert _parse(text, subject=CONFIRMED)["intent"] == "thanks"
+
+
+@pytest.mark.parametrize(("text", "intent"), [
+    # a wish, a change or a question next to the thanks is that, not thanks
+    ("Danke! Wir würden uns freuen, wenn wir auch im Juli kommen dürften.\nAnna", "request"),
+    ("Danke! Wir freuen uns, aber Oma kommt doch nicht mit.\nAnna", "edit"),
+    ("Danke! Oma freut sich und kommt jetzt doch mit, wir sind also zu fünft.\nAnna", "edit"),
+    ("Danke! Wir freuen uns. Ist die Bettwäsche da?\nAnna", "unknown"),
+])
+def test_joy_that_wishes_changes_or_asks_is_not_thanks(text: str, intent: str) -> None:
+    assert _parse(text, subject=CONFIRMED)["intent"] == intent
+
+
+@pytest.mark.parametrize("text", [
+    "Super, danke!\n\nInge",
+    "Danke schön! Wir freuen uns schon sehr aufs Plätzchenbacken.\n\nInge",
+])
+def test_asked_to_decide_thanks_with_a_yes_word_is_a_yes_asked_back(text: str) -> None:
+    result = _parse(text)
+    assert (result["intent"], result["ask"]) == ("approve", ["intent"])
+
+
+@pytest.mark.parametrize("text", [
+    "Bevor ich zusage, eine Frage: Die 15 Gäste am Samstag – wo sollen die denn alle sitzen? Im "
+    "Haus ist doch nur Platz für zwölf am großen Tisch.\n\nBitte meldet euch kurz bei mir.\n\nInge",
+    "Kurze Frage vorab: Bringt ihr den Hund mit?\n\nInge",
+    "Ich hab noch eine Frage, bevor ich entscheide: kommt ihr am 12. schon mittags?\nConny",
+])
+def test_an_approver_asking_back_before_deciding_decides_nothing(text: str) -> None:
+    result = _parse(text)
+    assert (result["intent"], result["start"], result["party_size"], result["first_name"]) == (
+        "unknown", None, None, None)
+
+
+@pytest.mark.parametrize(("text", "comment"), [
+    ("Leider müssen wir absagen, weil Opa im Krankenhaus ist.\n\nTraurige Grüße\nElke",
+     "weil Opa im Krankenhaus ist."),
+    ("Leider müssen wir absagen, weil Opa im Krankenhaus ist.\n\nLiebe traurige Grüße\nElke",
+     "weil Opa im Krankenhaus ist."),
+    ("Leider müssen wir absagen, weil Opa im Krankenhaus ist.\n\nSchweren Herzens\nElke",
+     "weil Opa im Krankenhaus ist."),
+    ("Leider müssen wir absagen, weil Opa im Krankenhaus ist.\n\nMit traurigen Grüßen\nElke",
+     "weil Opa im Krankenhaus ist."),
+    ("Schweren Herzens müssen wir absagen, Opa ist im Krankenhaus.\nElke",
+     "Opa ist im Krankenhaus."),
+    # the time right after the cancel words names the stay; a verb after it starts the reason
+    ("wir kommen doch nicht im januar die schwiegermutter ist krank geworden gruß ralf",
+     "die schwiegermutter ist krank geworden"),
+    ("Wir stornieren vom 11. bis 13. Dezember, das Auto ist kaputt.\nUwe", "das Auto ist kaputt."),
+    ("wir müssen absagen am wochenende ist die beerdigung von onkel hans",
+     "am wochenende ist die beerdigung von onkel hans"),
+    ("Wir müssen absagen. Im Januar ist meine Mutter gestorben.\nUwe",
+     "Im Januar ist meine Mutter gestorben."),
+])
+def test_cancel_reason_ends_at_any_closing_and_leaves_out_the_stay_named(text: str,
+                                                                          comment: str) -> None:
+    result = _parse(text, subject=CONFIRMED)
+    assert (result["intent"], result["comment"]) == ("cancel", comment)

@@ -205,3 +205,24 @@ def test_a_list_after_wir_kommen_mit_that_leaves_out_the_writer_is_asked_about()
     named = _parse(text.replace("mit: Gisela", "mit: Hartmut, Gisela"),
                    sender="Hartmut Schubert <h@example.de>")
     assert (named["party_size"], named["ask"]) == (4, [])
+
+
+@pytest.mark.parametrize(("closing", "name"), [
+    ("Pfiat eich\nda Michi", "Michi"),  # a Bavarian article before the signed name
+    ("Servus\nd'Resi", "Resi"),
+    ("Grüßle\ndr Karle", "Karle"),
+    ("Liebe Grüße\nEt Marie", "Marie"),
+    ("Servus, wia schaut's aus mit unserer Afrog? Hod se scho wer gmeldt?\nMichi", "Michi"),
+])
+def test_closing_name_after_a_dialect_article_or_one_line_of_text(closing: str, name: str) -> None:
+    body = closing if "?" in closing else f"Wir kommen vom 3. bis 5. Juli zu zweit.\n\n{closing}"
+    assert _parse(body, sender="<x@example.de>")["first_name"] == name
+
+
+@pytest.mark.parametrize("role", ["Mama", "Eure Oma", "Oma & Opa"])
+def test_a_role_as_signature_is_a_closing_without_a_name(role: str) -> None:
+    raw = (f"From: Conny Weber <c@example.de>\nSubject: Re: Neue Buchungsanfrage (03.–05.07.2027)\n"
+           f"Content-Type: text/plain; charset=utf-8\n\nIm Haus sind nur neun Betten. Also leider "
+           f"nein.\n\n{role}").encode()
+    result = parse_message(raw, TODAY).as_json()
+    assert (result["intent"], result["first_name"], result["comment"]) == ("deny", "Conny", None)
