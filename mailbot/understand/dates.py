@@ -130,10 +130,12 @@ def _patterns(vocab: Vocabulary) -> _Patterns:
         rf"|(?P<pd>\d)/(?P<pm>\d{{2}})(?![\d/])(?!\s*(?:{vocab.people_alt})(?![a-zäöüß]))"
         r"|(?P<nd>\d?)\.\s?(?P<nm>\d{1,2})"
         r"(?:\.(?:\s?(?P<ny>(?:19|20)\d{2})(?!\d)|(?P<ny2>\d{2})(?![\d.]))?|(?![\d.,:]))"
-        rf"|(?P<wd>\d?)(?:\.|ter|ten|sten|ste|st|nd|rd|th)?[ \t]*\n?[ \t]*(?P<wm>{month})\.?(?![a-zäöüß])"
+        # "12. Juni", "12 juni", "12th of June"
+        r"|(?P<wd>\d?)(?:(?:st|nd|rd|th)\s+of(?=\s)|\.|ter|ten|sten|ste|st|nd|rd|th)?"
+        rf"[ \t]*\n?[ \t]*(?P<wm>{month})\.?(?![a-zäöüß])"
         r"(?:,?\s*(?P<wy>(?:19|20)\d{2})(?!\d))?"
         rf"|(?P<bd>\d?)(?:ten|ter|sten|ste|st|nd|rd|th)?(?=\s*(?:-|bis|to|until|till)\s*"
-        rf"(?:zum\s+|the\s+)?\d{{1,2}}(?:\.|ten|ter|sten|ste|st|nd|rd|th)?\s*(?:{month})(?![a-zäöüß]))"
+        rf"(?:zum\s+|the\s+)?\d{{1,2}}(?:(?:st|nd|rd|th)\s+of\s|\.|ten|ter|sten|ste|st|nd|rd|th)?\s*(?:{month})(?![a-zäöüß]))"
         rf"|(?P<dd>\d?)\.(?!\s?\d)(?!\s*(?:{numbered_holidays})(?![\w-]))"  # "2. Weihnachtstag"
         r")",
         FLAGS,
@@ -152,12 +154,12 @@ def _patterns(vocab: Vocabulary) -> _Patterns:
         r"(?:-|/|\+|bis(?:\s+(?:einschließlich|einschl\.|inkl\.?|inklusive|und\s+mit))?|und|to|until"
         r"|auf(?:\s+den)?"  # "vom 3. auf den 5.", "Freitag 11. auf Sonntag 13." (the nights)
         r"|till|bit)"  # Low German "vun'n 17. bit 20. Juni"
-        rf"\s*(?:(?:zum|zur|den|dem|am|einschließlich|inkl\.?)\s+)?{weekday_opt}\s*$",
+        rf"\s*(?:(?:zum|zur|den|dem|am|the|einschließlich|inkl\.?)\s+)?{weekday_opt}\s*$",
         FLAGS,
     )
     holiday = re.compile(
         rf"(?<![\w-])(?:(?:an|zu|am|an\s+den|zum)\s+)?(?P<name>{vocab.holiday_alt})"
-        r"(?![\w-])(?:\s+(?P<year>(?:19|20)\d{2}))?",
+        r"(?:-?(?P<weekend>wochenende))?(?![\w-])(?:\s+(?P<year>(?:19|20)\d{2}))?",
         FLAGS,
     )
     weekday_range = re.compile(
@@ -196,7 +198,7 @@ def _patterns(vocab: Vocabulary) -> _Patterns:
     # "mindestens eine Woche", "höchstens drei Nächte": a bound, not the length
     duration = re.compile(
         r"(?<![\w-])(?<!in\s)(?<!um\s)(?<!mindestens\s)(?<!wenigstens\s)(?<!höchstens\s)"
-        rf"(?:für\s+|über\s+)?(?:(?P<n>\d{{1,2}})|(?P<w>{numbers}))\s+(?:ganze\s+|volle\s+)?"
+        rf"(?:für\s+|über\s+)?(?:(?P<n>\d{{1,2}})|(?P<w>{numbers})|(?<=for\s)an?)\s+(?:ganze\s+|volle\s+)?"
         rf"(?P<unit>{units})(?![\w-])"
         # "einen Tag früher", "zwei Tage dranhängen", "um einen Tag verlängern" move a stay,
         # they are not its length
@@ -393,6 +395,8 @@ def _context_ok(masked: str, start: int, end: int, vocab: Vocabulary, single: bo
         return False
     if vocab.past.search(_AND.split(left)[-1]) or vocab.past.search(right):
         return False  # "im Mai waren wir vom 3. bis 5. da"
+    if _PERFECT_LEFT.search(left) and _PERFECT_RIGHT.match(right):
+        return False  # "Tims Oma ist am Wochenende gestorben": what happened, no stay
     if _ASKED_FOR.search(left):
         return True  # "ich hab für den 3.-7.8. angefragt": the stay asked for
     if _LATER.match(right):
@@ -405,6 +409,12 @@ def _context_ok(masked: str, start: int, end: int, vocab: Vocabulary, single: bo
                 or vocab.elsewhere.search(right))
 
 
+# The perfect tense around a day: an auxiliary after a word of its clause (not a question's
+# "Ist das Haus am 5. frei?") and a participle closing it ("… ist am Wochenende gestorben").
+_PERFECT_LEFT = re.compile(r"\w\s+(?:ist|sind|bin|bist|hat|haben|habe|hast)\s+(?:\w+\s+){0,3}$")
+_PERFECT_RIGHT = re.compile(r"\s*(?:\w+\s+){0,2}(?:ge|ver|be|er|ent|zer)\w{2,}(?:en|t)\s*$")
+
+
 def _not_stay_after(text: str, end: int, vocab: Vocabulary) -> bool:
     """The words right after a holiday say it is no stay (spent elsewhere, past), or not the
     one meant: "…buchung stornieren, Fronleichnam bleibt aber bestehen"."""
@@ -414,6 +424,12 @@ def _not_stay_after(text: str, end: int, vocab: Vocabulary) -> bool:
 
 
 _KEPT = re.compile(r"\s*bleibt(?!\w)")
+# an edit that keeps one end as it was: "Abreise bleibt wie gehabt", "Anreise wie geplant"
+# (not "die Abreise bleibt der 9.8.": that names the day)
+_KEPT_WORDS = (r"(?:\s+(?:aber|ja|so|dann|also))?\s+(?:bleibt|wie\s+gehabt|wie\s+geplant|unverändert)"
+               r"(?!\w)(?![^.!?\n]{0,20}\d)")
+_KEPT_END = re.compile(rf"(?<!\w)(?:abreise|abfahrt|rückreise|heimreise)(?:tag|datum)?{_KEPT_WORDS}")
+_KEPT_START = re.compile(rf"(?<!\w)(?:anreise|ankunft)(?:stag|datum)?{_KEPT_WORDS}")
 
 
 def _tokens(text: str, pats: _Patterns, vocab: Vocabulary) -> list[_Token]:
@@ -550,6 +566,7 @@ class _Anchor:
     pos: int
     monday: date
     kind: str  # "week_number", "offset", "relative", "holiday"
+    days: tuple[date, date] | None = None  # a holiday's own days
 
 
 _ANCHOR_ORDER = ("week_number", "holiday", "offset", "relative")
@@ -569,8 +586,8 @@ def _week_numbers(text: str, today: date, pats: _Patterns) -> tuple[str, list[_A
 
 def _week_anchors(text: str, today: date, pats: _Patterns, vocab: Vocabulary,
                   holidays: list[_Candidate], numbers: list[_Anchor]) -> list[_Anchor]:
-    found = [_Anchor(c.pos, _monday(c.start), "holiday") for c in holidays
-             if c.kind == "named" and c.start is not None] + numbers
+    found = [_Anchor(c.pos, _monday(c.start), "holiday", (c.start, c.end or c.start))
+             for c in holidays if c.kind == "named" and c.start is not None] + numbers
     if "woche" in text:
         for m in pats.in_weeks.finditer(text):
             n = int(m.group("d")) if m.group("d") else vocab.number_words.get(m.group("w"), 0)
@@ -595,6 +612,30 @@ def _ends_stay(holiday: _Candidate, first: _Candidate, masked: str) -> bool:
         return False
     return holiday.lead == "bis" or holiday.lead == "am" and first.start < holiday.start and \
         _SENTENCE_BREAK.search(masked, first.pos, holiday.pos) is None
+
+
+def _week_holding(anchor: _Anchor, first: int, last: int) -> date:
+    """The Monday of the week whose span from weekday `first` to `last` holds a day of the
+    holiday `anchor`: "übers Allerheiligen-Wochenende (Mo 1.11.2027), Samstag bis Montag" =
+    30.10.–01.11., the Saturday of the week before; else the anchor's own week."""
+    if anchor.days is not None:
+        for weeks in (0, -1, 1):
+            monday = anchor.monday + timedelta(days=7 * weeks)
+            start, end = intersect_week(monday, first, last)
+            if start <= anchor.days[1] and anchor.days[0] <= end:
+                return monday
+    return anchor.monday
+
+
+def _weekend_of(day: date) -> tuple[date, date]:
+    """A one-day holiday's long weekend: from the Saturday before a Monday or Tuesday, to the
+    Sunday after a Wednesday to Friday, the Saturday and Sunday of a weekend day."""
+    weekday = day.weekday()
+    if weekday >= 5:
+        return _monday(day) + timedelta(days=5), _monday(day) + timedelta(days=6)
+    if weekday <= 1:
+        return day - timedelta(days=weekday + 2), day
+    return day, day + timedelta(days=6 - weekday)
 
 
 def _only_week(anchors: list[_Anchor]) -> list[_Anchor]:
@@ -710,6 +751,12 @@ def _named(text: str, today: date, pats: _Patterns, vocab: Vocabulary,
         if _not_stay_after(text, m.end("name"), vocab):
             continue  # "Heiligabend sind wir bei Vanessas Eltern", "Ostern waren wir da"
         first, last = _holiday_days(holiday, m.group("year"), today)
+        unsure = False
+        if m.group("weekend") and first == last:
+            # "übers Allerheiligen-Wochenende": the weekend the day lies in or next to; which
+            # days is asked unless a weekday span says them ("…, Samstag bis Montag")
+            first, last = _weekend_of(first)
+            unsure = True
         until = pats.until_weekday.match(text, m.end())
         if until:
             # "von Fronleichnam bis Sonntag": from the holiday to the next such weekday
@@ -724,7 +771,7 @@ def _named(text: str, today: date, pats: _Patterns, vocab: Vocabulary,
             found[-1] = _Candidate(found[-1].pos, found[-1].start, last, "named", found[-1].lead)
             continue
         found.append(_Candidate(m.start(), first, last, "named",
-                                lead.group("lead") if lead else ""))
+                                lead.group("lead") if lead else "", unsure=unsure))
     if holidays:
         found += _weekdays_by_holiday(text, today, pats, vocab)
     wholes = pats.whole_month.finditer(text) if _WHOLE.search(text) else ()
@@ -752,7 +799,7 @@ def _named(text: str, today: date, pats: _Patterns, vocab: Vocabulary,
         if offset is not None and "woche" in m.group(0).lower():
             monday: date | None = _monday(today) + timedelta(days=7 * offset)
         elif near:
-            monday = near[0].monday
+            monday = _week_holding(near[0], w1, w2)
             used.update(a.pos for a in near if a.kind == "holiday")
         else:
             monday = None
@@ -772,6 +819,8 @@ def _named(text: str, today: date, pats: _Patterns, vocab: Vocabulary,
     found.sort(key=lambda c: c.pos)  # in the order written: the span placed by a holiday first
     weekends = pats.weekend.finditer(text) if "wochenende" in text else ()
     for m in weekends:
+        if not _context_ok(text, m.start(), m.end(), vocab, single=True):
+            continue  # "Tims Oma ist am Wochenende gestorben"
         offset = _week_offset(m.group("rel"), vocab)
         saturday = _next_weekday(today, 5, strictly_after=False)
         if offset == 1 and saturday == today:
@@ -845,12 +894,28 @@ def _relative_singles(text: str, today: date, pats: _Patterns,
     return found
 
 
+_FULL_STOP = re.compile(r"[.!?](?=\s)|\n\s*\n")  # a sentence end, not a wrapped line
+
+
+def _of_length(singles: list[_Candidate], masked: str, pats: _Patterns) -> _Candidate | None:
+    """The one single day in the sentence of the length ("… mit einer Woche im Haus, ab
+    Montag, dem 4. Oktober"), if the length has a sentence of its own with one day in it."""
+    m = pats.duration.search(masked) if pats.unit.search(masked) else None
+    if m is None:
+        return None
+    left = max((b.end() for b in _FULL_STOP.finditer(masked, 0, m.start())), default=0)
+    right = _FULL_STOP.search(masked, m.end())
+    stop = right.start() if right else len(masked)
+    inside = [c for c in singles if left <= c.pos < stop]
+    return inside[0] if len(inside) == 1 else None
+
+
 def _duration_days(text: str, pats: _Patterns, vocab: Vocabulary) -> int | None:
     if not pats.unit.search(text):  # (the duration pattern looks back six ways everywhere)
         return None
     for m in pats.duration.finditer(text):
         count = int(m.group("n")) if m.group("n") else vocab.number_words.get(
-            m.group("w").lower(), 0)
+            m.group("w").lower(), 0) if m.group("w") else 1  # "for a week"
         if not 0 < count <= 60:
             continue
         unit = vocab.duration_units[m.group("unit").lower()]
@@ -891,13 +956,18 @@ def subject_stay(subject: str, today: date, vocab: Vocabulary) -> Stay:
     return find_stay(subject, today, vocab)
 
 
-_DEPART = re.compile(r"abreis|abfahr|heimfahr|heimreis|zurückfahr|fahren\s+wieder|wieder\s+fahren")
+_DEPART = re.compile(r"abreis|abfahr|heimfahr|heimreis|zurückfahr|fahren\s+wieder|wieder\s+fahren"
+                     r"|(?:früher|eher)\s+(?:heim|ab|los|weg)?fahren")
+# after the day: a verb of leaving, not the noun ("am 3.1. Die Abreise bleibt"), or "heim"
+# ("wir fahren doch schon am 7.1. heim")
+_DEPARTS_AFTER = re.compile(r"abreis(?!e(?!\w))|abfahr(?!t(?!\w))|heimfahr"
+                            r"|heimreis|zurückfahr|fahren\s+wieder|wieder\s+fahren|(?<!\w)heim(?!\w)")
 
 
 def _departs(text: str, end: int) -> bool:
     """A departure verb after a day in its clause ("erst am Dienstag abreisen statt am Montag"):
     the day is the last of the stay."""
-    return _DEPART.search(_CLAUSE_RIGHT.split(text[end:end + 30], maxsplit=1)[0]) is not None
+    return _DEPARTS_AFTER.search(_CLAUSE_RIGHT.split(text[end:end + 30], maxsplit=1)[0]) is not None
 
 
 def _near_booking(single: _Candidate, around: tuple[date, date]) -> _Candidate:
@@ -931,6 +1001,9 @@ def _weekday_span(first: _Candidate, masked: str, today: date, pats: _Patterns,
         if span[0] <= first.start <= span[1]:
             return Stay(*span)
     for c in _relative_singles(masked[:end], today, pats, vocab):
+        if c.pos > first.pos and c.weekday == first.start.weekday() and c.lead == "bis":
+            # "am 4. Juli (a Sunday) kommen und bis Sonntag bleiben": a week, or a wrong day?
+            return Stay(first.start, until_weekday(first.start, c.weekday), unsure=True)
         if c.pos > first.pos and c.weekday is not None and c.lead in ("am", "bis") and \
                 c.weekday != first.start.weekday():
             left = max((m.end() for m in _CLAUSE.finditer(masked, 0, c.pos)), default=0)
@@ -957,6 +1030,14 @@ def find_stay(text: str, today: date, vocab: Vocabulary, *, newest: bool = False
     if "WE" in text:
         text = _WEEKEND_SHORT.sub("Wochenende", text)
     stay = _find_stay(text, today, vocab, newest, partial, around)
+    if partial and stay.found and ("bleibt" in text or "wie g" in text or "unver" in text):
+        folded = fold(text)  # "Abreise bleibt wie gehabt": that end is not changed
+        if _KEPT_END.search(folded):
+            stay = replace(stay, end=None)
+        if _KEPT_START.search(folded):
+            stay = replace(stay, start=None)
+        if not stay.found:
+            return Stay()
     if around is not None and (stay.start, stay.end) == around:
         return Stay()  # "also sind wir an Ostern zu acht": the booking named, no new days
     if stay.found and not stay.unsure and _ROUGHLY_HINT.search(fold(text)):
@@ -997,7 +1078,32 @@ def _prepare(text: str, today: date, vocab: Vocabulary
             m.end() - m.start()), clean)
     clean, numbers = _week_numbers(clean, today, pats)
     toks = _tokens(clean, pats, vocab)
+    if toks and "(" in clean and pats.holiday_stems.search(clean):
+        toks = _unnamed(clean, toks, today, pats, vocab)
     return clean, numbers, toks, _mask(clean, toks)
+
+
+_BRACKET = re.compile(r"\s*\(\s*")
+
+
+def _unnamed(clean: str, toks: list[_Token], today: date, pats: _Patterns,
+             vocab: Vocabulary) -> list[_Token]:
+    """`toks` without a written day in brackets right after a holiday that falls on it: "bis
+    zum Dreikönigstag (6.1.)" names the holiday's day, it is no day of its own."""
+    drop: set[int] = set()
+    for m in pats.holiday.finditer(clean):
+        holiday = vocab.holiday_names.get(re.sub(r"\s+", " ", m.group("name")))
+        bracket = _BRACKET.match(clean, m.end())
+        if holiday is None or bracket is None:
+            continue
+        t = next((t for t in toks if t.pos == bracket.end()), None)
+        if t is None or t.month is None or not clean[t.end_pos:].lstrip().startswith(")"):
+            continue
+        first, last = _holiday_days(holiday, m.group("year"), today)
+        days = {(first + timedelta(days=k)).timetuple()[1:3] for k in range((last - first).days + 1)}
+        if (t.month, t.day) in days:
+            drop.add(t.pos)
+    return [t for t in toks if t.pos not in drop] if drop else toks
 
 
 def _weekend_by_day(masked: str, toks: list[_Token], today: date,
@@ -1021,6 +1127,24 @@ def _holds(outer: _Candidate, inner: _Candidate) -> bool:
     assert outer.start and outer.end and inner.start and inner.end
     return outer.start <= inner.start and inner.end <= outer.end and \
         (outer.start, outer.end) != (inner.start, inner.end)
+
+
+_SAME_DAYS = re.compile(r"(?<!\w)(?:gleiche[nr]?|selbe[nr]?|dieselbe[nr]?|unveränderte[nr]?)\s+"
+                        r"(?:daten|tage|termine?|zeitraum|datum)(?!\w)"
+                        r"|(?<!\w)(?:daten|termine?|zeitraum)\s+(?:bleib\w*|wie\s+gehabt)(?!\w)")
+
+
+def _corrects(masked: str, said: _Candidate, later: _Candidate, vocab: Vocabulary) -> bool:
+    """A correction word between two single days takes back the first, if it is the day right
+    before the word: "am 12. Juni anreisen und am 15. – nein Quatsch, am 16. Juni wieder
+    fahren" takes back the 15. (a day without its month), not the 12. Juni."""
+    m = vocab.correction.search(masked, said.pos, later.pos)
+    if m is None:
+        return False
+    end = said.pos
+    while end < m.start() and masked[end] == "#":
+        end += 1
+    return "#" not in masked[end:m.start()]
 
 
 def _find_stay(text: str, today: date, vocab: Vocabulary, newest: bool, partial: bool,
@@ -1136,7 +1260,10 @@ def _find_stay(text: str, today: date, vocab: Vocabulary, newest: bool, partial:
     if not singles:
         # the days of a weekday span that no week places are no single days either
         placed = all(c.kind != "unplaced" for c in named)
-        singles = _relative_singles(masked, today, pats, vocab) if placed else []
+        # "… kommen nur am Samstag zum Kaffee … Bitte nochmal aufmachen, gleiche Daten": the
+        # days stay as they were; a weekday then belongs to the story, not to a new stay
+        singles = _relative_singles(masked, today, pats, vocab) \
+            if placed and not _SAME_DAYS.search(masked) else []
         if around is not None:  # "bis Sonntag verlängern": the Sunday next to the booking
             singles = [_near_booking(c, around) for c in singles]
         elif len(singles) == 1 and singles[0].lead not in ("ab", "bis"):
@@ -1152,9 +1279,14 @@ def _find_stay(text: str, today: date, vocab: Vocabulary, newest: bool, partial:
         singles += [_Candidate(c.pos, c.start, c.start, "single", "am") for c in starts[-1:]]
     singles.sort(key=lambda c: c.pos)
     corrected = {k for k in range(len(singles) - 1)
-                 if vocab.correction.search(masked, singles[k].pos, singles[k + 1].pos)}
+                 if _corrects(masked, singles[k], singles[k + 1], vocab)}
     if corrected:  # "am 12. April - nein Quatsch, am 11. April"
         singles = [c for k, c in enumerate(singles) if k not in corrected]
+    # the same written day twice (the subject "Wochenende um den 3. Oktober" and the body) is
+    # one day
+    singles = [c for k, c in enumerate(singles)
+               if c.weekday is not None or not any(o.weekday is None and o.start == c.start
+                                                   for o in singles[:k])]
     length = _duration_days(masked, pats, vocab)
     if singles:
         first = singles[0]
@@ -1172,16 +1304,25 @@ def _find_stay(text: str, today: date, vocab: Vocabulary, newest: bool, partial:
                 return _guessed(doubt, _unread(masked, Stay(*span), today, pats, vocab,
                                                numbers, singles[2:]))
         if length is not None:
+            # the length goes with the day of its own sentence: "ab dem 1. Oktober bin ich
+            # Rentner … mit einer Woche im Haus, ab Montag, dem 4. Oktober" (asked: two "ab")
+            first = _of_length(singles, masked, pats) or first
+            assert first.start is not None
             return _guessed(doubt, _unread(masked, Stay(*duration(first.start, length)),
-                                           today, pats, vocab, numbers, singles[1:]))
-        weekdays = _weekday_span(first, masked, today, pats, vocab) if first.weekday is None \
-            and first.lead != "bis" and len(singles) == 1 else None
-        if weekdays is not None:  # "am Freitag, den 4.6., … am Sonntag wieder", "1. Mai, Sa–Mo"
-            return _guessed(doubt, weekdays)
+                                           today, pats, vocab, numbers,
+                                           [c for c in singles if c is not first]))
         sentence = max((m.end() for m in _SENTENCE_BREAK.finditer(masked, 0, first.pos)),
                        default=0)
-        if first.lead in ("bis", "abreise", "abfahrt") or _DEPART.search(masked, sentence,
-                                                                        first.pos):
+        # a departure before the day in its sentence makes it the last ("einen Tag früher
+        # abreisen, also am 5.11. – … am Samstag ein Turnier"), whatever weekday follows
+        departs = first.lead in ("bis", "abreise", "abfahrt") or \
+            _DEPART.search(masked, sentence, first.pos) is not None
+        weekdays = _weekday_span(first, masked, today, pats, vocab) if first.weekday is None \
+            and not departs and len(singles) == 1 and not (partial and _KEPT_END.search(masked)) \
+            else None
+        if weekdays is not None:  # "am Freitag, den 4.6., … am Sonntag wieder", "1. Mai, Sa–Mo"
+            return _guessed(doubt, weekdays)
+        if departs:
             return _guessed(doubt, Stay(None, first.start, single=True))
         if first.lead in ("ab", "anreise", "ankunft", "von", "vom") or partial:
             return _guessed(doubt, Stay(first.start, None, single=True))

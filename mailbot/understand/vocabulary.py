@@ -304,7 +304,7 @@ def _build(data: dict[str, Any]) -> Vocabulary:
         instead_left=re.compile(r"(?<!\w)" + data["exclude"]["instead_left"], FLAGS),
         instead_right=re.compile(data["exclude"]["instead_right"], FLAGS),
         exclude_before=_any(data["exclude"]["before"],
-                            r"(?<!\w)(?:{})\W+(?:(?:zum|dem|den|der|am|vom|wie|geplant|"
+                            r"(?<!\w)(?:{})\W+(?:(?:zum|dem|den|der|am|ab|vom|von|bis|wie|geplant|"
                             r"gebucht|angefragt|ja|erst|noch)\W+){{0,3}}$"),
         people_nouns=frozenset(p.lower() for p in party["people"]),
         people_alt=alternation(party["people"]),

@@ -366,3 +366,91 @@ def test_a_holiday_in_the_subject_does_not_outweigh_the_span_it_places() -> None
 def test_a_cancel_names_what_it_calls_off(text: str, start: str | None, end: str | None) -> None:
     result = _parse(text, subject="Re: Anfrage erhalten (26.–29.03.2027)")
     assert (result["intent"], result["start"], result["end"]) == ("cancel", start, end)
+
+
+# --- added with the dev batches 10 and 11 (one class of phrasing each)
+
+@pytest.mark.parametrize(("text", "start", "end"), [
+    # "zu bekommen" is the wish for the house, not something received
+    ("Wäre es möglich, das Haus ab dem 2. Januar für eine Woche zu bekommen?", "2027-01-02",
+     "2027-01-09"),
+    # English: "the 17th of April", "for a week"
+    ("Would the house be free from the 10th to the 17th of April?", "2027-04-10", "2027-04-17"),
+    ("Could we come on the 3rd of June for a week?", "2027-06-03", "2027-06-10"),
+    # holiday names as range ends; a written day in brackets that is the holiday's own day
+    ("Wir würden gern vom Neujahrstag bis zum Dreikönigstag (6.1.) ins Haus.", "2027-01-01",
+     "2027-01-06"),
+    ("Können wir vom 2. Januar bis Heilige Drei Könige kommen?", "2027-01-02", "2027-01-06"),
+    ("Von Allerheiligen bis zum 4. November hätten wir gern das Haus.", "2027-11-01",
+     "2027-11-04"),
+    ("Am Reformationstag anreisen und bis zum 2. November bleiben.", "2027-10-31", "2027-11-02"),
+    # a correction takes back the day right before it, also one without a month
+    ("Wir würden am 12. Juni anreisen und am 15. – nein Quatsch, am 16. Juni wieder fahren.",
+     "2027-06-12", "2027-06-16"),
+    ("Wir kommen am 5. März — ne, am 6. März, für zwei Nächte.", "2027-03-06", "2027-03-08"),
+    ("Anreise am 5. Mai, korrigiere, am 6. Mai, Abreise 9. Mai.", "2027-05-06", "2027-05-09"),
+    # the perfect tense around a day tells what happened, no stay
+    ("Leider müssen wir absagen – Tims Oma ist am Wochenende gestorben.", None, None),
+    ("Opa ist am 3. März verstorben, wir würden gern vom 10. bis 12. April kommen.",
+     "2027-04-10", "2027-04-12"),
+    # a weekday span placed by a holiday: the span that holds the holiday's day
+    ("Ich würde gern übers Allerheiligen-Wochenende ins Haus, Samstag bis Montag.",
+     "2027-10-30", "2027-11-01"),
+    ("Über Allerheiligen, von Samstag bis Montag, zu zweit.", "2027-10-30", "2027-11-01"),
+    ("Übers Fronleichnam-Wochenende, Freitag bis Sonntag.", "2027-05-28", "2027-05-30"),
+    # the same written day in the subject and the body is one day
+    ("Wir würden gern das verlängerte Wochenende am 3. Oktober ins Haus, also Freitag bis "
+     "Sonntag.", "2027-10-01", "2027-10-03"),
+    # a length goes with the day of its own sentence
+    ("Wir kommen ab Montag, 4. Oktober, für zehn Tage.", "2027-10-04", "2027-10-13"),
+])
+def test_rule_of_the_dev_batches(text: str, start: str | None, end: str | None) -> None:
+    subject = "Wochenende am 3. Oktober" if "3. Oktober" in text else "Anfrage"
+    assert _stay(text, subject) == (start, end)
+
+
+@pytest.mark.parametrize("text", [
+    # two first days: the length's own sentence gives the stay, the other is asked about
+    "Ab dem 1. Oktober 2027 bin ich Rentner – nach 46 Jahren bei der Bahn! Das feiern wir mit "
+    "einer Woche im Haus, ab Montag, dem 4. Oktober.",
+    # a holiday weekend whose days no weekday span says
+    "Wir möchten übers Allerheiligenwochenende kommen.",
+    # a day to the same weekday: a week, or a wrong day?
+    "Wir kommen am 4. Juli und bleiben bis Sonntag.",
+])
+def test_competing_readings_of_the_dev_batches_are_asked_about(text: str) -> None:
+    assert _parse(text)["ask"] == ["start", "end"]
+
+
+def test_the_length_goes_with_the_day_of_its_sentence() -> None:
+    assert _stay("Ab dem 1. Oktober 2027 bin ich Rentner. Das feiern wir mit einer Woche im "
+                 "Haus, ab Montag, dem 4. Oktober.") == ("2027-10-04", "2027-10-11")
+
+
+@pytest.mark.parametrize(("text", "start", "end"), [
+    # a departure before the day makes it the last, whatever weekday follows
+    ("Wir müssen leider einen Tag früher abreisen, also am 4.8. – unser Großer hat am Samstag "
+     "ein Turnier.", None, "2027-08-04"),
+    ("Wir müssen früher fahren, also am 4.8.", None, "2027-08-04"),
+    ("Wir fahren doch schon am 4.8. heim.", None, "2027-08-04"),
+    # one end said to stay as it was
+    ("Wir kommen erst am 2. August, Claudia muss am Samstag noch arbeiten. Abreise bleibt wie "
+     "gehabt.", "2027-08-02", None),
+    ("Wir kommen einen Tag später, also am 2.8. Die Abreise bleibt unverändert.", "2027-08-02",
+     None),
+    ("Anreise wie geplant, wir bleiben aber bis zum 7.8.", None, "2027-08-07"),
+    # the days after "statt" are the old ones
+    ("Statt ab dem 1. August erst ab dem 2. August, dafür dann bis zum 7.", "2027-08-02",
+     "2027-08-07"),
+])
+def test_an_edit_reads_departures_and_kept_ends(
+        text: str, start: str | None, end: str | None) -> None:
+    result = _parse(text, subject="Re: Anfrage erhalten (01.–05.08.2027)")
+    assert (result["intent"], result["start"], result["end"]) == ("edit", start, end)
+
+
+def test_same_dates_leave_a_story_weekday_unread() -> None:
+    result = _parse("Die Nichten kommen nur am Samstag zum Kaffee und fahren abends wieder heim. "
+                    "Bitte macht die Anfrage nochmal auf, gleiche Daten.",
+                    subject="Re: Cornelia hat abgelehnt")
+    assert (result["intent"], result["start"], result["end"]) == ("reopen", None, None)
