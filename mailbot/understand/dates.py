@@ -395,10 +395,10 @@ def _context_ok(masked: str, start: int, end: int, vocab: Vocabulary, single: bo
         return False
     if vocab.past.search(_AND.split(left)[-1]) or vocab.past.search(right):
         return False  # "im Mai waren wir vom 3. bis 5. da"
-    if _PERFECT_LEFT.search(left) and _PERFECT_RIGHT.match(right):
-        return False  # "Tims Oma ist am Wochenende gestorben": what happened, no stay
     if _ASKED_FOR.search(left):
         return True  # "ich hab für den 3.-7.8. angefragt": the stay asked for
+    if _PERFECT_LEFT.search(left) and _PERFECT_RIGHT.match(right):
+        return False  # "Tims Oma ist am Wochenende gestorben": what happened, no stay
     if _LATER.match(right):
         return False  # "die beiden kommen erst am Dienstag nach": some come later
     near_left = _COMMA_AND.split(left)[-1]
@@ -412,7 +412,8 @@ def _context_ok(masked: str, start: int, end: int, vocab: Vocabulary, single: bo
 # The perfect tense around a day: an auxiliary after a word of its clause (not a question's
 # "Ist das Haus am 5. frei?") and a participle closing it ("… ist am Wochenende gestorben").
 _PERFECT_LEFT = re.compile(r"\w\s+(?:ist|sind|bin|bist|hat|haben|habe|hast)\s+(?:\w+\s+){0,3}$")
-_PERFECT_RIGHT = re.compile(r"\s*(?:\w+\s+){0,2}(?:ge|ver|be|er|ent|zer)\w{2,}(?:en|t)\s*$")
+_PERFECT_RIGHT = re.compile(r"\s*(?:\w+\s+){0,2}(?:ge|ver|be|er|ent|zer)\w{2,}(?:en|t)"
+                            r"(?:\s+(?:worden|gewesen))?\s*$")
 
 
 def _not_stay_after(text: str, end: int, vocab: Vocabulary) -> bool:

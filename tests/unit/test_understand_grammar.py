@@ -391,6 +391,8 @@ def test_a_cancel_names_what_it_calls_off(text: str, start: str | None, end: str
     ("Anreise am 5. Mai, korrigiere, am 6. Mai, Abreise 9. Mai.", "2027-05-06", "2027-05-09"),
     # the perfect tense around a day tells what happened, no stay
     ("Leider müssen wir absagen – Tims Oma ist am Wochenende gestorben.", None, None),
+    ("Die beiden sind am 3. Juli verheiratet worden, wir kommen vom 10. bis 12. Juli.",
+     "2027-07-10", "2027-07-12"),
     ("Opa ist am 3. März verstorben, wir würden gern vom 10. bis 12. April kommen.",
      "2027-04-10", "2027-04-12"),
     # a weekday span placed by a holiday: the span that holds the holiday's day
