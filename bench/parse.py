@@ -47,7 +47,8 @@ NAMES = ("batch1-before", "batch1-after", "batch2-before", "batch2-after", "batc
          "batch3-after", "batch4-before", "batch4-after", "batch5-before", "batch5-after",
          "batch6-before", "batch6-after", "batch7-before", "batch7-after", "batch8-before",
          "batch8-after", "batch9-before", "batch9-after",
-         "batch10-before", "batch10-after", "batch11-before", "batch11-asking", "corpus")
+         "batch10-before", "batch10-after", "batch11-before", "batch11-asking",
+         "batch12-before", "batch13-before", "corpus")
 
 
 def _percentile(values: list[float], q: float) -> float:
